@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+// libkasko: a KASKO Payments API client, shipped as a C shared library.
+// Layout and the C contract: see README.md and DESIGN notes in the repo.
+import PackageDescription
+
+let package = Package(
+    name: "libkasko",
+    products: [
+        // The C-ABI shared library. The Makefile links it with a SONAME, a
+        // version script and the Swift runtime linked statically; see
+        // scripts/link-library.
+        .library(name: "kasko", type: .dynamic, targets: ["KaskoC"]),
+        .executable(name: "kasko-sandbox", targets: ["kasko-sandbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        .target(
+            name: "CCurl",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        .target(name: "Kasko", dependencies: ["CCurl"]),
+        .target(name: "KaskoC", dependencies: ["Kasko"]),
+        .executableTarget(
+            name: "kasko-sandbox",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "KaskoTests", dependencies: ["Kasko"]),
+    ]
+)

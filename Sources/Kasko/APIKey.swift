@@ -1,0 +1,56 @@
+/// A KASKO API key. Keys are `pk_` (publishable) or `sk_` (secret), then
+/// `test_` or `live_`, then letters and digits. Error messages about a key
+/// never quote it: a secret key must not reach a log through an error.
+public struct APIKey: Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        case publishable, secret
+        var prefix: String { self == .publishable ? "pk_" : "sk_" }
+    }
+
+    public enum Mode: String, Sendable {
+        case test, live
+    }
+
+    public let kind: Kind
+    public let mode: Mode
+    /// The key itself. Only the transport reads it.
+    let value: String
+
+    init(_ json: JSONValue, field: String, kind: Kind) throws(KaskoError) {
+        guard case .string(let key) = json else {
+            throw .invalidArgument("\(field) must be a string, got \(json.typeName)")
+        }
+        if let index = key.unicodeScalars.firstIndex(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
+            let position = key.unicodeScalars.distance(from: key.unicodeScalars.startIndex, to: index)
+            throw .invalidArgument("\(field) contains whitespace or a control character at position \(position)")
+        }
+        let otherPrefix = kind == .publishable ? "sk_" : "pk_"
+        if key.hasPrefix(otherPrefix) {
+            throw .invalidArgument(
+                kind == .publishable
+                    ? "public_key holds a secret key (sk_...); pass it as secret_key, never as public_key"
+                    : "secret_key holds a publishable key (pk_...); pass it as public_key")
+        }
+        let mode: Mode
+        if key.hasPrefix(kind.prefix + "test_") {
+            mode = .test
+        } else if key.hasPrefix(kind.prefix + "live_") {
+            mode = .live
+        } else {
+            throw .invalidArgument("\(field) must start with \(kind.prefix)test_ or \(kind.prefix)live_")
+        }
+        let body = key.utf8.dropFirst(kind.prefix.utf8.count + 5)
+        guard !body.isEmpty, body.count <= 200 else {
+            throw .invalidArgument("\(field) must have 1 to 200 letters or digits after \(kind.prefix)\(mode.rawValue)_")
+        }
+        guard body.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }) else {
+            throw .invalidArgument("\(field) may hold only letters and digits after \(kind.prefix)\(mode.rawValue)_")
+        }
+        self.kind = kind
+        self.mode = mode
+        self.value = key
+    }
+
+    /// Redacted, so that printing a configuration cannot leak a key.
+    public var description: String { "\(kind.prefix)\(mode.rawValue)_…" }
+}

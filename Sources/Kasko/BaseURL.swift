@@ -1,0 +1,89 @@
+/// The API's root URL, checked so that requests can be built by plain
+/// concatenation: `https://host[:port][/path]`, no trailing slash, no query,
+/// fragment or credentials. Plain `http://` is allowed only for loopback, so
+/// a typo cannot send keys and payment tokens across a network in clear text.
+public struct BaseURL: Sendable, CustomStringConvertible {
+    public let text: String
+    public let isLoopback: Bool
+
+    public init(_ raw: String) throws(KaskoError) {
+        if raw.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
+            throw .invalidArgument("base_url contains whitespace or a control character")
+        }
+        let lowered = raw.lowercased()
+        let secure: Bool
+        let rest: Substring
+        if lowered.hasPrefix("https://") {
+            secure = true
+            rest = raw.dropFirst(8)
+        } else if lowered.hasPrefix("http://") {
+            secure = false
+            rest = raw.dropFirst(7)
+        } else {
+            throw .invalidArgument("base_url must start with https:// (or http:// for a loopback address)")
+        }
+        if rest.contains("?") || rest.contains("#") {
+            throw .invalidArgument("base_url must not have a query or fragment")
+        }
+        let authority = rest.prefix { $0 != "/" }
+        var path = rest.dropFirst(authority.count)
+        if authority.contains("@") {
+            throw .invalidArgument("base_url must not contain credentials (user@host); use public_key and secret_key")
+        }
+        let host = try BaseURL.host(of: authority)
+        let loopback = BaseURL.isLoopbackHost(host)
+        if !secure && !loopback {
+            throw .invalidArgument(
+                "base_url uses plain http:// for a host that is not loopback (127.0.0.0/8, ::1, localhost); use https://")
+        }
+        while path.hasSuffix("/") { path = path.dropLast() }
+        text = (secure ? "https://" : "http://") + authority + path
+        isLoopback = loopback
+    }
+
+    /// The host part of `host[:port]` or `[v6][:port]`, with the port checked.
+    static func host(of authority: Substring) throws(KaskoError) -> Substring {
+        let host: Substring
+        let portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else {
+                throw .invalidArgument("base_url has an unterminated [IPv6] host")
+            }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if after.isEmpty {
+                portText = nil
+            } else if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else {
+                throw .invalidArgument("base_url has characters after the [IPv6] host")
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            portText = authority[authority.index(after: colon)...]
+        } else {
+            host = authority
+            portText = nil
+        }
+        guard !host.isEmpty else { throw .invalidArgument("base_url has no host") }
+        if let portText {
+            guard let port = Int(portText), (1...65535).contains(port) else {
+                throw .invalidArgument("base_url port must be a number from 1 to 65535")
+            }
+        }
+        return host
+    }
+
+    static func isLoopbackHost(_ host: Substring) -> Bool {
+        let name = host.lowercased()
+        if name == "localhost" || name == "::1" { return true }
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets[0] == "127" else { return false }
+        return octets.allSatisfy { octet in
+            guard let value = Int(octet), octet.count <= 3 else { return false }
+            return (0...255).contains(value)
+        }
+    }
+
+    public var description: String { text }
+}

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A client's settings, parsed from the JSON configuration the C API takes.
+/// Everything is checked here, once, so that a mistake is reported when the
+/// client is made rather than as a confusing failure on the first payment.
+public struct Configuration: Sendable {
+    public static let defaultBaseURL = "https://api.eu1.kaskocloud.com"
+    public static let defaultTimeoutMilliseconds = 60_000
+    public static let defaultConnectTimeoutMilliseconds = 10_000
+    public static let defaultMaxRetries = 2
+
+    static let knownKeys = [
+        "public_key", "secret_key", "base_url", "timeout_ms", "connect_timeout_ms",
+        "max_retries", "ca_bundle", "proxy", "user_agent",
+    ]
+
+    public let publicKey: APIKey
+    public let secretKey: APIKey?
+    public let baseURL: BaseURL
+    public let timeoutMilliseconds: Int
+    public let connectTimeoutMilliseconds: Int
+    public let maxRetries: Int
+    public let caBundlePath: String?
+    /// nil: libcurl's default (the `https_proxy`/`http_proxy`/`no_proxy`
+    /// environment variables, as for curl itself); "": no proxy at all.
+    public let proxy: String?
+    /// The caller's product token, put before the library's own.
+    public let userAgentPrefix: String?
+
+    public init(json: String) throws(KaskoError) {
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(json)
+        } catch {
+            throw .invalidArgument("configuration is not valid JSON: \(error.message) at byte \(error.offset)")
+        }
+        guard case .object(let members) = document else {
+            throw .invalidArgument("configuration must be a JSON object, got \(document.typeName)")
+        }
+        var seen: Set<String> = []
+        for member in members {
+            guard Configuration.knownKeys.contains(member.key) else {
+                throw .invalidArgument(
+                    "unknown configuration key \(JSONWriter.quoted(member.key)); known keys: "
+                        + Configuration.knownKeys.joined(separator: ", "))
+            }
+            guard seen.insert(member.key).inserted else {
+                throw .invalidArgument("configuration key \"\(member.key)\" appears more than once")
+            }
+        }
+
+        guard let publicKeyValue = document["public_key"], publicKeyValue != .null else {
+            throw .invalidArgument("configuration is missing \"public_key\" (pk_test_... or pk_live_...)")
+        }
+        publicKey = try APIKey(publicKeyValue, field: "public_key", kind: .publishable)
+        if let value = document["secret_key"], value != .null {
+            let secret = try APIKey(value, field: "secret_key", kind: .secret)
+            guard secret.mode == publicKey.mode else {
+                throw .invalidArgument(
+                    "public_key is a \(publicKey.mode.rawValue) key but secret_key is a \(secret.mode.rawValue) key; "
+                        + "both must be test keys or both live keys")
+            }
+            secretKey = secret
+        } else {
+            secretKey = nil
+        }
+
+        baseURL = try BaseURL(try Configuration.optionalString(document, "base_url") ?? Configuration.defaultBaseURL)
+        timeoutMilliseconds = try Configuration.integer(
+            document, "timeout_ms", default: Configuration.defaultTimeoutMilliseconds, range: 1...3_600_000)
+        connectTimeoutMilliseconds = try Configuration.integer(
+            document, "connect_timeout_ms", default: Configuration.defaultConnectTimeoutMilliseconds,
+            range: 1...3_600_000)
+        maxRetries = try Configuration.integer(
+            document, "max_retries", default: Configuration.defaultMaxRetries, range: 0...10)
+
+        if let path = try Configuration.optionalString(document, "ca_bundle") {
+            guard !path.isEmpty else { throw .invalidArgument("ca_bundle must be a file path, got an empty string") }
+            guard access(path, R_OK) == 0 else {
+                throw .invalidArgument("ca_bundle \(JSONWriter.quoted(path)) is not a readable file")
+            }
+            caBundlePath = path
+        } else {
+            caBundlePath = nil
+        }
+        if let proxyValue = try Configuration.optionalString(document, "proxy") {
+            try Configuration.refuseControlCharacters(proxyValue, field: "proxy")
+            proxy = proxyValue
+        } else {
+            proxy = nil
+        }
+        if let agent = try Configuration.optionalString(document, "user_agent") {
+            try Configuration.refuseControlCharacters(agent, field: "user_agent")
+            guard agent.utf8.count <= 256 else {
+                throw .invalidArgument("user_agent is longer than 256 bytes")
+            }
+            userAgentPrefix = agent.isEmpty ? nil : agent
+        } else {
+            userAgentPrefix = nil
+        }
+    }
+
+    static func optionalString(_ document: JSONValue, _ key: String) throws(KaskoError) -> String? {
+        guard let value = document[key], value != .null else { return nil }
+        guard case .string(let text) = value else {
+            throw .invalidArgument("\(key) must be a string, got \(value.typeName)")
+        }
+        return text
+    }
+
+    static func integer(
+        _ document: JSONValue, _ key: String, default defaultValue: Int, range: ClosedRange<Int>
+    ) throws(KaskoError) -> Int {
+        guard let value = document[key], value != .null else { return defaultValue }
+        let problem = "\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound)"
+        guard case .number(let literal) = value else {
+            throw .invalidArgument("\(problem), got \(value.typeName)")
+        }
+        guard let number = Int(literal), range.contains(number) else {
+            throw .invalidArgument("\(problem), got \(literal)")
+        }
+        return number
+    }
+
+    static func refuseControlCharacters(_ text: String, field: String) throws(KaskoError) {
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw .invalidArgument("\(field) contains a control character")
+        }
+    }
+}

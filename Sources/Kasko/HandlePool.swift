@@ -1,0 +1,53 @@
+import CCurl
+
+/// Lends easy handles to calls, so that one client serves many threads at
+/// once (an easy handle must never be used by two threads together). All
+/// handles share one connection cache through a locked share handle, so a
+/// connection opened by any call is reused by the next, whichever thread
+/// makes it.
+final class HandlePool: @unchecked Sendable {
+    /// Idle handles kept beyond this are freed: a burst of threads should not
+    /// pin a handle per thread for the client's whole life.
+    private static let maximumIdleHandles = 16
+
+    private let settings: TransportSettings
+    private let share: UnsafeMutablePointer<ccurl_locked_share>
+    private let lock = Lock()
+    private var idle: [EasyHandle] = []
+
+    init(settings: TransportSettings) throws(TransportFailure) {
+        guard let share = ccurl_locked_share_new() else {
+            throw TransportFailure(
+                kind: .local, curlCode: Int(CURLE_OUT_OF_MEMORY.rawValue),
+                message: "could not create a libcurl share handle", httpStatus: nil, requestID: nil, timedOut: false)
+        }
+        self.settings = settings
+        self.share = share
+    }
+
+    deinit {
+        // Every easy handle must be cleaned up before the share it uses.
+        idle.removeAll()
+        ccurl_locked_share_free(share)
+    }
+
+    func withHandle<T>(_ body: (EasyHandle) -> T) -> Result<T, TransportFailure> {
+        let handle: EasyHandle
+        if let reused = lock.withLock({ idle.popLast() }) {
+            handle = reused
+        } else {
+            do {
+                handle = try EasyHandle(settings: settings, share: share)
+            } catch {
+                return .failure(error)
+            }
+        }
+        let result = body(handle)
+        lock.withLock {
+            if idle.count < HandlePool.maximumIdleHandles {
+                idle.append(handle)
+            }
+        }
+        return .success(result)
+    }
+}

@@ -1,0 +1,84 @@
+/// Whether a failed call may have taken effect on the server. This is what a
+/// caller needs to decide between retrying and checking first: a payment whose
+/// outcome is `unknown` may exist, and creating it again could charge twice.
+public enum RequestOutcome: String, Sendable {
+    /// The request never left this process or never reached the server.
+    case notSent = "not_sent"
+    /// The server answered and did not carry the request out.
+    case rejected = "rejected"
+    /// The request was sent and no usable answer came back.
+    case unknown = "unknown"
+}
+
+/// Every failure of a library call, in one shape. Its `json` is the error
+/// object that the C ABI hands out.
+public struct KaskoError: Error, Sendable {
+    public var status: KaskoStatus
+    public var message: String
+    /// The HTTP status code, nil when no response arrived.
+    public var httpStatus: Int?
+    /// The server's `status` text (or the standard reason phrase).
+    public var statusText: String?
+    /// Extracted from a 422 message: the payment that blocks a new one.
+    public var pendingPaymentID: String?
+    public var retryable: Bool
+    public var outcome: RequestOutcome
+    public var attempts: Int
+    /// The response's `X-Request-Id`, to quote to support.
+    public var requestID: String?
+    /// A server `errors` array, passed on as JSON text.
+    public var serverErrorsJSON: String?
+
+    public init(
+        status: KaskoStatus,
+        message: String,
+        httpStatus: Int? = nil,
+        statusText: String? = nil,
+        pendingPaymentID: String? = nil,
+        retryable: Bool = false,
+        outcome: RequestOutcome = .notSent,
+        attempts: Int = 0,
+        requestID: String? = nil,
+        serverErrorsJSON: String? = nil
+    ) {
+        self.status = status
+        self.message = message
+        self.httpStatus = httpStatus
+        self.statusText = statusText
+        self.pendingPaymentID = pendingPaymentID
+        self.retryable = retryable
+        self.outcome = outcome
+        self.attempts = attempts
+        self.requestID = requestID
+        self.serverErrorsJSON = serverErrorsJSON
+    }
+
+    /// A caller's mistake, caught before any I/O.
+    public static func invalidArgument(_ message: String) -> KaskoError {
+        KaskoError(status: .invalidArgument, message: message)
+    }
+
+    public static func `internal`(_ message: String) -> KaskoError {
+        KaskoError(status: .internal, message: message)
+    }
+
+    /// The error object: the same keys, in the same order, every time, so a
+    /// caller can read any field without checking that it exists.
+    public var json: String {
+        var object = JSONObjectWriter()
+        object.add("object", string: "error")
+        object.add("code", string: status.name)
+        object.add("http_status", int: httpStatus)
+        object.add("status", string: statusText)
+        object.add("message", string: message)
+        object.add("pending_payment_id", string: pendingPaymentID)
+        object.add("retryable", bool: retryable)
+        object.add("outcome", string: outcome.rawValue)
+        object.add("attempts", int: attempts)
+        object.add("request_id", string: requestID)
+        if let serverErrorsJSON {
+            object.add("errors", rawJSON: serverErrorsJSON)
+        }
+        return object.text
+    }
+}

@@ -1,0 +1,107 @@
+/// A validated `POST /payments` body. The caller's JSON is checked and the
+/// body rebuilt from its four fields, so nothing unexpected reaches the API.
+public struct PaymentRequest: Sendable {
+    public static let fields = ["token", "provider", "method", "policy_id"]
+    /// Each field's longest accepted value, in bytes.
+    static let maximumFieldLength = 4096
+
+    public let token: String
+    public let provider: String
+    public let method: String
+    public let policyID: String
+
+    public init(token: String, provider: String, method: String, policyID: String) throws(KaskoError) {
+        for (name, value) in [("token", token), ("provider", provider), ("method", method), ("policy_id", policyID)] {
+            try PaymentRequest.check(value, field: name)
+        }
+        self.token = token
+        self.provider = provider
+        self.method = method
+        self.policyID = policyID
+    }
+
+    public init(json: String) throws(KaskoError) {
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(json)
+        } catch {
+            throw .invalidArgument("payment request is not valid JSON: \(error.message) at byte \(error.offset)")
+        }
+        guard case .object(let members) = document else {
+            throw .invalidArgument("payment request must be a JSON object, got \(document.typeName)")
+        }
+        var seen: Set<String> = []
+        for member in members {
+            guard PaymentRequest.fields.contains(member.key) else {
+                throw .invalidArgument(
+                    "unknown payment request field \(JSONWriter.quoted(member.key)); fields: "
+                        + PaymentRequest.fields.joined(separator: ", "))
+            }
+            guard seen.insert(member.key).inserted else {
+                throw .invalidArgument("payment request field \"\(member.key)\" appears more than once")
+            }
+        }
+        func field(_ name: String) throws(KaskoError) -> String {
+            guard let value = document[name] else {
+                throw .invalidArgument("payment request is missing \"\(name)\"")
+            }
+            guard case .string(let text) = value else {
+                throw .invalidArgument("payment request field \"\(name)\" must be a string, got \(value.typeName)")
+            }
+            return text
+        }
+        try self.init(
+            token: try field("token"), provider: try field("provider"),
+            method: try field("method"), policyID: try field("policy_id"))
+    }
+
+    /// Values are never quoted back: the token is a credential for the offer.
+    static func check(_ value: String, field: String) throws(KaskoError) {
+        guard !value.isEmpty else {
+            throw .invalidArgument("payment request field \"\(field)\" must not be empty")
+        }
+        guard value.utf8.count <= maximumFieldLength else {
+            throw .invalidArgument("payment request field \"\(field)\" is longer than \(maximumFieldLength) bytes")
+        }
+        if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw .invalidArgument("payment request field \"\(field)\" contains a control character")
+        }
+    }
+
+    /// The body sent to the API, in the reference's field order.
+    public var bodyJSON: String {
+        var object = JSONObjectWriter()
+        object.add("token", string: token)
+        object.add("provider", string: provider)
+        object.add("method", string: method)
+        object.add("policy_id", string: policyID)
+        return object.text
+    }
+}
+
+/// A payment id, checked before it is put into a URL path.
+public struct PaymentID: Sendable {
+    public static let maximumLength = 128
+    public let value: String
+
+    public init(_ value: String) throws(KaskoError) {
+        guard !value.isEmpty else { throw .invalidArgument("payment id must not be empty") }
+        guard value.utf8.count <= PaymentID.maximumLength else {
+            throw .invalidArgument("payment id is longer than \(PaymentID.maximumLength) characters")
+        }
+        guard value.utf8.allSatisfy(PaymentID.isAllowed) else {
+            throw .invalidArgument("payment id may contain only letters, digits, '_' and '-'")
+        }
+        self.value = value
+    }
+
+    static func isAllowed(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Kasko
+
+/// Creates a client from a JSON configuration object.
+///
+/// `config_json` is a NUL-terminated UTF-8 JSON object with these keys:
+/// "public_key" (required: pk_test_... or pk_live_...), "secret_key"
+/// (sk_test_... or sk_live_..., of the same mode; without it, created
+/// payments come back as the restricted object and kasko_payment_get is
+/// refused by the API), "base_url" (default "https://api.eu1.kaskocloud.com";
+/// plain http:// only for loopback hosts), "timeout_ms" (total per attempt,
+/// default 60000), "connect_timeout_ms" (default 10000), "max_retries"
+/// (default 2, from 0 to 10), "ca_bundle" (a PEM file of trusted CAs),
+/// "proxy" (a proxy URL; "" for none; absent: the https_proxy/no_proxy
+/// environment, as for curl) and "user_agent" (put before the library's own
+/// User-Agent). Unknown keys are refused, so a typo cannot pass silently.
+///
+/// On KASKO_OK, `*out_client` is the new client and `*out_error_json` (if
+/// `out_error_json` is not NULL) is set to NULL. On failure, `*out_client` is
+/// NULL and `*out_error_json` is an error object whose "message" says exactly
+/// what is wrong (it never quotes a key).
+///
+/// Ownership: the caller owns the client and frees it with
+/// kasko_client_free(); the error string is freed with kasko_string_free().
+/// The library keeps no pointer to `config_json`.
+/// Thread-safety: safe to call from any thread.
+///
+/// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `config_json` or
+/// `out_client`, malformed JSON, an unknown or ill-typed key, a missing
+/// public key, a key with whitespace or control characters, test and live
+/// keys mixed, or a plain http:// base URL that is not loopback;
+/// KASKO_ERR_INTERNAL if libcurl could not be initialised or memory ran out.
+@c(kasko_client_new)
+public func kasko_client_new(
+    _ config_json: UnsafePointer<CChar>?,
+    _ out_client: UnsafeMutablePointer<OpaquePointer?>?,
+    _ out_error_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> KaskoCStatus {
+    out_client?.pointee = nil
+    out_error_json?.pointee = nil
+    let result: Result<KaskoClient, KaskoError>
+    do throws(KaskoError) {
+        guard out_client != nil else { throw .invalidArgument("out_client is NULL") }
+        let text = try CStrings.read(config_json, name: "config_json", limit: CStrings.maximumDocumentBytes)
+        result = .success(try KaskoClient(configurationJSON: text))
+    } catch {
+        result = .failure(error)
+    }
+    switch result {
+    case .success(let client):
+        out_client?.pointee = OpaquePointer(Unmanaged.passRetained(client).toOpaque())
+        return .ok
+    case .failure(let error):
+        guard let out_error_json else { return KaskoCStatus(error.status) }
+        return deliver(.failure(error), to: out_error_json)
+    }
+}
+
+/// Frees a client and everything it holds: pooled connections are closed
+/// and the header memory that held the secret key is overwritten.
+///
+/// Ownership: takes ownership of `client`. Passing NULL does nothing.
+/// Thread-safety: the caller must make sure no other thread is using the
+/// client, or will use it afterwards.
+@c(kasko_client_free)
+public func kasko_client_free(_ client: OpaquePointer?) {
+    guard let client else { return }
+    Unmanaged<KaskoClient>.fromOpaque(UnsafeRawPointer(client)).release()
+}
+
+/// The Swift client behind a C handle, without taking ownership.
+func borrowClient(_ client: OpaquePointer?) throws(KaskoError) -> KaskoClient {
+    guard let client else { throw .invalidArgument("client is NULL") }
+    return Unmanaged<KaskoClient>.fromOpaque(UnsafeRawPointer(client)).takeUnretainedValue()
+}

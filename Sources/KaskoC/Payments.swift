@@ -1,0 +1,90 @@
+import Kasko
+
+/// Creates a payment: turns an offer into a paid policy
+/// (POST /payments?key=PUBLIC_KEY, with the secret key as a Bearer token
+/// when the client has one).
+///
+/// `request_json` is a NUL-terminated UTF-8 JSON object with exactly the
+/// string fields "token" (the offer's payment token), "provider", "method"
+/// and "policy_id". The call blocks until the API answers, retrying only a
+/// request that provably never reached the server.
+///
+/// On KASKO_OK, `*out_json` is the payment object exactly as the API sent it:
+/// the full object when the client has a secret key, else the restricted one
+/// (object, id, livemode, provider, method, status, transaction_metadata,
+/// _links). On any other status it is an error object:
+/// {"object":"error","code":...,"http_status":...,"status":...,"message":...,
+/// "pending_payment_id":...,"retryable":...,"outcome":...,"attempts":...,
+/// "request_id":...}. If "outcome" is "unknown" the payment may exist: look it
+/// up before creating it again.
+///
+/// Ownership: `*out_json` belongs to the caller, who frees it with
+/// kasko_string_free(). It is NULL only if `out_json` is NULL or memory ran
+/// out (then the status is KASKO_ERR_INTERNAL).
+/// Thread-safety: one client may be used from many threads at once.
+///
+/// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT (NULL argument, malformed or
+/// incomplete request, unknown field; nothing was sent);
+/// KASKO_ERR_BAD_REQUEST (400); KASKO_ERR_UNAUTHORIZED (401/403);
+/// KASKO_ERR_NOT_FOUND (404: unknown provider); KASKO_ERR_PENDING_PAYMENT
+/// (422, with "pending_payment_id"); KASKO_ERR_RATE_LIMITED (429);
+/// KASKO_ERR_SERVER (5xx or an undocumented status); KASKO_ERR_NETWORK;
+/// KASKO_ERR_INVALID_RESPONSE; KASKO_ERR_INTERNAL.
+@c(kasko_payment_create)
+public func kasko_payment_create(
+    _ client: OpaquePointer?,
+    _ request_json: UnsafePointer<CChar>?,
+    _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> KaskoCStatus {
+    guard let out_json else { return .errInvalidArgument }
+    out_json.pointee = nil
+    let result: Result<PaymentJSON, KaskoError>
+    do throws(KaskoError) {
+        let owner = try borrowClient(client)
+        let text = try CStrings.read(request_json, name: "request_json", limit: CStrings.maximumDocumentBytes)
+        result = owner.createPayment(json: text)
+    } catch {
+        result = .failure(error)
+    }
+    return deliver(result.map(\.bytes), to: out_json)
+}
+
+/// Views a payment (GET /payments/{payment_id}, with the secret key as a
+/// Bearer token).
+///
+/// `payment_id` is NUL-terminated, 1 to 128 characters from [A-Za-z0-9_-];
+/// anything else is refused before any I/O, since it goes into the URL path.
+/// The call blocks until the API answers; it is retried on connection
+/// failures, timeouts, 429, 502, 503 and 504, up to "max_retries" times.
+///
+/// On KASKO_OK, `*out_json` is the payment object exactly as the API sent it;
+/// otherwise it is an error object as described for kasko_payment_create().
+///
+/// Ownership: `*out_json` belongs to the caller, who frees it with
+/// kasko_string_free(). It is NULL only if `out_json` is NULL or memory ran
+/// out (then the status is KASKO_ERR_INTERNAL).
+/// Thread-safety: one client may be used from many threads at once.
+///
+/// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT (NULL argument, bad payment
+/// id; nothing was sent); KASKO_ERR_UNAUTHORIZED (401/403, e.g. no secret
+/// key); KASKO_ERR_NOT_FOUND (404: no such payment); KASKO_ERR_RATE_LIMITED;
+/// KASKO_ERR_SERVER; KASKO_ERR_NETWORK; KASKO_ERR_INVALID_RESPONSE;
+/// KASKO_ERR_INTERNAL.
+@c(kasko_payment_get)
+public func kasko_payment_get(
+    _ client: OpaquePointer?,
+    _ payment_id: UnsafePointer<CChar>?,
+    _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> KaskoCStatus {
+    guard let out_json else { return .errInvalidArgument }
+    out_json.pointee = nil
+    let result: Result<PaymentJSON, KaskoError>
+    do throws(KaskoError) {
+        let owner = try borrowClient(client)
+        let id = try CStrings.read(payment_id, name: "payment_id", limit: PaymentID.maximumLength)
+        result = owner.getPayment(id: id)
+    } catch {
+        result = .failure(error)
+    }
+    return deliver(result.map(\.bytes), to: out_json)
+}
