@@ -1,0 +1,27 @@
+/* Test helpers: the sandbox-only endpoints (offers, settling) through
+ * libcurl directly, and a small JSON field reader for assertions. */
+#ifndef SANDBOX_CLIENT_H
+#define SANDBOX_CLIENT_H
+
+#include <stddef.h>
+
+/* Creates an offer; fills policy_id and token. Returns 0 on success. */
+int sandbox_new_offer(const char *base_url, char *policy_id, size_t policy_size, char *token, size_t token_size);
+
+/* Settles a pending payment ("ok" or "failed"). Returns the HTTP status. */
+long sandbox_settle(const char *base_url, const char *payment_id, const char *status);
+
+/* Copies the first string member `key` of a flat-enough JSON text into out.
+ * Returns 0 when found. Good enough for the library's and sandbox's output. */
+int json_string_field(const char *json, const char *key, char *out, size_t size);
+
+/* Whether member `key` exists (with any value). */
+int json_has_field(const char *json, const char *key);
+
+/* The integer value of member `key`, or -1 when absent or not a number. */
+long json_int_field(const char *json, const char *key);
+
+/* A loopback TCP port with nothing listening on it (bound, then closed). */
+int unused_loopback_port(void);
+
+#endif
