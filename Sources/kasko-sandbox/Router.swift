@@ -1,0 +1,327 @@
+// Routing and the endpoint handlers: the API's behaviour lives here.
+//
+// Handlers are synchronous and never throw: every input, however broken,
+// maps to one of the API's documented error bodies.
+
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+struct SandboxConfig: Sendable {
+    var host = "127.0.0.1"
+    var port = 8420
+    var publicKey = "pk_test_sandbox"
+    var secretKey = "sk_test_sandbox"
+
+    /// The real API decides test or live mode from the key; so does the sandbox.
+    var livemode: Bool { publicKey.hasPrefix("pk_live_") }
+}
+
+/// A complete request, body collected (the server caps it at 1 MiB first).
+struct SandboxRequest {
+    let method: HTTPMethod
+    let uri: String
+    let headers: HTTPHeaders
+    let body: ByteBuffer?
+}
+
+struct SandboxResponse {
+    var status: HTTPResponseStatus
+    var body: String
+    var extraHeaders: [(String, String)] = []
+}
+
+final class Router: Sendable {
+    let config: SandboxConfig
+    let store = Store()
+
+    init(config: SandboxConfig) {
+        self.config = config
+    }
+
+    private enum Route {
+        case payments
+        case payment(id: String)
+        case offers
+        case settle(paymentId: String)
+        case health
+        case unknown
+
+        var allowedMethod: HTTPMethod? {
+            switch self {
+            case .payments, .offers, .settle: return .POST
+            case .payment, .health: return .GET
+            case .unknown: return nil
+            }
+        }
+    }
+
+    private struct Provider {
+        let method: String
+        /// Settled at once ("ok"), or left pending until settled out of band.
+        let settlesImmediately: Bool
+    }
+
+    private static let providers: [String: Provider] = [
+        "invoice": Provider(method: "invoice", settlesImmediately: true),
+        "deferred": Provider(method: "deferred", settlesImmediately: false),
+    ]
+
+    // Fixed bodies, encoded once.
+    private static let notFound = JSON.error(status: "Not Found")
+    private static let methodNotAllowed = JSON.error(status: "Method Not Allowed")
+    private static let unauthorizedPurchase = JSON.error(
+        status: "Unauthorized", message: "Not authorized for policy purchase.")
+    private static let unauthorizedView = JSON.error(status: "Unauthorized", message: "Not authorized.")
+    private static let unknownProvider = JSON.error(
+        status: "Not Found", message: "Payment provider could not be identified.")
+    private static let bodyNotObject = JSON.error(
+        status: "Bad Request", message: "The request body must be a JSON object.")
+    private static let healthy = #"{"status":"ok"}"#
+
+    static let payloadTooLarge = JSON.error(
+        status: "Payload Too Large", message: "The request body must not exceed 1 MiB.")
+    static let malformedRequest = JSON.error(status: "Bad Request", message: "Malformed HTTP request.")
+    static let headersTooLarge = JSON.error(
+        status: "Request Header Fields Too Large", message: "The request headers are too large.")
+
+    func handle(_ request: SandboxRequest, baseURL: String, rng: inout FastRandom) -> SandboxResponse {
+        let (path, query) = Self.splitURI(request.uri)
+        let route = Self.route(path)
+
+        guard let allowed = route.allowedMethod else {
+            return SandboxResponse(status: .notFound, body: Self.notFound)
+        }
+        guard request.method == allowed else {
+            return SandboxResponse(
+                status: .methodNotAllowed, body: Self.methodNotAllowed,
+                extraHeaders: [("Allow", allowed.rawValue)])
+        }
+
+        switch route {
+        case .payments:
+            return createPayment(request, query: query, baseURL: baseURL, rng: &rng)
+        case .payment(let id):
+            return viewPayment(request, id: id, baseURL: baseURL)
+        case .offers:
+            return createOffer(rng: &rng)
+        case .settle(let paymentId):
+            return settlePayment(request, paymentId: paymentId, baseURL: baseURL)
+        case .health:
+            return SandboxResponse(status: .ok, body: Self.healthy)
+        case .unknown:
+            return SandboxResponse(status: .notFound, body: Self.notFound)
+        }
+    }
+
+    // MARK: - Endpoints
+
+    private func createPayment(
+        _ request: SandboxRequest, query: Substring, baseURL: String, rng: inout FastRandom
+    ) -> SandboxResponse {
+        // 1. Credentials. A secret is optional here, but a wrong one is
+        // refused rather than silently downgraded to the restricted view.
+        guard Self.queryValue("key", in: query) == config.publicKey else {
+            return SandboxResponse(status: .unauthorized, body: Self.unauthorizedPurchase)
+        }
+        let bearer = bearerCheck(request.headers)
+        if bearer == .invalid {
+            return SandboxResponse(status: .unauthorized, body: Self.unauthorizedPurchase)
+        }
+
+        // 2. Payload shape, fields checked in the reference's order.
+        guard let object = Self.jsonObject(request.body) else {
+            return SandboxResponse(status: .badRequest, body: Self.bodyNotObject)
+        }
+        var fields: [String] = []
+        for name in ["token", "provider", "method", "policy_id"] {
+            switch Self.requiredString(object, name) {
+            case .success(let value): fields.append(value)
+            case .failure(let problem): return badRequest(problem.message)
+            }
+        }
+        let token = fields[0], providerName = fields[1], method = fields[2], policyId = fields[3]
+
+        // 3. Provider and method.
+        guard let provider = Self.providers[providerName] else {
+            return SandboxResponse(status: .notFound, body: Self.unknownProvider)
+        }
+        guard method == provider.method else {
+            return badRequest("The payment method \(method) is not supported by the \(providerName) provider.")
+        }
+
+        // 4–7. Policy state, checked and updated atomically by the store.
+        let outcome = store.createPayment(
+            id: Identifiers.paymentId(live: config.livemode, using: &rng),
+            livemode: config.livemode,
+            provider: providerName,
+            method: method,
+            policyId: policyId,
+            token: token,
+            settled: provider.settlesImmediately
+        )
+        switch outcome {
+        case .unknownPolicy:
+            return badRequest("Policy - \(policyId) could not be found.")
+        case .tokenMismatch:
+            return badRequest("The token is not valid for policy - \(policyId).")
+        case .pendingPayment(let pendingId):
+            return SandboxResponse(
+                status: .unprocessableEntity,
+                body: JSON.error(
+                    status: "Unprocessable Entity",
+                    message: "Policy - \(policyId) already has pending payment - \(pendingId)."))
+        case .alreadyPaid:
+            return badRequest("Policy - \(policyId) is already paid.")
+        case .created(let payment):
+            let body =
+                bearer == .valid
+                ? PaymentObject.full(payment, baseURL: baseURL)
+                : PaymentObject.restricted(payment, baseURL: baseURL)
+            return SandboxResponse(status: .ok, body: body)
+        }
+    }
+
+    private func viewPayment(_ request: SandboxRequest, id: String, baseURL: String) -> SandboxResponse {
+        guard bearerCheck(request.headers) == .valid else {
+            return SandboxResponse(status: .unauthorized, body: Self.unauthorizedView)
+        }
+        guard let payment = store.payment(id: id) else {
+            return SandboxResponse(status: .notFound, body: Self.notFound)
+        }
+        return SandboxResponse(status: .ok, body: PaymentObject.full(payment, baseURL: baseURL))
+    }
+
+    private func createOffer(rng: inout FastRandom) -> SandboxResponse {
+        let offer = Offer(
+            policyId: Identifiers.policyId(live: config.livemode, using: &rng),
+            token: Identifiers.paymentToken(using: &rng),
+            customerId: Identifiers.customerId(using: &rng)
+        )
+        store.addOffer(offer)
+        var body = JSONObjectWriter()
+        body.string("policy_id", offer.policyId)
+        body.string("token", offer.token)
+        return SandboxResponse(status: .created, body: body.finish())
+    }
+
+    private func settlePayment(_ request: SandboxRequest, paymentId: String, baseURL: String) -> SandboxResponse {
+        var target = PaymentStatus.ok
+        if let body = request.body, body.readableBytes > 0 {
+            guard let object = Self.jsonObject(body) else {
+                return SandboxResponse(status: .badRequest, body: Self.bodyNotObject)
+            }
+            if let raw = object["status"], !(raw is NSNull) {
+                switch raw as? String {
+                case "ok": target = .ok
+                case "failed": target = .failed
+                default: return badRequest(#"The status field must be "ok" or "failed"."#)
+                }
+            }
+        }
+
+        switch store.settle(paymentId: paymentId, to: target) {
+        case .notFound:
+            return SandboxResponse(status: .notFound, body: Self.notFound)
+        case .notPending(let payment):
+            return SandboxResponse(
+                status: .conflict,
+                body: JSON.error(
+                    status: "Conflict",
+                    message: "Payment - \(payment.id) is not pending (status \(payment.status.rawValue))."))
+        case .settled(let payment):
+            return SandboxResponse(status: .ok, body: PaymentObject.full(payment, baseURL: baseURL))
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func badRequest(_ message: String) -> SandboxResponse {
+        SandboxResponse(status: .badRequest, body: JSON.error(status: "Bad Request", message: message))
+    }
+
+    private enum BearerCheck {
+        case absent
+        case valid
+        case invalid
+    }
+
+    /// Exactly one `Authorization: Bearer <secret>`; anything else present
+    /// (other scheme, other key, repeated header) is invalid.
+    private func bearerCheck(_ headers: HTTPHeaders) -> BearerCheck {
+        let values = headers["Authorization"]
+        if values.isEmpty { return .absent }
+        guard values.count == 1, values[0] == "Bearer " + config.secretKey else { return .invalid }
+        return .valid
+    }
+
+    private struct FieldProblem: Error {
+        let message: String
+    }
+
+    private static func requiredString(_ object: [String: Any], _ name: String) -> Result<String, FieldProblem> {
+        guard let raw = object[name], !(raw is NSNull) else {
+            return .failure(FieldProblem(message: "The \(name) field is required."))
+        }
+        guard let value = raw as? String else {
+            return .failure(FieldProblem(message: "The \(name) field must be a string."))
+        }
+        guard !value.isEmpty else {
+            return .failure(FieldProblem(message: "The \(name) field is required."))
+        }
+        return .success(value)
+    }
+
+    private static func jsonObject(_ body: ByteBuffer?) -> [String: Any]? {
+        guard let body, body.readableBytes > 0 else { return nil }
+        let data = Data(body.readableBytesView)
+        return (try? JSONSerialization.jsonObject(with: data, options: [])) as? [String: Any]
+    }
+
+    /// Splits a request target into path and query, accepting the absolute
+    /// form (`http://host/path`) that proxies send.
+    private static func splitURI(_ uri: String) -> (path: Substring, query: Substring) {
+        var target = Substring(uri)
+        if let hash = target.firstIndex(of: "#") {
+            target = target[..<hash]
+        }
+        if !target.hasPrefix("/"), let scheme = target.range(of: "://") {
+            let afterScheme = target[scheme.upperBound...]
+            target = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? "/"
+        }
+        guard let question = target.firstIndex(of: "?") else { return (target, "") }
+        return (target[..<question], target[target.index(after: question)...])
+    }
+
+    private static func route(_ path: Substring) -> Route {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.first == "" else { return .unknown }
+        switch segments.count {
+        case 2 where segments[1] == "payments":
+            return .payments
+        case 3 where segments[1] == "payments" && !segments[2].isEmpty:
+            return .payment(id: String(segments[2]))
+        case 3 where segments[1] == "__sandbox" && segments[2] == "offers":
+            return .offers
+        case 3 where segments[1] == "__sandbox" && segments[2] == "health":
+            return .health
+        case 5 where segments[1] == "__sandbox" && segments[2] == "payments" && !segments[3].isEmpty
+            && segments[4] == "settle":
+            return .settle(paymentId: String(segments[3]))
+        default:
+            return .unknown
+        }
+    }
+
+    /// First value of `name` in a query string, percent-decoded.
+    private static func queryValue(_ name: String, in query: Substring) -> String? {
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let rawName = String(parts[0])
+            guard (rawName.removingPercentEncoding ?? rawName) == name else { continue }
+            let rawValue = parts.count > 1 ? String(parts[1]) : ""
+            return rawValue.removingPercentEncoding ?? rawValue
+        }
+        return nil
+    }
+}

@@ -1,0 +1,144 @@
+// kasko-sandbox: a local emulator of the KASKO Payments API.
+//
+// Entry point: arguments, bootstrap, the URL line on stdout, and a clean
+// exit on SIGTERM/SIGINT. Tests start it with `--port 0` and read the first
+// stdout line, so that line must be the URL alone and must be flushed.
+
+import Foundation
+import NIOCore
+import NIOPosix
+
+let usage = """
+    Usage: kasko-sandbox [--host HOST] [--port N] [--public-key KEY] [--secret-key KEY] [--help]
+
+    A local emulator of the KASKO Payments API for tests, demos and offline
+    development. The first line on stdout is the base URL it listens on.
+
+    Options:
+      --host HOST        address to listen on (default 127.0.0.1)
+      --port N           port to listen on; 0 picks a free port (default 8420)
+      --public-key KEY   public key callers pass as ?key= (default pk_test_sandbox);
+                         a pk_live_ key makes the sandbox answer in live mode
+      --secret-key KEY   secret key callers pass as "Authorization: Bearer KEY"
+                         (default sk_test_sandbox)
+      --help             show this help and exit
+
+    API endpoints:
+      POST /payments?key=PUBLIC_KEY           create a payment
+      GET  /payments/{id}                     view a payment (Bearer secret key)
+
+    Sandbox-only endpoints (no authentication):
+      POST /__sandbox/offers                  create an offer -> {"policy_id","token"}
+      POST /__sandbox/payments/{id}/settle    settle a pending payment;
+                                              body {"status":"ok"|"failed"}, default ok
+      GET  /__sandbox/health                  -> {"status":"ok"}
+
+    Payment providers: "invoice" (method "invoice", settled at once) and
+    "deferred" (method "deferred", pending until settled).
+
+    """
+
+enum ParsedArguments {
+    case run(SandboxConfig)
+    case help
+    case invalid(String)
+}
+
+func parseArguments(_ arguments: [String]) -> ParsedArguments {
+    var config = SandboxConfig()
+    var index = 0
+    while index < arguments.count {
+        var name = arguments[index]
+        var inlineValue: String?
+        // Accept both `--port 0` and `--port=0`.
+        if name.hasPrefix("--"), let equals = name.firstIndex(of: "=") {
+            inlineValue = String(name[name.index(after: equals)...])
+            name = String(name[..<equals])
+        }
+        index += 1
+
+        if name == "--help" || name == "-h" {
+            guard inlineValue == nil else { return .invalid("--help takes no value") }
+            return .help
+        }
+
+        guard ["--host", "--port", "--public-key", "--secret-key"].contains(name) else {
+            // Never echo anything but the option name: a stray value may be a key.
+            return .invalid(name.hasPrefix("-") ? "unknown option '\(name)'" : "unexpected argument")
+        }
+
+        let value: String
+        if let inlineValue {
+            value = inlineValue
+        } else if index < arguments.count {
+            value = arguments[index]
+            index += 1
+        } else {
+            return .invalid("\(name) needs a value")
+        }
+
+        switch name {
+        case "--host":
+            guard !value.isEmpty else { return .invalid("--host must not be empty") }
+            config.host = value.hasPrefix("[") && value.hasSuffix("]") ? String(value.dropFirst().dropLast()) : value
+        case "--port":
+            guard let port = Int(value), (0...65535).contains(port) else {
+                return .invalid("--port must be an integer from 0 to 65535")
+            }
+            config.port = port
+        case "--public-key":
+            guard !value.isEmpty, !value.contains(where: \.isWhitespace) else {
+                return .invalid("--public-key must be a non-empty key without spaces")
+            }
+            config.publicKey = value
+        case "--secret-key":
+            guard !value.isEmpty, !value.contains(where: \.isWhitespace) else {
+                return .invalid("--secret-key must be a non-empty key without spaces")
+            }
+            config.secretKey = value
+        default:
+            return .invalid("unknown option '\(name)'")
+        }
+    }
+    return .run(config)
+}
+
+func writeStandardError(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+}
+
+let config: SandboxConfig
+switch parseArguments(Array(CommandLine.arguments.dropFirst())) {
+case .help:
+    FileHandle.standardOutput.write(Data(usage.utf8))
+    exit(0)
+case .invalid(let message):
+    writeStandardError("kasko-sandbox: \(message)\nTry 'kasko-sandbox --help'.\n")
+    exit(2)
+case .run(let parsed):
+    config = parsed
+}
+
+// A client that disconnects mid-write must not kill the server.
+signal(SIGPIPE, SIG_IGN)
+
+let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+let router = Router(config: config)
+let serverChannel: Channel
+let baseURL: String
+do {
+    (serverChannel, baseURL) = try Server.start(config: config, router: router, group: group)
+} catch {
+    writeStandardError("kasko-sandbox: cannot listen on \(config.host):\(config.port): \(error)\n")
+    try? group.syncShutdownGracefully()
+    exit(1)
+}
+
+// Unbuffered write: the URL must reach a reading pipe right away.
+FileHandle.standardOutput.write(Data((baseURL + "\n").utf8))
+
+let signalSources = Server.closeOnTermination(serverChannel)
+
+try? serverChannel.closeFuture.wait()
+try? group.syncShutdownGracefully()
+exit(0)
