@@ -30,7 +30,7 @@ public struct BaseURL: Sendable, CustomStringConvertible {
         if authority.contains("@") {
             throw .invalidArgument("base_url must not contain credentials (user@host); use public_key and secret_key")
         }
-        let host = try BaseURL.host(of: authority)
+        let host = try BaseURL.host(of: authority, field: "base_url")
         let loopback = BaseURL.isLoopbackHost(host)
         if !secure && !loopback {
             throw .invalidArgument(
@@ -42,12 +42,12 @@ public struct BaseURL: Sendable, CustomStringConvertible {
     }
 
     /// The host part of `host[:port]` or `[v6][:port]`, with the port checked.
-    static func host(of authority: Substring) throws(KaskoError) -> Substring {
+    static func host(of authority: Substring, field: String) throws(KaskoError) -> Substring {
         let host: Substring
         let portText: Substring?
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else {
-                throw .invalidArgument("base_url has an unterminated [IPv6] host")
+                throw .invalidArgument("\(field) has an unterminated [IPv6] host")
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
@@ -56,7 +56,7 @@ public struct BaseURL: Sendable, CustomStringConvertible {
             } else if after.hasPrefix(":") {
                 portText = after.dropFirst()
             } else {
-                throw .invalidArgument("base_url has characters after the [IPv6] host")
+                throw .invalidArgument("\(field) has characters after the [IPv6] host")
             }
         } else if let colon = authority.lastIndex(of: ":") {
             host = authority[..<colon]
@@ -65,10 +65,10 @@ public struct BaseURL: Sendable, CustomStringConvertible {
             host = authority
             portText = nil
         }
-        guard !host.isEmpty else { throw .invalidArgument("base_url has no host") }
+        guard !host.isEmpty else { throw .invalidArgument("\(field) has no host") }
         if let portText {
             guard let port = Int(portText), (1...65535).contains(port) else {
-                throw .invalidArgument("base_url port must be a number from 1 to 65535")
+                throw .invalidArgument("\(field) port must be a number from 1 to 65535")
             }
         }
         return host

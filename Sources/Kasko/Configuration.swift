@@ -88,7 +88,7 @@ public struct Configuration: Sendable {
             caBundlePath = nil
         }
         if let proxyValue = try Configuration.optionalString(document, "proxy") {
-            try Configuration.refuseControlCharacters(proxyValue, field: "proxy")
+            try Configuration.checkProxy(proxyValue)
             proxy = proxyValue
         } else {
             proxy = nil
@@ -124,6 +124,29 @@ public struct Configuration: Sendable {
             throw .invalidArgument("\(problem), got \(literal)")
         }
         return number
+    }
+
+    /// "" (no proxy) or `scheme://host[:port]`, with a scheme libcurl
+    /// speaks. Checked here so that a typo is not a network error later.
+    static func checkProxy(_ proxy: String) throws(KaskoError) {
+        guard !proxy.isEmpty else { return }
+        try refuseControlCharacters(proxy, field: "proxy")
+        if proxy.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
+            throw .invalidArgument("proxy contains whitespace")
+        }
+        let schemes = ["http://", "https://", "socks4://", "socks4a://", "socks5://", "socks5h://"]
+        guard let scheme = schemes.first(where: { proxy.lowercased().hasPrefix($0) }) else {
+            throw .invalidArgument("proxy must be a URL starting with " + schemes.joined(separator: ", ") + ", or \"\" for none")
+        }
+        var authority = proxy.dropFirst(scheme.count)
+        if authority.hasSuffix("/") { authority = authority.dropLast() }
+        if let at = authority.lastIndex(of: "@") {
+            authority = authority[authority.index(after: at)...]
+        }
+        guard !authority.contains("/"), !authority.contains("?"), !authority.contains("#") else {
+            throw .invalidArgument("proxy must be scheme://host[:port], without a path")
+        }
+        _ = try BaseURL.host(of: authority, field: "proxy")
     }
 
     static func refuseControlCharacters(_ text: String, field: String) throws(KaskoError) {

@@ -85,7 +85,9 @@ public final class KaskoClient: Sendable {
             return KaskoError(
                 status: .network, message: failure.message, httpStatus: failure.httpStatus,
                 statusText: failure.httpStatus.flatMap(ResponseInterpreter.reasonPhrase),
-                retryable: method == .get, outcome: method == .post ? .unknown : .rejected,
+                // Sent, no usable answer: the server may have acted on it. Only a
+                // view is safe to repeat.
+                retryable: method == .get, outcome: .unknown,
                 attempts: attempts, requestID: failure.requestID)
         }
     }

@@ -217,6 +217,9 @@ static void test_invalid_configurations(void) {
         {"{\"public_key\":\"pk_test_abc\",\"max_retries\":11}", "max_retries must be a whole number"},
         {"{\"public_key\":\"pk_test_abc\",\"ca_bundle\":\"/nonexistent/ca.pem\"}", "is not a readable file"},
         {"{\"public_key\":\"pk_test_abc\",\"user_agent\":\"a\\nb\"}", "user_agent contains a control character"},
+        {"{\"public_key\":\"pk_test_abc\",\"proxy\":\"proxy.example.com:3128\"}", "proxy must be a URL"},
+        {"{\"public_key\":\"pk_test_abc\",\"proxy\":\"http://a proxy\"}", "proxy contains whitespace"},
+        {"{\"public_key\":\"pk_test_abc\",\"proxy\":\"http://proxy:3128/path\"}", "without a path"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         kasko_client *client = NULL;
@@ -238,6 +241,8 @@ static void test_invalid_configurations(void) {
         "{\"public_key\":\"pk_test_abc\",\"secret_key\":null,\"base_url\":\"http://localhost:1\",\"timeout_ms\":1000,"
         "\"connect_timeout_ms\":500,\"max_retries\":0,\"proxy\":\"\",\"user_agent\":\"shop/1.0\"}",
         "{\"public_key\":\"pk_test_abc\",\"base_url\":\"http://[::1]:8080\"}",
+        "{\"public_key\":\"pk_test_abc\",\"proxy\":\"http://user:pw@127.0.0.1:3128\"}",
+        "{\"public_key\":\"pk_test_abc\",\"proxy\":\"socks5h://[::1]:1080/\"}",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         kasko_client *client = NULL;
