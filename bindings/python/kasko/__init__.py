@@ -1,0 +1,66 @@
+"""kasko: a client for the KASKO Payments API over libkasko (the C library).
+
+>>> import kasko
+>>> with kasko.Client("pk_test_...", "sk_test_...") as client:
+...     payment = client.create_payment(token="...", provider="invoice",
+...                                     method="invoice", policy_id="tpol_...")
+...     print(client.get_payment(payment.id).status)
+
+Importing the package loads ``libkasko.so.1`` (see ``kasko._lib`` for the
+discovery order: ``KASKO_LIBRARY``, the SONAME through the loader, then
+``ctypes.util.find_library``) and checks its major version; if it cannot,
+the import raises ``ImportError`` saying what was tried and how to fix it.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    AuthenticationError,
+    BadRequestError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidResponseError,
+    KaskoError,
+    NetworkError,
+    NotFoundError,
+    PendingPaymentError,
+    RateLimitError,
+    ServerError,
+)
+from ._lib import EXPECTED_MAJOR, library as _library
+from ._client import Client
+from ._payment import Payment
+
+__all__ = [
+    "Client",
+    "Payment",
+    "KaskoError",
+    "InvalidArgumentError",
+    "BadRequestError",
+    "AuthenticationError",
+    "NotFoundError",
+    "PendingPaymentError",
+    "RateLimitError",
+    "ServerError",
+    "NetworkError",
+    "InvalidResponseError",
+    "InternalError",
+    "library_version",
+    "library_path",
+    "EXPECTED_MAJOR",
+]
+
+#: The version of this Python package.
+__version__ = "1.0.0"
+
+_library()  # load now: a missing or mismatched library fails the import
+
+
+def library_version() -> str:
+    """The loaded C library's version, e.g. ``"1.0.0"``."""
+    return _library().version()
+
+
+def library_path() -> str:
+    """How the C library was found: the path or name it was loaded from."""
+    return _library().path

@@ -1,0 +1,398 @@
+"""Every method and every exception class, against the real sandbox (and a
+stub HTTP server for 429 / 5xx / non-JSON answers)."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from typing import Any, Dict
+
+import pytest
+
+from conftest import Sandbox
+
+import kasko
+
+# The reference's Payment object table: API field -> Payment attribute.
+TABLE_FIELDS = {
+    "object": "object",
+    "id": "id",
+    "livemode": "livemode",
+    "provider": "provider",
+    "method": "method",
+    "status": "status",
+    "policy_id": "policy_id",
+    "charge_id": "charge_id",
+    "fee": "fee",
+    "reference": "reference",
+    "token": "token",
+    "reason": "reason",
+    "processed_at": "processed_at",
+    "error_code": "error_code",
+    "metadata": "metadata",
+    "transaction_metadata": "transaction_metadata",
+    "customer_id": "customer_id",
+    "refunds": "refunds",
+    "_links": "links",
+}
+RESTRICTED_FIELDS = {
+    "object", "id", "livemode", "provider", "method", "status", "transaction_metadata", "_links",
+}
+
+
+def invoice(client: kasko.Client, offer: Dict[str, str]) -> kasko.Payment:
+    return client.create_payment(
+        token=offer["token"], provider="invoice", method="invoice", policy_id=offer["policy_id"]
+    )
+
+
+def assert_matches_raw(payment: kasko.Payment) -> None:
+    for field, attribute in TABLE_FIELDS.items():
+        assert getattr(payment, attribute) == payment.raw.get(field), field
+
+
+# -- the two methods -----------------------------------------------------------
+
+
+def test_create_payment_returns_the_full_object(client: kasko.Client, sandbox: Sandbox) -> None:
+    offer = sandbox.offer()
+    payment = invoice(client, offer)
+    assert isinstance(payment, kasko.Payment)
+    assert set(TABLE_FIELDS) <= set(payment.raw), "every documented field is sent"
+    assert_matches_raw(payment)
+    assert payment.object == "payment"
+    assert isinstance(payment.id, str) and payment.id
+    assert payment.livemode is False
+    assert payment.provider == "invoice" and payment.method == "invoice"
+    assert payment.status == "ok"
+    assert payment.policy_id == offer["policy_id"]
+    assert isinstance(payment.fee, (int, float))
+    assert isinstance(payment.refunds, list)
+    assert isinstance(payment.links, dict) and payment.id in payment.links["_self"]["href"]
+    assert not payment.restricted
+
+
+def test_get_payment_returns_the_same_payment(client: kasko.Client, sandbox: Sandbox) -> None:
+    created = invoice(client, sandbox.offer())
+    assert created.id is not None
+    viewed = client.get_payment(created.id)
+    assert viewed.id == created.id
+    assert viewed.policy_id == created.policy_id
+    assert viewed.status == "ok"
+    assert_matches_raw(viewed)
+    assert viewed == created  # same fields (raw is not compared)
+
+
+def test_restricted_object_with_only_a_public_key(
+    public_client: kasko.Client, client: kasko.Client, sandbox: Sandbox
+) -> None:
+    offer = sandbox.offer()
+    payment = invoice(public_client, offer)
+    assert set(payment.raw) == RESTRICTED_FIELDS
+    assert payment.restricted
+    assert payment.id and payment.status == "ok" and payment.livemode is False
+    for attribute in ("policy_id", "charge_id", "fee", "reference", "token", "reason",
+                      "processed_at", "error_code", "metadata", "customer_id", "refunds"):
+        assert getattr(payment, attribute) is None, attribute
+    assert_matches_raw(payment)
+
+    # Viewing needs the secret key: refused by the API ...
+    with pytest.raises(kasko.AuthenticationError) as info:
+        public_client.get_payment(payment.id)
+    assert info.value.http_status == 401
+    # ... and works with it.
+    full = client.get_payment(payment.id)
+    assert full.policy_id == offer["policy_id"] and not full.restricted
+
+
+def test_pending_payment_then_settle(client: kasko.Client, sandbox: Sandbox) -> None:
+    offer = sandbox.offer()
+    first = client.create_payment(
+        token=offer["token"], provider="deferred", method="deferred", policy_id=offer["policy_id"]
+    )
+    assert first.status == "pending" and first.id
+    with pytest.raises(kasko.PendingPaymentError) as info:
+        client.create_payment(
+            token=offer["token"], provider="deferred", method="deferred", policy_id=offer["policy_id"]
+        )
+    error = info.value
+    assert error.pending_payment_id == first.id
+    assert error.http_status == 422 and error.code == "KASKO_ERR_PENDING_PAYMENT"
+    assert error.outcome == "rejected" and error.retryable is False
+    assert first.id in error.message
+    assert isinstance(error, kasko.KaskoError)
+
+    sandbox.settle(first.id)
+    settled = client.get_payment(first.id)
+    assert settled.id == first.id and settled.status != "pending"
+
+
+# -- errors from real server responses -------------------------------------------
+
+
+def test_bad_request_wrong_token(client: kasko.Client, sandbox: Sandbox) -> None:
+    offer = sandbox.offer()
+    with pytest.raises(kasko.BadRequestError) as info:
+        client.create_payment(
+            token="ptok_wrong", provider="invoice", method="invoice", policy_id=offer["policy_id"]
+        )
+    error = info.value
+    assert error.code == "KASKO_ERR_BAD_REQUEST" and error.http_status == 400
+    assert error.status == "Bad Request" and error.message
+    assert error.outcome == "rejected" and error.retryable is False
+    assert error.attempts == 1 and error.request_id
+    assert error.raw["object"] == "error"
+    assert "KASKO_ERR_BAD_REQUEST (HTTP 400 Bad Request)" in str(error)
+
+
+def test_bad_request_policy_already_paid(client: kasko.Client, sandbox: Sandbox) -> None:
+    offer = sandbox.offer()
+    invoice(client, offer)
+    with pytest.raises(kasko.BadRequestError):
+        invoice(client, offer)
+
+
+def test_authentication_error_wrong_secret_key(
+    sandbox_url: str, public_key: str, secret_key: str, sandbox: Sandbox
+) -> None:
+    wrong = "sk_test_" + "x" * 32
+    with kasko.Client(public_key, wrong, base_url=sandbox_url) as bad:
+        with pytest.raises(kasko.AuthenticationError) as info:
+            invoice(bad, sandbox.offer())
+        assert info.value.http_status == 401 and info.value.code == "KASKO_ERR_UNAUTHORIZED"
+        for text in (str(info.value), repr(info.value), repr(info.value.raw)):
+            assert wrong not in text and secret_key not in text
+        with pytest.raises(kasko.AuthenticationError):
+            bad.get_payment("t0123456789abcdef")
+
+
+def test_authentication_error_wrong_public_key(
+    sandbox_url: str, secret_key: str, sandbox: Sandbox
+) -> None:
+    with kasko.Client("pk_test_" + "y" * 32, secret_key, base_url=sandbox_url) as bad:
+        with pytest.raises(kasko.AuthenticationError):
+            invoice(bad, sandbox.offer())
+
+
+def test_not_found_unknown_provider(client: kasko.Client, sandbox: Sandbox) -> None:
+    offer = sandbox.offer()
+    with pytest.raises(kasko.NotFoundError) as info:
+        client.create_payment(
+            token=offer["token"], provider="no_such_provider", method="invoice",
+            policy_id=offer["policy_id"],
+        )
+    assert info.value.http_status == 404 and info.value.code == "KASKO_ERR_NOT_FOUND"
+
+
+def test_not_found_unknown_payment(client: kasko.Client) -> None:
+    with pytest.raises(kasko.NotFoundError) as info:
+        client.get_payment("t00000000000000000000000000000000")
+    assert info.value.http_status == 404 and info.value.outcome == "rejected"
+
+
+def test_rate_limit_error(stub_url: str, public_key: str, secret_key: str) -> None:
+    with kasko.Client(public_key, secret_key, base_url=stub_url, max_retries=0) as c:
+        with pytest.raises(kasko.RateLimitError) as info:
+            c.get_payment("ratelimited")
+    assert info.value.http_status == 429 and info.value.retryable is True
+    assert info.value.request_id == "req_stub"
+
+
+def test_server_error(stub_url: str, public_key: str, secret_key: str) -> None:
+    with kasko.Client(public_key, secret_key, base_url=stub_url, max_retries=0) as c:
+        with pytest.raises(kasko.ServerError) as info:
+            c.get_payment("boom")
+    assert info.value.http_status == 500 and info.value.message
+
+
+def test_invalid_response_error(stub_url: str, public_key: str, secret_key: str) -> None:
+    with kasko.Client(public_key, secret_key, base_url=stub_url, max_retries=0) as c:
+        with pytest.raises(kasko.InvalidResponseError) as info:
+            c.get_payment("garbage")
+    assert info.value.code == "KASKO_ERR_INVALID_RESPONSE"
+
+
+def test_network_error(closed_port: int, public_key: str, secret_key: str) -> None:
+    url = f"http://127.0.0.1:{closed_port}"
+    with kasko.Client(public_key, secret_key, base_url=url, max_retries=1,
+                      connect_timeout=5) as c:
+        with pytest.raises(kasko.NetworkError) as info:
+            c.get_payment("t0123")
+    error = info.value
+    assert error.http_status is None and error.code == "KASKO_ERR_NETWORK"
+    assert error.attempts == 2
+    assert error.outcome in ("not_sent", "unknown")
+
+
+# -- invalid arguments: refused before any I/O ------------------------------------
+# The base URL is a port where nothing listens: a NetworkError would mean
+# something was sent.
+
+
+@pytest.fixture
+def offline_client(closed_port: int, public_key: str, secret_key: str) -> Any:
+    with kasko.Client(public_key, secret_key, base_url=f"http://127.0.0.1:{closed_port}",
+                      max_retries=0) as c:
+        yield c
+
+
+def assert_not_sent(error: kasko.KaskoError) -> None:
+    assert type(error) is kasko.InvalidArgumentError
+    assert isinstance(error, ValueError)
+    assert error.code == "KASKO_ERR_INVALID_ARGUMENT"
+    assert error.outcome == "not_sent" and error.attempts == 0 and error.http_status is None
+    assert error.message
+
+
+@pytest.mark.parametrize("payment_id", ["", "../etc/passwd", "a b", "t" * 129, "é", "a\x00b"])
+def test_get_payment_bad_id(offline_client: kasko.Client, payment_id: str) -> None:
+    with pytest.raises(kasko.InvalidArgumentError) as info:
+        offline_client.get_payment(payment_id)
+    assert_not_sent(info.value)
+
+
+def test_get_payment_id_of_wrong_type(offline_client: kasko.Client) -> None:
+    with pytest.raises(kasko.InvalidArgumentError) as info:
+        offline_client.get_payment(123)  # type: ignore[arg-type]
+    assert_not_sent(info.value)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"token": None},
+        {"token": 5},
+        {"policy_id": ""},
+        {"provider": object()},
+    ],
+)
+def test_create_payment_bad_request_fields(offline_client: kasko.Client, fields: Dict[str, Any]) -> None:
+    request = {"token": "ptok_x", "provider": "invoice", "method": "invoice",
+               "policy_id": "tpol_" + "a" * 28}
+    request.update(fields)
+    with pytest.raises(kasko.InvalidArgumentError) as info:
+        offline_client.create_payment(**request)
+    assert_not_sent(info.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"public_key": ""},
+        {"public_key": "pk_test_has space"},
+        {"public_key": "pk_test_" + "a" * 32, "secret_key": "sk_live_" + "a" * 32},
+        {"public_key": "pk_test_" + "a" * 32, "base_url": "http://example.com"},
+        {"public_key": "pk_test_" + "a" * 32, "max_retries": 11},
+        {"public_key": "pk_test_" + "a" * 32, "max_retries": "2"},
+        {"public_key": "pk_test_" + "a" * 32, "timeout": "60"},
+        {"public_key": "pk_test_" + "a" * 32, "timeout": float("nan")},
+        {"public_key": "pk_test_" + "a" * 32, "connect_timeout": float("inf")},
+        {"public_key": "pk_test_" + "a" * 32, "timeout": -1},
+        {"public_key": 42},
+    ],
+)
+def test_client_bad_configuration(kwargs: Dict[str, Any]) -> None:
+    with pytest.raises(kasko.InvalidArgumentError) as info:
+        kasko.Client(**kwargs)
+    assert_not_sent(info.value)
+
+
+def test_bad_key_is_not_quoted_in_the_error() -> None:
+    secret = "sk_test_\x01verysecretvalue"
+    with pytest.raises(kasko.InvalidArgumentError) as info:
+        kasko.Client("pk_test_" + "a" * 32, secret)
+    assert "verysecretvalue" not in str(info.value)
+    assert "verysecretvalue" not in repr(info.value.raw)
+
+
+# -- the client object -------------------------------------------------------------
+
+
+def test_secret_never_shown(sandbox_url: str, public_key: str) -> None:
+    secret = "sk_test_" + "S3cr3t" * 5 + "ab"
+    client = kasko.Client(public_key, secret, base_url=sandbox_url)
+    try:
+        for text in (repr(client), str(client), f"{client}", repr(vars(client))):
+            assert secret not in text
+            assert "S3cr3t" not in text
+        assert public_key in repr(client) and sandbox_url in repr(client)
+        assert not any(secret in repr(value) for value in vars(client).values())
+    finally:
+        client.close()
+    assert "closed" in repr(client) and secret not in repr(client)
+
+
+def test_close_is_idempotent_and_calls_after_close_fail(client: kasko.Client) -> None:
+    assert not client.closed
+    client.close()
+    client.close()
+    assert client.closed
+    with pytest.raises(kasko.InvalidArgumentError, match="closed") as info:
+        client.get_payment("t0123")
+    assert_not_sent(info.value)
+    with pytest.raises(kasko.InvalidArgumentError):
+        client.create_payment(token="t", provider="p", method="m", policy_id="p")
+
+
+def test_context_manager_closes(sandbox_url: str, public_key: str) -> None:
+    with kasko.Client(public_key, base_url=sandbox_url) as c:
+        assert not c.closed
+    assert c.closed
+
+
+def test_client_cannot_be_copied_or_pickled(client: kasko.Client) -> None:
+    with pytest.raises(TypeError):
+        copy.copy(client)
+    with pytest.raises(TypeError):
+        copy.deepcopy(client)
+    with pytest.raises(TypeError):
+        pickle.dumps(client)
+
+
+def test_errors_pickle(client: kasko.Client) -> None:
+    with pytest.raises(kasko.NotFoundError) as info:
+        client.get_payment("t00000000000000000000000000000000")
+    clone = pickle.loads(pickle.dumps(info.value))
+    assert type(clone) is kasko.NotFoundError and clone.raw == info.value.raw
+    assert str(clone) == str(info.value)
+
+
+def test_every_call_frees_the_string_it_got(
+    client: kasko.Client, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = kasko._lib.library()
+    original = lib.kasko_string_free
+    freed = []
+
+    def counting_free(pointer: Any) -> None:
+        freed.append(pointer)
+        original(pointer)
+
+    monkeypatch.setattr(lib, "kasko_string_free", counting_free)
+    payment = invoice(client, sandbox.offer())  # a payment
+    assert payment.id
+    client.get_payment(payment.id)  # a payment
+    with pytest.raises(kasko.NotFoundError):  # an error from the server
+        client.get_payment("t00000000000000000000000000000000")
+    with pytest.raises(kasko.InvalidArgumentError):  # an error from the library
+        client.get_payment("bad id")
+    with pytest.raises(kasko.InvalidArgumentError):  # kasko_client_new's error
+        kasko.Client("")
+    assert len(freed) == 5 and all(isinstance(p, int) and p for p in freed)
+
+
+def test_timeouts_are_network_errors(stub_url: str, public_key: str, secret_key: str) -> None:
+    # The stub answers after 0.5 s; the timeout is 0.1 s.
+    with kasko.Client(public_key, secret_key, base_url=stub_url, timeout=0.1, max_retries=2) as c:
+        with pytest.raises(kasko.NetworkError) as info:
+            c.create_payment(token="ptok_x", provider="invoice", method="invoice",
+                             policy_id="tpol_slow" + "a" * 23)
+        error = info.value
+        # Sent, no answer: the payment may exist, so it is not retried.
+        assert error.http_status is None and error.outcome == "unknown"
+        assert error.attempts == 1 and error.retryable is False
+
+        with pytest.raises(kasko.NetworkError) as info:
+            c.get_payment("slow1")
+        assert info.value.http_status is None and info.value.retryable is True
+        assert info.value.attempts == 3  # a view is retried
