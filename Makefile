@@ -2,7 +2,9 @@
 #
 #   make          release build: build/libkasko.so.1 (+ links), the sandbox
 #   make demo     build, start the sandbox, create and view a payment from C
-#   make check    every test: Swift, C (also under valgrind), ABI and header checks
+#   make check    every test: Swift, C (also under valgrind), Python, ABI, header and package checks
+#   make deb      the Debian packages, in build/deb/ (lintian-checked)
+#   make install  install without Debian: PREFIX=/usr/local DESTDIR= LIBDIR= PYTHONDIR=
 #   make header   regenerate include/kasko.h from Sources/KaskoC
 #
 # Swift comes from PATH (the toolchain is not a Debian package here).
@@ -19,18 +21,47 @@ KASKO_LIBS   := -L$(BUILD) -lkasko
 RUN_LIB      := env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)
 WITH_SANDBOX := scripts/with-sandbox --sandbox $(SANDBOX)
 
-.PHONY: all deps build header demo check check-header check-abi check-swift check-c \
-        check-valgrind check-sandbox check-reference check-traps clean
+.PHONY: all deps build install install-files header demo deb check check-header check-abi check-swift check-c \
+        check-valgrind check-sandbox check-reference check-traps check-python check-deb clean
 
 all: build
 
 deps:
-	@scripts/install-deps
+	@if [ -z "$(SKIP_DEPS)" ]; then scripts/install-deps; fi
 
-# SwiftPM tracks its own inputs, so this always asks it; it returns at once when nothing changed.
+# SwiftPM tracks its own inputs, so this always asks it; it returns at once
+# when nothing changed. --static-swift-stdlib makes the sandbox run without
+# the toolchain (the library is linked by scripts/link-library, statically too).
 build: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 	scripts/link-library $(RELEASE_DIR) $(BUILD)
+
+# ---- installing ---------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=] [PYTHONDIR=]
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+PYTHONDIR  ?= $(shell python3 -c 'import sysconfig,sys; print(sysconfig.get_path("purelib", vars={"base": sys.argv[1], "platbase": sys.argv[1]}))' $(PREFIX))
+VERSION    := $(shell sed -n 's/.*static let \(major\|minor\|patch\) = \([0-9]*\).*/\2/p' Sources/Kasko/Version.swift | paste -sd.)
+
+install: build install-files
+
+# Installs what `make build` made, without building (debian/rules uses this).
+install-files:
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(PYTHONDIR)/kasko
+	install -m 0644 $(BUILD)/libkasko.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libkasko.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkasko.so.1
+	ln -sf libkasko.so.1 $(DESTDIR)$(LIBDIR)/libkasko.so
+	install -m 0644 include/kasko.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+	    kasko.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/kasko.pc
+	install -m 0755 $(SANDBOX) $(DESTDIR)$(BINDIR)/kasko-sandbox
+	scripts/generate-manpages $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 docs/man/kasko-sandbox.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 bindings/python/kasko/*.py bindings/python/kasko/py.typed $(DESTDIR)$(PYTHONDIR)/kasko/
 
 header: build
 	scripts/generate-header
@@ -45,7 +76,8 @@ $(BUILD)/test_api: tests/c/test_api.c tests/c/sandbox_client.c tests/c/sandbox_c
 demo: build $(BUILD)/create_and_view
 	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
 
-check: build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-valgrind
+check: build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-valgrind \
+       check-python check-deb
 	@echo "make check: all checks passed"
 
 check-header: build
@@ -80,6 +112,17 @@ check-valgrind: $(BUILD)/test_api
 	$(WITH_SANDBOX) env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug KASKO_TEST_QUICK=1 \
 	    valgrind --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \
 	    --error-exitcode=1 $(BUILD)/test_api
+
+check-python: build
+	$(WITH_SANDBOX) bindings/python/run-tests $(LIB)
+
+# ---- Debian packages ----------------------------------------------------
+deb: build
+	scripts/build-deb
+
+# Installs the packages, uses them, removes them (needs root).
+check-deb: deb
+	scripts/check-deb
 
 clean:
 	rm -rf $(BUILD) .build
