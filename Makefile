@@ -22,7 +22,7 @@ RUN_LIB      := env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)
 WITH_SANDBOX := scripts/with-sandbox --sandbox $(SANDBOX)
 
 .PHONY: all deps build install install-files header demo deb check check-header check-abi check-swift check-c \
-        check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan fuzz clean
+        check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-transport fuzz clean
 
 all: build
 
@@ -69,7 +69,7 @@ header: build
 $(BUILD)/create_and_view: examples/c/create_and_view.c include/kasko.h build
 	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) $< $(KASKO_LIBS) -o $@
 
-$(BUILD)/test_api: Tests/C/test_api.c Tests/C/sandbox_client.c Tests/C/sandbox_client.h include/kasko.h build
+$(BUILD)/test_api: Tests/C/test_api.c Tests/C/sandbox_client.c Tests/C/sandbox_client.h Tests/C/testing.h include/kasko.h build
 	$(CC) $(CFLAGS_C) -pthread $(KASKO_CFLAGS) Tests/C/test_api.c Tests/C/sandbox_client.c \
 	    $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
 
@@ -77,7 +77,7 @@ demo: build $(BUILD)/create_and_view
 	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
 
 check: build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-valgrind \
-       check-asan check-python check-deb fuzz
+       check-asan check-transport check-python check-deb fuzz
 	@echo "make check: all checks passed"
 
 check-header: build
@@ -129,6 +129,15 @@ check-asan: $(BUILD)/test_api_asan
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	scripts/fuzz $(FUZZ_SECONDS)
+
+$(BUILD)/test_transport: Tests/C/test_transport.c Tests/C/sandbox_client.c Tests/C/sandbox_client.h include/kasko.h build
+	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) Tests/C/test_transport.c Tests/C/sandbox_client.c \
+	    $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
+
+# TLS verification (a test CA, self-signed and wrong-host certificates behind
+# a loopback nginx) and proxies (a loopback forward proxy).
+check-transport: $(BUILD)/test_transport
+	$(WITH_SANDBOX) $(RUN_LIB) scripts/check-transport $(BUILD)/test_transport
 
 check-python: build
 	$(WITH_SANDBOX) bindings/python/run-tests $(LIB)

@@ -16,24 +16,11 @@
 #include <string.h>
 
 #include "sandbox_client.h"
+#include "testing.h"
 
-static int passed;
-static int failed;
 static const char *base_url;
 static const char *public_key;
 static const char *secret_key;
-
-#define CHECK(condition, ...)                                               \
-    do {                                                                    \
-        if (condition) {                                                    \
-            passed++;                                                       \
-        } else {                                                            \
-            failed++;                                                       \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #condition); \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fprintf(stderr, "\n");                                          \
-        }                                                                   \
-    } while (0)
 
 /* ---- helpers ---------------------------------------------------------- */
 

@@ -1,0 +1,184 @@
+/*
+ * Transport tests of libkasko.so: TLS verification and proxies, against a
+ * loopback nginx that terminates TLS in front of kasko-sandbox and a
+ * loopback forward proxy. scripts/check-transport sets both up and passes
+ * their addresses in the environment:
+ *
+ *   KASKO_SANDBOX_URL        the sandbox itself (plain HTTP, for offers)
+ *   KASKO_TLS_URL            https://localhost:P, certificate from the test CA
+ *   KASKO_TLS_SELF_SIGNED_URL https://localhost:P, a self-signed certificate
+ *   KASKO_TLS_WRONG_HOST_URL https://localhost:P, a test-CA certificate for
+ *                            another host name
+ *   KASKO_TEST_CA            the test CA's certificate (PEM)
+ *   KASKO_PROXY_URL          the forward proxy; KASKO_PROXY_LOG its log
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <kasko.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sandbox_client.h"
+#include "testing.h"
+
+static const char *sandbox_url;
+static const char *public_key;
+static const char *secret_key;
+
+static const char *required(const char *name) {
+    const char *value = getenv(name);
+    if (value == NULL) {
+        fprintf(stderr, "%s is not set: run scripts/check-transport\n", name);
+        exit(2);
+    }
+    return value;
+}
+
+/* A client for base_url with extra config members (",\"k\":v" text or ""). */
+static kasko_client *client_for(const char *base_url, const char *extra) {
+    char config[2048];
+    snprintf(config, sizeof config,
+             "{\"public_key\":\"%s\",\"secret_key\":\"%s\",\"base_url\":\"%s\",\"max_retries\":2%s}", public_key,
+             secret_key, base_url, extra);
+    kasko_client *client = NULL;
+    char *error = NULL;
+    kasko_status status = kasko_client_new(config, &client, &error);
+    CHECK(status == KASKO_OK, "client for %s: %s", base_url, error ? error : "");
+    kasko_string_free(error);
+    return client;
+}
+
+/* Creates a payment for a fresh offer and views it; returns the status of
+ * the first call that failed, or KASKO_OK. Fills id and the failure JSON. */
+static kasko_status create_and_view(kasko_client *client, char *id, size_t id_size, char **failure) {
+    char policy[128], token[256], request[1024];
+    *failure = NULL;
+    if (sandbox_new_offer(sandbox_url, policy, sizeof policy, token, sizeof token) != 0) return KASKO_ERR_INTERNAL;
+    snprintf(request, sizeof request,
+             "{\"token\":\"%s\",\"provider\":\"invoice\",\"method\":\"invoice\",\"policy_id\":\"%s\"}", token, policy);
+    char *json = NULL;
+    kasko_status status = kasko_payment_create(client, request, &json);
+    if (status != KASKO_OK) {
+        *failure = json;
+        return status;
+    }
+    json_string_field(json, "id", id, id_size);
+    kasko_string_free(json);
+    status = kasko_payment_get(client, id, &json);
+    if (status != KASKO_OK) {
+        *failure = json;
+        return status;
+    }
+    kasko_string_free(json);
+    return KASKO_OK;
+}
+
+/* A TLS failure: a network error, never retried, naming the problem. */
+static void expect_tls_failure(const char *what, const char *url, const char *extra, const char *phrase) {
+    kasko_client *client = client_for(url, extra);
+    char id[129] = "";
+    char *failure = NULL;
+    kasko_status status = create_and_view(client, id, sizeof id, &failure);
+    CHECK(status == KASKO_ERR_NETWORK, "%s: %s %s", what, kasko_status_name(status), failure ? failure : "");
+    if (failure != NULL) {
+        if (getenv("KASKO_TEST_VERBOSE")) fprintf(stderr, "%s: %s\n", what, failure);
+        CHECK(strstr(failure, phrase) != NULL, "%s: message lacks '%s': %s", what, phrase, failure);
+        CHECK(json_int_field(failure, "attempts") == 1, "%s: a TLS failure is not retried: %s", what, failure);
+        CHECK(strstr(failure, "\"outcome\":\"not_sent\"") != NULL, "%s: outcome: %s", what, failure);
+        CHECK(strstr(failure, "\"retryable\":false") != NULL, "%s: retryable: %s", what, failure);
+        CHECK(strstr(failure, secret_key) == NULL, "%s: the secret leaked: %s", what, failure);
+    }
+    kasko_string_free(failure);
+    kasko_client_free(client);
+}
+
+static void test_tls(void) {
+    const char *good = required("KASKO_TLS_URL");
+    const char *ca = required("KASKO_TEST_CA");
+    char with_ca[1024];
+    snprintf(with_ca, sizeof with_ca, ",\"ca_bundle\":\"%s\"", ca);
+
+    kasko_client *client = client_for(good, with_ca);
+    char id[129] = "";
+    char *failure = NULL;
+    kasko_status status = create_and_view(client, id, sizeof id, &failure);
+    CHECK(status == KASKO_OK, "https with the test CA as ca_bundle: %s %s", kasko_status_name(status),
+          failure ? failure : "");
+    kasko_string_free(failure);
+    kasko_client_free(client);
+
+    expect_tls_failure("https, CA not trusted", good, "", "certificate");
+    expect_tls_failure("self-signed certificate", required("KASKO_TLS_SELF_SIGNED_URL"), with_ca, "self-signed");
+    expect_tls_failure("host name mismatch", required("KASKO_TLS_WRONG_HOST_URL"), with_ca, "target host name");
+}
+
+static int log_count(const char *path, const char *line_prefix) {
+    FILE *log = fopen(path, "r");
+    if (log == NULL) return -1;
+    char line[512];
+    int count = 0;
+    while (fgets(line, sizeof line, log) != NULL) {
+        if (strncmp(line, line_prefix, strlen(line_prefix)) == 0) count++;
+    }
+    fclose(log);
+    return count;
+}
+
+static void test_proxy(void) {
+    const char *proxy = required("KASKO_PROXY_URL");
+    const char *log = required("KASKO_PROXY_LOG");
+    char extra[512];
+    snprintf(extra, sizeof extra, ",\"proxy\":\"%s\"", proxy);
+    kasko_client *client = client_for(sandbox_url, extra);
+    char id[129] = "";
+    char *failure = NULL;
+    kasko_status status = create_and_view(client, id, sizeof id, &failure);
+    CHECK(status == KASKO_OK, "through the proxy: %s %s", kasko_status_name(status), failure ? failure : "");
+    kasko_string_free(failure);
+    kasko_client_free(client);
+    char viewed[160];
+    snprintf(viewed, sizeof viewed, "GET /payments/%s", id);
+    CHECK(log_count(log, "POST /payments") == 1, "the proxy relayed the create (%d)", log_count(log, "POST /payments"));
+    CHECK(log_count(log, viewed) == 1, "the proxy relayed the view (%d)", log_count(log, viewed));
+
+    /* A proxy that is down: nothing was sent, so it is retried, then reported. */
+    char dead[128];
+    snprintf(dead, sizeof dead, ",\"proxy\":\"http://127.0.0.1:%d\"", unused_loopback_port());
+    client = client_for(sandbox_url, dead);
+    char *json = NULL;
+    status = kasko_payment_get(client, "t1", &json);
+    CHECK(status == KASKO_ERR_NETWORK, "dead proxy: %s", kasko_status_name(status));
+    CHECK(json != NULL && json_int_field(json, "attempts") == 3 && strstr(json, "\"not_sent\"") != NULL,
+          "dead proxy is retried as not sent: %s", json ? json : "");
+    kasko_string_free(json);
+    kasko_client_free(client);
+
+    /* No "proxy" key: the environment's proxy applies, as for curl; "" turns it off. */
+    char environment_proxy[128];
+    snprintf(environment_proxy, sizeof environment_proxy, "http://127.0.0.1:%d", unused_loopback_port());
+    setenv("http_proxy", environment_proxy, 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    client = client_for(sandbox_url, "");
+    status = kasko_payment_get(client, "t00000000000000000000000000000000", &json);
+    CHECK(status == KASKO_ERR_NETWORK, "http_proxy from the environment is used: %s", kasko_status_name(status));
+    kasko_string_free(json);
+    kasko_client_free(client);
+    client = client_for(sandbox_url, ",\"proxy\":\"\"");
+    status = kasko_payment_get(client, "t00000000000000000000000000000000", &json);
+    CHECK(status == KASKO_ERR_NOT_FOUND, "\"proxy\":\"\" ignores the environment: %s", kasko_status_name(status));
+    kasko_string_free(json);
+    kasko_client_free(client);
+    unsetenv("http_proxy");
+}
+
+int main(void) {
+    sandbox_url = required("KASKO_SANDBOX_URL");
+    public_key = required("KASKO_SANDBOX_PUBLIC_KEY");
+    secret_key = required("KASKO_SANDBOX_SECRET_KEY");
+    test_tls();
+    test_proxy();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
