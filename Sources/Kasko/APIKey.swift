@@ -13,8 +13,9 @@ public struct APIKey: Sendable, CustomStringConvertible {
 
     public let kind: Kind
     public let mode: Mode
-    /// The key itself. Only the transport reads it.
-    let value: String
+    /// The key itself, wiped when the last owner lets go. Only the transport
+    /// reads it.
+    let bytes: SecretBytes
 
     init(_ json: JSONValue, field: String, kind: Kind) throws(KaskoError) {
         guard case .string(let key) = json else {
@@ -48,7 +49,12 @@ public struct APIKey: Sendable, CustomStringConvertible {
         }
         self.kind = kind
         self.mode = mode
-        self.value = key
+        self.bytes = SecretBytes(key)
+    }
+
+    /// The key as text. Only for publishable keys, which go into URLs anyway.
+    var publishableText: String? {
+        kind == .publishable ? bytes.withBytes { String(decoding: $0, as: UTF8.self) } : nil
     }
 
     /// Redacted, so that printing a configuration cannot leak a key.

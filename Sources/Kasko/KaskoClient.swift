@@ -4,11 +4,17 @@ public final class KaskoClient: Sendable {
     public let configuration: Configuration
     private let transport: Transport
     private let retryPolicy: RetryPolicy
+    /// Built once: the public key is fixed for the client's life.
+    private let createURL: String
+    private let paymentsURLPrefix: String
 
     public init(configuration: Configuration) throws(KaskoError) {
         self.configuration = configuration
         transport = try Transport(configuration: configuration)
         retryPolicy = RetryPolicy(maxRetries: configuration.maxRetries)
+        // Keys are letters, digits and '_' (checked in APIKey): no escaping needed.
+        createURL = configuration.baseURL.text + "/payments?key=" + (configuration.publicKey.publishableText ?? "")
+        paymentsURLPrefix = configuration.baseURL.text + "/payments/"
     }
 
     public convenience init(configurationJSON: String) throws(KaskoError) {
@@ -17,8 +23,7 @@ public final class KaskoClient: Sendable {
 
     /// `POST /payments`: turns an offer into a paid policy.
     public func createPayment(_ request: PaymentRequest) -> Result<PaymentJSON, KaskoError> {
-        let url = configuration.baseURL.text + "/payments?key=" + configuration.publicKey.value
-        return execute(HTTPRequest(method: .post, url: url, body: Array(request.bodyJSON.utf8)), operation: .createPayment)
+        execute(HTTPRequest(method: .post, url: createURL, body: Array(request.bodyJSON.utf8)), operation: .createPayment)
     }
 
     public func createPayment(json: String) -> Result<PaymentJSON, KaskoError> {
@@ -37,8 +42,9 @@ public final class KaskoClient: Sendable {
         } catch {
             return .failure(error)
         }
-        let url = configuration.baseURL.text + "/payments/" + paymentID.value
-        return execute(HTTPRequest(method: .get, url: url, body: []), operation: .getPayment(id: paymentID.value))
+        return execute(
+            HTTPRequest(method: .get, url: paymentsURLPrefix + paymentID.value, body: []),
+            operation: .getPayment(id: paymentID.value))
     }
 
     private func execute(_ request: HTTPRequest, operation: Operation) -> Result<PaymentJSON, KaskoError> {

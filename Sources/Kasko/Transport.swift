@@ -20,15 +20,13 @@ final class Transport: @unchecked Sendable {
             caBundlePath: configuration.caBundlePath,
             proxy: configuration.proxy,
             maximumBodyBytes: Transport.maximumBodyBytes)
-        var common = ["Accept: application/vnd.kasko.v2+json"]
-        if let secret = configuration.secretKey {
-            common.append("Authorization: Bearer \(secret.value)")
-        }
+        let common = ["Accept: application/vnd.kasko.v2+json"]
+        let authorization = configuration.secretKey.map { (prefix: "Authorization: Bearer ", secret: $0.bytes) }
         do {
             pool = try HandlePool(settings: settings)
-            getHeaders = try HeaderList(common)
+            getHeaders = try HeaderList(common, secretHeader: authorization)
             // "Expect:" stops libcurl from waiting for 100 Continue on bodies over 1 KiB.
-            postHeaders = try HeaderList(common + ["Content-Type: application/json", "Expect:"])
+            postHeaders = try HeaderList(common + ["Content-Type: application/json", "Expect:"], secretHeader: authorization)
         } catch {
             throw .internal(error.message)
         }

@@ -29,21 +29,23 @@ enum CStrings {
     }
 
     /// A NUL-terminated malloc'd copy, or nil if memory ran out.
-    static func copy<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UnsafeMutablePointer<CChar>? {
+    static func copy(_ bytes: [UInt8]) -> UnsafeMutablePointer<CChar>? {
+        bytes.withUnsafeBufferPointer { copy($0) }
+    }
+
+    static func copy(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<CChar>? {
         let count = bytes.count
         guard let raw = malloc(count + 1) else { return nil }
-        let buffer = raw.bindMemory(to: UInt8.self, capacity: count + 1)
-        var index = 0
-        for byte in bytes {
-            buffer[index] = byte
-            index += 1
+        if let source = bytes.baseAddress, count > 0 {
+            memcpy(raw, source, count)
         }
-        buffer[count] = 0
-        return UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: CChar.self)
+        raw.storeBytes(of: 0, toByteOffset: count, as: UInt8.self)
+        return raw.assumingMemoryBound(to: CChar.self)
     }
 
     static func copy(_ text: String) -> UnsafeMutablePointer<CChar>? {
-        copy(text.utf8)
+        var text = text
+        return text.withUTF8 { copy($0) }
     }
 
     /// Static NUL-terminated text: Swift emits string literals with a
