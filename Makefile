@@ -22,7 +22,7 @@ RUN_LIB      := env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)
 WITH_SANDBOX := scripts/with-sandbox --sandbox $(SANDBOX)
 
 .PHONY: all deps build install install-files header demo deb check check-header check-abi check-swift check-c \
-        check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-transport fuzz clean
+        check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress check-transport check-bindings fuzz clean
 
 all: build
 
@@ -55,7 +55,7 @@ install-files:
 	install -m 0644 $(BUILD)/libkasko.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libkasko.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkasko.so.1
 	ln -sf libkasko.so.1 $(DESTDIR)$(LIBDIR)/libkasko.so
-	install -m 0644 include/kasko.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 include/kasko.h bindings/cpp/kasko.hpp $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
 	    scripts/kasko.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/kasko.pc
 	install -m 0755 $(SANDBOX) $(DESTDIR)$(BINDIR)/kasko-sandbox
@@ -77,7 +77,7 @@ demo: build $(BUILD)/create_and_view
 	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
 
 check: build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-valgrind \
-       check-asan check-transport check-python check-deb fuzz
+       check-asan check-faults check-stress check-transport check-python check-bindings check-deb fuzz
 	@echo "make check: all checks passed"
 
 check-header: build
@@ -134,6 +134,23 @@ $(BUILD)/test_transport: Tests/C/test_transport.c Tests/C/sandbox_client.c Tests
 	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) Tests/C/test_transport.c Tests/C/sandbox_client.c \
 	    $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
 
+$(BUILD)/test_faults: Tests/C/test_faults.c Tests/C/sandbox_client.c Tests/C/sandbox_client.h Tests/C/testing.h include/kasko.h build
+	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) Tests/C/test_faults.c Tests/C/sandbox_client.c \
+	    $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
+
+# Every retry rule, against a sandbox with fault injection on, asserting how
+# many requests the sandbox saw.
+check-faults: $(BUILD)/test_faults
+	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_faults
+
+$(BUILD)/test_stress: Tests/C/test_stress.c Tests/C/sandbox_client.c Tests/C/sandbox_client.h Tests/C/testing.h include/kasko.h build
+	$(CC) $(CFLAGS_C) -pthread $(KASKO_CFLAGS) Tests/C/test_stress.c Tests/C/sandbox_client.c \
+	    $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
+
+# 16 threads x 500 mixed calls, shared and per-thread clients, random faults on.
+check-stress: $(BUILD)/test_stress
+	KASKO_SANDBOX_ARGS="--faults --random-faults 0.1" $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_stress
+
 # TLS verification (a test CA, self-signed and wrong-host certificates behind
 # a loopback nginx) and proxies (a loopback forward proxy).
 check-transport: $(BUILD)/test_transport
@@ -141,6 +158,10 @@ check-transport: $(BUILD)/test_transport
 
 check-python: build
 	$(WITH_SANDBOX) bindings/python/run-tests $(LIB)
+
+# The C++ header, the Rust crate and the Go package, each against the sandbox.
+check-bindings: build
+	scripts/check-bindings
 
 # ---- Debian packages ----------------------------------------------------
 deb: build

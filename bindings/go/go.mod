@@ -1,0 +1,3 @@
+module example.org/libkasko/kasko
+
+go 1.19
