@@ -12,6 +12,11 @@ struct SandboxConfig: Sendable {
     var port = 8420
     var publicKey = "pk_test_sandbox"
     var secretKey = "sk_test_sandbox"
+    /// --faults: fault injection and its endpoints. Off, nothing of it is
+    /// reachable.
+    var faults = false
+    /// --random-faults (only with --faults).
+    var randomFaultProbability = 0.0
 
     /// The real API decides test or live mode from the key; so does the sandbox.
     var livemode: Bool { publicKey.hasPrefix("pk_live_") }
@@ -34,9 +39,12 @@ struct SandboxResponse {
 final class Router: Sendable {
     let config: SandboxConfig
     let store = Store()
+    /// Rules and counters; nil without --faults.
+    let faults: FaultRegistry?
 
     init(config: SandboxConfig) {
         self.config = config
+        faults = config.faults ? FaultRegistry(randomProbability: config.randomFaultProbability) : nil
     }
 
     private enum Route {
@@ -45,13 +53,21 @@ final class Router: Sendable {
         case offers
         case settle(paymentId: String)
         case health
+        // Only with --faults.
+        case faults
+        case faultsOfKey(String)
+        case attempts
+        case attemptsOfKey(String)
         case unknown
 
-        var allowedMethod: HTTPMethod? {
+        var allowedMethods: [HTTPMethod] {
             switch self {
-            case .payments, .offers, .settle: return .POST
-            case .payment, .health: return .GET
-            case .unknown: return nil
+            case .payments, .offers, .settle: return [.POST]
+            case .payment, .health: return [.GET]
+            case .faults: return [.POST, .DELETE]
+            case .faultsOfKey, .attempts: return [.DELETE]
+            case .attemptsOfKey: return [.GET, .DELETE]
+            case .unknown: return []
             }
         }
     }
@@ -85,17 +101,20 @@ final class Router: Sendable {
     static let headersTooLarge = JSON.error(
         status: "Request Header Fields Too Large", message: "The request headers are too large.")
 
+    static let armingFields: Set<String> = ["key", "fault", "times"]
+
     func handle(_ request: SandboxRequest, baseURL: String, rng: inout FastRandom) -> SandboxResponse {
         let (path, query) = Self.splitURI(request.uri)
-        let route = Self.route(path)
+        let route = Self.route(path, faults: faults != nil)
 
-        guard let allowed = route.allowedMethod else {
+        let allowed = route.allowedMethods
+        guard !allowed.isEmpty else {
             return SandboxResponse(status: .notFound, body: Self.notFound)
         }
-        guard request.method == allowed else {
+        guard allowed.contains(request.method) else {
             return SandboxResponse(
                 status: .methodNotAllowed, body: Self.methodNotAllowed,
-                extraHeaders: [("Allow", allowed.rawValue)])
+                extraHeaders: [("Allow", allowed.map(\.rawValue).joined(separator: ", "))])
         }
 
         switch route {
@@ -109,6 +128,14 @@ final class Router: Sendable {
             return settlePayment(request, paymentId: paymentId, baseURL: baseURL)
         case .health:
             return SandboxResponse(status: .ok, body: Self.healthy)
+        case .faults:
+            return request.method == .POST ? armFault(request, rng: &rng) : clearFaults(key: nil)
+        case .faultsOfKey(let key):
+            return clearFaults(key: key)
+        case .attempts:
+            return resetAttempts(key: nil)
+        case .attemptsOfKey(let key):
+            return request.method == .GET ? attempts(key: key) : resetAttempts(key: key)
         case .unknown:
             return SandboxResponse(status: .notFound, body: Self.notFound)
         }
@@ -234,6 +261,108 @@ final class Router: Sendable {
         }
     }
 
+    // MARK: - Fault injection endpoints (only routed with --faults)
+
+    private func armFault(_ request: SandboxRequest, rng: inout FastRandom) -> SandboxResponse {
+        guard let faults else { return SandboxResponse(status: .notFound, body: Self.notFound) }
+        guard let object = request.body.flatMap({ FaultJSON.object(Data($0.readableBytesView)) }) else {
+            return SandboxResponse(status: .badRequest, body: Self.bodyNotObject)
+        }
+        if let unknown = object.keys.filter({ !Self.armingFields.contains($0) }).sorted().first {
+            return badRequest("Unknown field '\(FaultProblem.clip(unknown))'.")
+        }
+        guard case .string(let key)? = object["key"], !key.isEmpty else {
+            return badRequest("The key field is required and must be a non-empty string.")
+        }
+        guard FaultRegistry.acceptsKey(key) else {
+            return badRequest("The key field must not exceed \(FaultRegistry.maxKeyBytes) bytes.")
+        }
+        guard case .object(let faultObject)? = object["fault"] else {
+            return badRequest("The fault field is required and must be a JSON object.")
+        }
+        let fault: Fault
+        switch Fault.parse(faultObject) {
+        case .success(let parsed): fault = parsed
+        case .failure(let problem): return badRequest(problem.message)
+        }
+        var times: Int?
+        switch object["times"] {
+        case nil, .null?:
+            times = nil
+        case .int(let count)? where count >= 1:
+            times = count
+        default:
+            return badRequest("The times field must be a positive integer (leave it out for: until cleared).")
+        }
+
+        let id = "flt_" + Identifiers.hex(24, using: &rng)
+        guard faults.arm(key: key, fault: fault, times: times, id: id) else {
+            return badRequest("Too many armed rules (\(FaultRegistry.maxRules)); clear some first.")
+        }
+        var body = JSONObjectWriter()
+        body.string("id", id)
+        return SandboxResponse(status: .created, body: body.finish())
+    }
+
+    private func clearFaults(key: String?) -> SandboxResponse {
+        guard let faults else { return SandboxResponse(status: .notFound, body: Self.notFound) }
+        var body = JSONObjectWriter()
+        body.int("cleared", key.map { faults.clear(key: $0) } ?? faults.clearAll())
+        return SandboxResponse(status: .ok, body: body.finish())
+    }
+
+    private func attempts(key: String) -> SandboxResponse {
+        guard let faults else { return SandboxResponse(status: .notFound, body: Self.notFound) }
+        var body = JSONObjectWriter()
+        body.string("key", key)
+        body.int("attempts", faults.attempts(key: key))
+        return SandboxResponse(status: .ok, body: body.finish())
+    }
+
+    private func resetAttempts(key: String?) -> SandboxResponse {
+        guard let faults else { return SandboxResponse(status: .notFound, body: Self.notFound) }
+        var body = JSONObjectWriter()
+        body.int("cleared", key.map { faults.resetAttempts(key: $0) } ?? faults.resetAttempts())
+        return SandboxResponse(status: .ok, body: body.finish())
+    }
+
+    // MARK: - Fault keys
+
+    /// What a request is, for fault injection.
+    enum FaultTarget {
+        /// GET /payments/{id}: its fault key is the id (percent-decoded).
+        case view(key: String)
+        /// POST /payments: its fault key is the body's policy_id.
+        case create
+        /// Any other request under /payments.
+        case otherAPI
+        case other
+    }
+
+    static func faultTarget(method: HTTPMethod, uri: String) -> FaultTarget {
+        let segments = splitURI(uri).path.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count >= 2, segments[0] == "", segments[1] == "payments" else { return .other }
+        if segments.count == 2 && method == .POST {
+            return .create
+        }
+        if segments.count == 3 && !segments[2].isEmpty && method == .GET {
+            return .view(key: percentDecoded(segments[2]))
+        }
+        return .otherAPI
+    }
+
+    /// The fault key of a create: the body's policy_id, when the body is a
+    /// JSON object with a non-empty string there.
+    static func createFaultKey(_ body: ByteBuffer?) -> String? {
+        guard let policyId = jsonObject(body)?["policy_id"] as? String, !policyId.isEmpty else { return nil }
+        return policyId
+    }
+
+    private static func percentDecoded(_ segment: Substring) -> String {
+        let raw = String(segment)
+        return raw.removingPercentEncoding ?? raw
+    }
+
     // MARK: - Helpers
 
     private func badRequest(_ message: String) -> SandboxResponse {
@@ -293,9 +422,18 @@ final class Router: Sendable {
         return (target[..<question], target[target.index(after: question)...])
     }
 
-    private static func route(_ path: Substring) -> Route {
+    private static func route(_ path: Substring, faults: Bool) -> Route {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
         guard segments.first == "" else { return .unknown }
+        if faults && segments.count >= 3 && segments[1] == "__sandbox" {
+            switch (segments.count, segments[2]) {
+            case (3, "faults"): return .faults
+            case (4, "faults") where !segments[3].isEmpty: return .faultsOfKey(percentDecoded(segments[3]))
+            case (3, "attempts"): return .attempts
+            case (4, "attempts") where !segments[3].isEmpty: return .attemptsOfKey(percentDecoded(segments[3]))
+            default: break
+            }
+        }
         switch segments.count {
         case 2 where segments[1] == "payments":
             return .payments
@@ -323,5 +461,15 @@ final class Router: Sendable {
             return rawValue.removingPercentEncoding ?? rawValue
         }
         return nil
+    }
+}
+
+extension Router.FaultTarget {
+    /// A request under /payments: what --random-faults applies to.
+    var isAPI: Bool {
+        switch self {
+        case .view, .create, .otherAPI: return true
+        case .other: return false
+        }
     }
 }

@@ -34,7 +34,16 @@ enum Server {
                     // Our own handler answers parser errors, so that those
                     // responses too are JSON with a request id.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
-                    try channel.pipeline.syncOperations.addHandler(HTTPHandler(router: router, baseURL: baseURL))
+                    // With --faults, the trickle fault's pacer sits next to
+                    // the socket; without, the pipeline is as it always was.
+                    var trickler: Trickler?
+                    if config.faults {
+                        let pacer = Trickler()
+                        try channel.pipeline.syncOperations.addHandler(pacer, position: .first)
+                        trickler = pacer
+                    }
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTPHandler(router: router, baseURL: baseURL, trickler: trickler))
                 }
             }
 
@@ -87,8 +96,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Past it the peer is abusive and gets cut off.
     static let maxDiscardedBytes = 16 << 20
 
+    static let faultHeader = "X-Sandbox-Fault"
+    /// How long a dropped connection waits for the peer to close its side
+    /// before it is closed outright.
+    static let dropLinger: TimeAmount = .seconds(10)
+
     private let router: Router
     private let baseURL: String
+    /// The trickle fault's pacer; nil without --faults.
+    private let trickler: Trickler?
     private var rng = FastRandom()
 
     private var head: HTTPRequestHead?
@@ -97,10 +113,22 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var bodyTooLarge = false
     /// Set once a closing response went out: everything after is ignored.
     private var closing = false
+    /// With --faults: what was decided when the head arrived.
+    private var pendingFault: PendingFault?
 
-    init(router: Router, baseURL: String) {
+    private struct PendingFault {
+        var fault: Fault?
+        /// The request carried X-Sandbox-Fault: rules and random faults do
+        /// not apply to it.
+        var fromHeader = false
+        /// A header that does not parse: the request is answered 400.
+        var headerProblem: String?
+    }
+
+    init(router: Router, baseURL: String, trickler: Trickler? = nil) {
         self.router = router
         self.baseURL = baseURL
+        self.trickler = trickler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -128,8 +156,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             let requestBody = body
+            let pending = pendingFault
             self.head = nil
             body = nil
+            pendingFault = nil
             receivedBodyBytes = 0
             if bodyTooLarge {
                 bodyTooLarge = false
@@ -138,9 +168,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             let request = SandboxRequest(method: head.method, uri: head.uri, headers: head.headers, body: requestBody)
+            if let faults = router.faults {
+                handleWithFaults(request, head: head, pending: pending ?? PendingFault(), faults: faults,
+                                 context: context)
+                return
+            }
             let response = router.handle(request, baseURL: baseURL, rng: &rng)
             respond(context: context, version: head.version, status: response.status, body: response.body,
-                    extraHeaders: response.extraHeaders, keepAlive: head.isKeepAlive)
+                    extraHeaders: response.extraHeaders, keepAlive: head.isKeepAlive,
+                    omitBody: head.method == .HEAD)
         }
     }
 
@@ -149,6 +185,17 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         body = nil
         receivedBodyBytes = 0
         bodyTooLarge = false
+        pendingFault = nil
+
+        if let faults = router.faults {
+            let pending = faultAtHead(head, faults: faults)
+            pendingFault = pending
+            if pending.headerProblem == nil, let fault = pending.fault, fault.drop == .beforeBody {
+                // Before the body, and before any 100 Continue asking for it.
+                dropConnection(context: context, afterMs: fault.delayMs)
+                return
+            }
+        }
 
         let expectsContinue = head.headers["Expect"].contains { $0.lowercased() == "100-continue" }
         if let declared = head.headers.first(name: "Content-Length").flatMap({ Int($0) }),
@@ -162,7 +209,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             return
         }
-        if expectsContinue {
+        if expectsContinue && head.version == .http1_1 {
             // Without this, curl/libcurl wait a full second before sending bodies.
             let interim = HTTPResponseHead(version: head.version, status: .continue)
             context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
@@ -185,21 +232,33 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Writes one response. The last three parameters serve faults only:
+    /// `truncateBody` sends half the body under the full Content-Length,
+    /// `pace` trickles the response, `closeAfterwards` closes the connection
+    /// after it without saying so in a `Connection` header.
     private func respond(
         context: ChannelHandlerContext,
         version: HTTPVersion,
         status: HTTPResponseStatus,
         body text: String,
         extraHeaders: [(String, String)] = [],
-        keepAlive: Bool
+        keepAlive: Bool,
+        omitBody: Bool = false,
+        truncateBody: Bool = false,
+        pace: Trickler.Pace? = nil,
+        closeAfterwards: Bool = false
     ) {
         var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
         buffer.writeString(text)
+        let contentLength = buffer.readableBytes
+        if truncateBody, let half = buffer.getSlice(at: buffer.readerIndex, length: contentLength / 2) {
+            buffer = half
+        }
 
         var headers = HTTPHeaders()
         headers.reserveCapacity(4 + extraHeaders.count)
         headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(buffer.readableBytes))
+        headers.add(name: "Content-Length", value: String(contentLength))
         headers.add(name: "X-Request-Id", value: Identifiers.requestId(using: &rng))
         if !keepAlive {
             headers.add(name: "Connection", value: "close")
@@ -212,10 +271,22 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
 
         let responseVersion: HTTPVersion = version.major == 1 && version.minor == 0 ? .http1_0 : .http1_1
+        if let pace {
+            trickler?.pace = pace
+        }
+        defer {
+            if pace != nil {
+                trickler?.pace = nil
+            }
+        }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: responseVersion, status: status, headers: headers))),
                       promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        if keepAlive {
+        // A HEAD response announces the length but must not carry the body,
+        // or a keep-alive client would read it as the next response.
+        if !omitBody {
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        if keepAlive && !closeAfterwards {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {
             closing = true
@@ -223,6 +294,177 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
                 channel.close(promise: nil)
             }
+        }
+    }
+
+    // MARK: - Fault injection (only with --faults)
+
+    /// Reads X-Sandbox-Fault and, for a view, counts the request and takes
+    /// its key's rule: both are known from the head alone.
+    private func faultAtHead(_ head: HTTPRequestHead, faults: FaultRegistry) -> PendingFault {
+        var pending = PendingFault()
+        let values = head.headers[Self.faultHeader]
+        if !values.isEmpty {
+            pending.fromHeader = true
+            if values.count > 1 {
+                pending.headerProblem = "Send at most one \(Self.faultHeader) header."
+            } else {
+                switch Fault.parse(json: values[0]) {
+                case .success(let fault): pending.fault = fault
+                case .failure(let problem): pending.headerProblem = "\(Self.faultHeader): \(problem.message)"
+                }
+            }
+        }
+        if case .view(let key) = Router.faultTarget(method: head.method, uri: head.uri) {
+            let ruleFault = faults.noteRequest(key: key, consultRules: !pending.fromHeader)
+            if !pending.fromHeader {
+                pending.fault = ruleFault
+            }
+        }
+        return pending
+    }
+
+    /// A complete request in a --faults sandbox: a create is counted and
+    /// takes its rule now that its policy_id is known; then the fault, if
+    /// any, is carried out (after its delay).
+    private func handleWithFaults(
+        _ request: SandboxRequest, head: HTTPRequestHead, pending: PendingFault, faults: FaultRegistry,
+        context: ChannelHandlerContext
+    ) {
+        if let problem = pending.headerProblem {
+            respond(context: context, version: head.version, status: .badRequest,
+                    body: JSON.error(status: "Bad Request", message: problem), keepAlive: head.isKeepAlive,
+                    omitBody: head.method == .HEAD)
+            return
+        }
+        let target = Router.faultTarget(method: head.method, uri: head.uri)
+        var fault = pending.fault
+        var viewKey: String?
+        var createKey: String?
+        switch target {
+        case .view(let key):
+            viewKey = key
+        case .create:
+            if let key = Router.createFaultKey(request.body) {
+                createKey = key
+                let ruleFault = faults.noteRequest(key: key, consultRules: !pending.fromHeader)
+                if !pending.fromHeader {
+                    fault = ruleFault
+                }
+            }
+        case .otherAPI, .other:
+            break
+        }
+        if fault == nil, !pending.fromHeader, faults.randomProbability > 0, target.isAPI,
+           Double(rng.next() >> 11) * 0x1p-53 < faults.randomProbability {
+            fault = Fault.randomChoices[Int.random(in: 0..<Fault.randomChoices.count, using: &rng)]
+        }
+
+        guard let fault else {
+            let response = router.handle(request, baseURL: baseURL, rng: &rng)
+            respond(context: context, version: head.version, status: response.status, body: response.body,
+                    extraHeaders: response.extraHeaders, keepAlive: head.isKeepAlive,
+                    omitBody: head.method == .HEAD)
+            return
+        }
+        if fault.delayMs > 0 {
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(fault.delayMs))) {
+                self.carryOut(fault, request: request, head: head, viewKey: viewKey, createKey: createKey,
+                              context: context)
+            }
+        } else {
+            carryOut(fault, request: request, head: head, viewKey: viewKey, createKey: createKey, context: context)
+        }
+    }
+
+    /// Everything of a fault but its delay. A request is carried out even
+    /// when the client has gone meanwhile, as a real server would.
+    private func carryOut(
+        _ fault: Fault, request: SandboxRequest, head: HTTPRequestHead, viewKey: String?, createKey: String?,
+        context: ChannelHandlerContext
+    ) {
+        if let drop = fault.drop {
+            if drop == .afterBody {
+                _ = router.handle(request, baseURL: baseURL, rng: &rng)
+            }
+            dropConnection(context: context, afterMs: 0)
+            return
+        }
+        if fault.reset {
+            resetConnection(context: context)
+            return
+        }
+
+        var status = HTTPResponseStatus.ok
+        var text: String
+        var extraHeaders: [(String, String)] = []
+        var keepAlive = head.isKeepAlive
+        var truncate = false
+        if let code = fault.status {
+            status = HTTPResponseStatus(statusCode: code)
+            text = fault.rawBody ?? FaultBodies.statusError(status)
+            if let retryAfter = fault.retryAfter {
+                extraHeaders.append(("Retry-After", retryAfter))
+            }
+        } else if let kind = fault.bodyKind {
+            switch kind {
+            case .nonJSON:
+                text = FaultBodies.nonJSON
+            case .notPayment:
+                text = FaultBodies.notPayment
+            case .oversized:
+                text = FaultBodies.oversized(FaultBodies.paymentLike(
+                    id: viewKey, policyId: createKey, livemode: router.config.livemode, baseURL: baseURL))
+            case .truncated:
+                text = FaultBodies.paymentLike(
+                    id: viewKey, policyId: createKey, livemode: router.config.livemode, baseURL: baseURL)
+                truncate = true
+                // The promised rest never comes: the connection ends.
+                keepAlive = false
+            }
+        } else {
+            let response = router.handle(request, baseURL: baseURL, rng: &rng)
+            status = response.status
+            text = response.body
+            extraHeaders = response.extraHeaders
+        }
+        let pace = fault.trickleMs.map { Trickler.Pace(interval: .milliseconds(Int64($0)), bytes: fault.trickleBytes) }
+        respond(context: context, version: head.version, status: status, body: text, extraHeaders: extraHeaders,
+                keepAlive: keepAlive, omitBody: head.method == .HEAD || !status.mayHaveResponseBody,
+                truncateBody: truncate, pace: pace, closeAfterwards: fault.close == .afterResponse)
+    }
+
+    /// Ends the connection without a response: our side is shut (FIN), and
+    /// whatever the peer still sends is read and ignored, so that no unread
+    /// data turns the close into a reset. A peer that never closes its side
+    /// is cut off after `dropLinger`.
+    private func dropConnection(context: ChannelHandlerContext, afterMs delayMs: Int) {
+        closing = true
+        let loop = context.eventLoop.assumeIsolated()
+        let drop = {
+            context.close(mode: .output, promise: nil)
+            let cutOff = loop.scheduleTask(in: Self.dropLinger) {
+                context.close(promise: nil)
+            }
+            context.channel.closeFuture.whenComplete { _ in cutOff.cancel() }
+        }
+        if delayMs > 0 {
+            loop.scheduleTask(in: .milliseconds(Int64(delayMs))) { drop() }
+        } else {
+            drop()
+        }
+    }
+
+    /// Ends the connection with a TCP RST: SO_LINGER 0, then close.
+    private func resetConnection(context: ChannelHandlerContext) {
+        closing = true
+        let channel = context.channel
+        guard let options = channel as? SocketOptionProvider else {
+            channel.close(promise: nil)
+            return
+        }
+        options.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
+            channel.close(promise: nil)
         }
     }
 }

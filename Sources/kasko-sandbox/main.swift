@@ -9,7 +9,8 @@ import NIOCore
 import NIOPosix
 
 let usage = """
-    Usage: kasko-sandbox [--host HOST] [--port N] [--public-key KEY] [--secret-key KEY] [--help]
+    Usage: kasko-sandbox [--host HOST] [--port N] [--public-key KEY] [--secret-key KEY]
+                         [--faults [--random-faults P]] [--help]
 
     A local emulator of the KASKO Payments API for tests, demos and offline
     development. The first line on stdout is the base URL it listens on.
@@ -21,6 +22,11 @@ let usage = """
                          a pk_live_ key makes the sandbox answer in live mode
       --secret-key KEY   secret key callers pass as "Authorization: Bearer KEY"
                          (default sk_test_sandbox)
+      --faults           enable fault injection (for tests): the X-Sandbox-Fault
+                         request header, and the /__sandbox/faults and
+                         /__sandbox/attempts endpoints; off by default
+      --random-faults P  with --faults: give each /payments request, with
+                         probability P (0 to 1, default 0), a random fault
       --help             show this help and exit
 
     API endpoints:
@@ -36,6 +42,20 @@ let usage = """
     Payment providers: "invoice" (method "invoice", settled at once) and
     "deferred" (method "deferred", pending until settled).
 
+    Fault injection (only with --faults; see docs/sandbox-faults.md):
+      X-Sandbox-Fault: FAULT-JSON             apply a fault to this request
+      POST   /__sandbox/faults                arm {"key","fault","times"} for the
+                                              requests with that fault key (a
+                                              view's payment id, a create's
+                                              policy_id) -> {"id"}
+      DELETE /__sandbox/faults[/{key}]        clear all rules, or one key's
+      GET    /__sandbox/attempts/{key}        -> {"key","attempts"}: requests seen
+      DELETE /__sandbox/attempts[/{key}]      reset the counts
+    Faults: {"delay_ms":N} {"status":S,"retry_after":N,"body":"..."}
+      {"drop":"before_body"|"after_body"} {"reset":true}
+      {"body":"non_json"|"truncated"|"oversized"|"not_payment"}
+      {"trickle_ms":N,"trickle_bytes":N} {"close":"after_response"}
+
     """
 
 enum ParsedArguments {
@@ -46,6 +66,7 @@ enum ParsedArguments {
 
 func parseArguments(_ arguments: [String]) -> ParsedArguments {
     var config = SandboxConfig()
+    var randomFaultsGiven = false
     var index = 0
     while index < arguments.count {
         var name = arguments[index]
@@ -62,7 +83,13 @@ func parseArguments(_ arguments: [String]) -> ParsedArguments {
             return .help
         }
 
-        guard ["--host", "--port", "--public-key", "--secret-key"].contains(name) else {
+        if name == "--faults" {
+            guard inlineValue == nil else { return .invalid("--faults takes no value") }
+            config.faults = true
+            continue
+        }
+
+        guard ["--host", "--port", "--public-key", "--secret-key", "--random-faults"].contains(name) else {
             // Never echo anything but the option name: a stray value may be a key.
             return .invalid(name.hasPrefix("-") ? "unknown option '\(name)'" : "unexpected argument")
         }
@@ -96,9 +123,18 @@ func parseArguments(_ arguments: [String]) -> ParsedArguments {
                 return .invalid("--secret-key must be a non-empty key without spaces")
             }
             config.secretKey = value
+        case "--random-faults":
+            guard let probability = Double(value), probability.isFinite, (0...1).contains(probability) else {
+                return .invalid("--random-faults must be a number from 0 to 1")
+            }
+            config.randomFaultProbability = probability
+            randomFaultsGiven = true
         default:
             return .invalid("unknown option '\(name)'")
         }
+    }
+    if randomFaultsGiven && !config.faults {
+        return .invalid("--random-faults needs --faults")
     }
     return .run(config)
 }
@@ -136,6 +172,11 @@ do {
 
 // Unbuffered write: the URL must reach a reading pipe right away.
 FileHandle.standardOutput.write(Data((baseURL + "\n").utf8))
+if config.faults {
+    // Never silently: a sandbox that misbehaves on request says so.
+    writeStandardError("kasko-sandbox: fault injection enabled (--faults)"
+        + (config.randomFaultProbability > 0 ? ", random faults p=\(config.randomFaultProbability)" : "") + "\n")
+}
 
 let signalSources = Server.closeOnTermination(serverChannel)
 
