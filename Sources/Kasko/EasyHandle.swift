@@ -97,6 +97,14 @@ final class EasyHandle {
 
         var setup = ccurl_easy_setopt_string(handle, CURLOPT_URL, request.url)
         if setup == CURLE_OK { setup = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers) }
+        // A create always goes out on a new connection. On a reused one that
+        // dies before any answer, libcurl silently sends the request again
+        // (whatever the method), and a create that the server had already
+        // carried out would then charge twice. On a new connection libcurl
+        // never replays; the connection is still kept for later views.
+        if setup == CURLE_OK {
+            setup = ccurl_easy_setopt_long(handle, CURLOPT_FRESH_CONNECT, request.method == .post ? 1 : 0)
+        }
         let code: CURLcode
         switch request.method {
         case .get:

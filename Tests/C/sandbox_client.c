@@ -24,14 +24,15 @@ static size_t collect(char *data, size_t size, size_t count, void *user) {
     return total;
 }
 
-static long post(const char *url, const char *body, struct buffer *out) {
+/* POST `body` (or GET when body is NULL) to url; returns the HTTP status. */
+static long request(const char *url, const char *body, struct buffer *out) {
     CURL *curl = curl_easy_init();
     if (curl == NULL) return -1;
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     out->used = 0;
     out->data[0] = '\0';
     curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    if (body != NULL) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
@@ -50,7 +51,7 @@ int sandbox_new_offer(const char *base_url, char *policy_id, size_t policy_size,
     char url[512];
     struct buffer out;
     snprintf(url, sizeof url, "%s/__sandbox/offers", base_url);
-    long status = post(url, "{}", &out);
+    long status = request(url, "{}", &out);
     if (status < 200 || status > 299) return -1;
     if (json_string_field(out.data, "policy_id", policy_id, policy_size) != 0) return -1;
     return json_string_field(out.data, "token", token, token_size);
@@ -62,7 +63,28 @@ long sandbox_settle(const char *base_url, const char *payment_id, const char *st
     struct buffer out;
     snprintf(url, sizeof url, "%s/__sandbox/payments/%s/settle", base_url, payment_id);
     snprintf(body, sizeof body, "{\"status\":\"%s\"}", status);
-    return post(url, body, &out);
+    return request(url, body, &out);
+}
+
+long sandbox_arm_fault(const char *base_url, const char *key, const char *fault_json, int times) {
+    char url[512];
+    char body[2048];
+    struct buffer out;
+    snprintf(url, sizeof url, "%s/__sandbox/faults", base_url);
+    if (times > 0) {
+        snprintf(body, sizeof body, "{\"key\":\"%s\",\"fault\":%s,\"times\":%d}", key, fault_json, times);
+    } else {
+        snprintf(body, sizeof body, "{\"key\":\"%s\",\"fault\":%s}", key, fault_json);
+    }
+    return request(url, body, &out);
+}
+
+long sandbox_attempts(const char *base_url, const char *key) {
+    char url[512];
+    struct buffer out;
+    snprintf(url, sizeof url, "%s/__sandbox/attempts/%s", base_url, key);
+    if (request(url, NULL, &out) != 200) return -1;
+    return json_int_field(out.data, "attempts");
 }
 
 /* Points at the first character of member `key`'s value, or NULL. */

@@ -11,6 +11,15 @@ int sandbox_new_offer(const char *base_url, char *policy_id, size_t policy_size,
 /* Settles a pending payment ("ok" or "failed"). Returns the HTTP status. */
 long sandbox_settle(const char *base_url, const char *payment_id, const char *status);
 
+/* Fault injection (a sandbox started with --faults): arms `fault_json` for
+ * the next `times` requests whose fault key is `key` (the payment id of a
+ * view, the policy id of a create); times 0 means until cleared. Returns the
+ * HTTP status (201 when armed). */
+long sandbox_arm_fault(const char *base_url, const char *key, const char *fault_json, int times);
+
+/* How many requests with fault key `key` the sandbox has seen, or -1. */
+long sandbox_attempts(const char *base_url, const char *key);
+
 /* Copies the first string member `key` of a flat-enough JSON text into out.
  * Returns 0 when found. Good enough for the library's and sandbox's output. */
 int json_string_field(const char *json, const char *key, char *out, size_t size);
