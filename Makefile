@@ -157,7 +157,7 @@ check-transport: $(BUILD)/test_transport
 	$(WITH_SANDBOX) $(RUN_LIB) scripts/check-transport $(BUILD)/test_transport
 
 check-python: build
-	$(WITH_SANDBOX) bindings/python/run-tests $(LIB)
+	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) bindings/python/run-tests $(LIB)
 
 # The C++ header, the Rust crate and the Go package, each against the sandbox.
 check-bindings: build

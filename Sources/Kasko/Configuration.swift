@@ -32,26 +32,9 @@ public struct Configuration: Sendable {
     public let userAgentPrefix: String?
 
     public init(json: String) throws(KaskoError) {
-        let document: JSONValue
-        do {
-            document = try JSONParser.parse(json)
-        } catch {
-            throw .invalidArgument("configuration is not valid JSON: \(error.message) at byte \(error.offset)")
-        }
-        guard case .object(let members) = document else {
-            throw .invalidArgument("configuration must be a JSON object, got \(document.typeName)")
-        }
-        var seen: Set<String> = []
-        for member in members {
-            guard Configuration.knownKeys.contains(member.key) else {
-                throw .invalidArgument(
-                    "unknown configuration key \(JSONWriter.quoted(member.key)); known keys: "
-                        + Configuration.knownKeys.joined(separator: ", "))
-            }
-            guard seen.insert(member.key).inserted else {
-                throw .invalidArgument("configuration key \"\(member.key)\" appears more than once")
-            }
-        }
+        let document = try StrictObject(
+            document: "configuration", member: "key", listName: "known keys", knownKeys: Configuration.knownKeys
+        ).parse(json)
 
         guard let publicKeyValue = document["public_key"], publicKeyValue != .null else {
             throw .invalidArgument("configuration is missing \"public_key\" (pk_test_... or pk_live_...)")

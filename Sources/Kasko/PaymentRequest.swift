@@ -21,26 +21,9 @@ public struct PaymentRequest: Sendable {
     }
 
     public init(json: String) throws(KaskoError) {
-        let document: JSONValue
-        do {
-            document = try JSONParser.parse(json)
-        } catch {
-            throw .invalidArgument("payment request is not valid JSON: \(error.message) at byte \(error.offset)")
-        }
-        guard case .object(let members) = document else {
-            throw .invalidArgument("payment request must be a JSON object, got \(document.typeName)")
-        }
-        var seen: Set<String> = []
-        for member in members {
-            guard PaymentRequest.fields.contains(member.key) else {
-                throw .invalidArgument(
-                    "unknown payment request field \(JSONWriter.quoted(member.key)); fields: "
-                        + PaymentRequest.fields.joined(separator: ", "))
-            }
-            guard seen.insert(member.key).inserted else {
-                throw .invalidArgument("payment request field \"\(member.key)\" appears more than once")
-            }
-        }
+        let document = try StrictObject(
+            document: "payment request", member: "field", listName: "fields", knownKeys: PaymentRequest.fields
+        ).parse(json)
         func field(_ name: String) throws(KaskoError) -> String {
             guard let value = document[name] else {
                 throw .invalidArgument("payment request is missing \"\(name)\"")

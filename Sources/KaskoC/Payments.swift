@@ -36,17 +36,9 @@ public func kasko_payment_create(
     _ request_json: UnsafePointer<CChar>?,
     _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> KaskoCStatus {
-    guard let out_json else { return .errInvalidArgument }
-    out_json.pointee = nil
-    let result: Result<PaymentJSON, KaskoError>
-    do throws(KaskoError) {
-        let owner = try borrowClient(client)
-        let text = try CStrings.read(request_json, name: "request_json", limit: CStrings.maximumDocumentBytes)
-        result = owner.createPayment(json: text)
-    } catch {
-        result = .failure(error)
+    paymentCall(client, out_json) { (owner) throws(KaskoError) in
+        owner.createPayment(json: try CStrings.read(request_json, name: "request_json", limit: CStrings.maximumDocumentBytes))
     }
-    return deliver(result.map(\.bytes), to: out_json)
 }
 
 /// Views a payment (GET /payments/{payment_id}, with the secret key as a
@@ -76,13 +68,23 @@ public func kasko_payment_get(
     _ payment_id: UnsafePointer<CChar>?,
     _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> KaskoCStatus {
+    paymentCall(client, out_json) { (owner) throws(KaskoError) in
+        owner.getPayment(id: try CStrings.read(payment_id, name: "payment_id", limit: PaymentID.maximumLength))
+    }
+}
+
+/// The shape both payment calls share: check `out_json`, borrow the client,
+/// run the call, hand the payment or the error object to the caller.
+private func paymentCall(
+    _ client: OpaquePointer?,
+    _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ call: (KaskoClient) throws(KaskoError) -> Result<PaymentJSON, KaskoError>
+) -> KaskoCStatus {
     guard let out_json else { return .errInvalidArgument }
     out_json.pointee = nil
     let result: Result<PaymentJSON, KaskoError>
     do throws(KaskoError) {
-        let owner = try borrowClient(client)
-        let id = try CStrings.read(payment_id, name: "payment_id", limit: PaymentID.maximumLength)
-        result = owner.getPayment(id: id)
+        result = try call(try borrowClient(client))
     } catch {
         result = .failure(error)
     }

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -45,6 +46,17 @@ static long request(const char *url, const char *body, struct buffer *out) {
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     return status;
+}
+
+void sandbox_environment(const char **base_url, const char **public_key, const char **secret_key,
+                         const char *how_to_run) {
+    *base_url = getenv("KASKO_SANDBOX_URL");
+    *public_key = getenv("KASKO_SANDBOX_PUBLIC_KEY");
+    *secret_key = getenv("KASKO_SANDBOX_SECRET_KEY");
+    if (*base_url == NULL || *public_key == NULL || *secret_key == NULL) {
+        fprintf(stderr, "KASKO_SANDBOX_URL and the sandbox keys are not set: run under %s\n", how_to_run);
+        exit(2);
+    }
 }
 
 int sandbox_new_offer(const char *base_url, char *policy_id, size_t policy_size, char *token, size_t token_size) {

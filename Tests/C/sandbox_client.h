@@ -5,6 +5,11 @@
 
 #include <stddef.h>
 
+/* Reads KASKO_SANDBOX_URL and the sandbox's keys (scripts/with-sandbox sets
+ * them); exits with status 2 and `how_to_run` when they are not set. */
+void sandbox_environment(const char **base_url, const char **public_key, const char **secret_key,
+                         const char *how_to_run);
+
 /* Creates an offer; fills policy_id and token. Returns 0 on success. */
 int sandbox_new_offer(const char *base_url, char *policy_id, size_t policy_size, char *token, size_t token_size);
 

@@ -480,13 +480,7 @@ static void test_threads(int rounds) {
 }
 
 int main(void) {
-    base_url = getenv("KASKO_SANDBOX_URL");
-    public_key = getenv("KASKO_SANDBOX_PUBLIC_KEY");
-    secret_key = getenv("KASKO_SANDBOX_SECRET_KEY");
-    if (base_url == NULL || public_key == NULL || secret_key == NULL) {
-        fprintf(stderr, "run under scripts/with-sandbox (KASKO_SANDBOX_URL and keys unset)\n");
-        return 2;
-    }
+    sandbox_environment(&base_url, &public_key, &secret_key, "scripts/with-sandbox");
     int quick = getenv("KASKO_TEST_QUICK") != NULL;
 
     test_version_and_names();

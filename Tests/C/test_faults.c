@@ -289,13 +289,7 @@ static void test_stale_connection_reopened(void) {
 }
 
 int main(void) {
-    base_url = getenv("KASKO_SANDBOX_URL");
-    public_key = getenv("KASKO_SANDBOX_PUBLIC_KEY");
-    secret_key = getenv("KASKO_SANDBOX_SECRET_KEY");
-    if (base_url == NULL || public_key == NULL || secret_key == NULL) {
-        fprintf(stderr, "run under KASKO_SANDBOX_ARGS=--faults scripts/with-sandbox\n");
-        return 2;
-    }
+    sandbox_environment(&base_url, &public_key, &secret_key, "KASKO_SANDBOX_ARGS=--faults scripts/with-sandbox");
     if (sandbox_attempts(base_url, "probe") < 0) {
         fprintf(stderr, "the sandbox has no fault injection: start it with --faults\n");
         return 2;

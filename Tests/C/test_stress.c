@@ -159,13 +159,7 @@ static void run(const char *mode, int shared) {
 }
 
 int main(void) {
-    base_url = getenv("KASKO_SANDBOX_URL");
-    public_key = getenv("KASKO_SANDBOX_PUBLIC_KEY");
-    secret_key = getenv("KASKO_SANDBOX_SECRET_KEY");
-    if (base_url == NULL || public_key == NULL || secret_key == NULL) {
-        fprintf(stderr, "run under KASKO_SANDBOX_ARGS='--faults --random-faults 0.1' scripts/with-sandbox\n");
-        return 2;
-    }
+    sandbox_environment(&base_url, &public_key, &secret_key, "KASKO_SANDBOX_ARGS='--faults --random-faults 0.1' scripts/with-sandbox");
     run("one shared client", 1);
     run("a client per thread", 0);
     printf("%d passed, %d failed\n", passed, failed);

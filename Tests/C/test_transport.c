@@ -174,9 +174,7 @@ static void test_proxy(void) {
 }
 
 int main(void) {
-    sandbox_url = required("KASKO_SANDBOX_URL");
-    public_key = required("KASKO_SANDBOX_PUBLIC_KEY");
-    secret_key = required("KASKO_SANDBOX_SECRET_KEY");
+    sandbox_environment(&sandbox_url, &public_key, &secret_key, "scripts/check-transport");
     test_tls();
     test_proxy();
     printf("%d passed, %d failed\n", passed, failed);
