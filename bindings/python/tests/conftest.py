@@ -1,19 +1,18 @@
 """Shared fixtures: the sandbox (KASKO_SANDBOX_URL, from scripts/with-sandbox),
-clients on it, sandbox-only calls through urllib, and a small stub HTTP
-server for the answers the sandbox is not asked for (429, 5xx, garbage,
-slow answers)."""
+clients on it, and sandbox-only calls through urllib: offers, settling, and
+fault injection (429, 5xx, garbage, slow answers, dropped connections), which
+needs the sandbox started with --faults (KASKO_SANDBOX_ARGS=--faults)."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import socket
-import threading
-import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -60,11 +59,18 @@ def library_file() -> Path:
     return path.resolve()
 
 
-def _post(url: str) -> Dict[str, Any]:
-    request = urllib.request.Request(url, data=b"", method="POST")
+def _call(method: str, url: str, body: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else b""
+    request = urllib.request.Request(url, data=data if method != "GET" else None, method=method)
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request, timeout=30) as response:
-        body = response.read()
-    return json.loads(body) if body.strip() else {}
+        answer = response.read()
+    return json.loads(answer) if answer.strip() else {}
+
+
+def _post(url: str, body: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    return _call("POST", url, body)
 
 
 class Sandbox:
@@ -85,6 +91,57 @@ class Sandbox:
 @pytest.fixture(scope="session")
 def sandbox(sandbox_url: str) -> Sandbox:
     return Sandbox(sandbox_url)
+
+
+class Faults:
+    """The sandbox's fault injection (docs/sandbox-faults.md), through urllib.
+
+    A rule applies to the requests whose fault key is KEY: a view's payment
+    id, a create's policy_id. Each test uses its own keys (a payment it
+    created, a fresh offer's policy id), so tests stay independent."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.keys: List[str] = []
+
+    def arm(self, key: str, fault: Dict[str, Any], times: Optional[int] = 1) -> None:
+        """Applies `fault` to the next `times` requests with this key (None: all)."""
+        refused: Optional[Tuple[int, bytes]] = None
+        try:
+            armed = _post(self.url + "/__sandbox/faults", {"key": key, "fault": fault, "times": times})
+        except urllib.error.HTTPError as error:
+            refused = (error.code, error.read())
+        if refused is not None and refused[0] == 404:
+            pytest.fail(
+                "the sandbox has no fault injection: start it with --faults, e.g. "
+                "KASKO_SANDBOX_ARGS=--faults scripts/with-sandbox --sandbox "
+                ".build/release/kasko-sandbox -- bindings/python/run-tests build/libkasko.so.1",
+                pytrace=False,
+            )
+        assert refused is None, f"arming {fault} for {key} failed: HTTP {refused[0]} {refused[1]!r}"
+        assert str(armed.get("id", "")).startswith("flt_"), armed
+        self.keys.append(key)
+
+    def attempts(self, key: str) -> int:
+        """How many requests with this key reached the sandbox."""
+        counted = _call("GET", f"{self.url}/__sandbox/attempts/{urllib.parse.quote(key, safe='')}")
+        assert counted["key"] == key
+        return int(counted["attempts"])
+
+    def clear(self) -> None:
+        """Removes the rules this test armed that were not used up."""
+        for key in dict.fromkeys(self.keys):
+            _call("DELETE", f"{self.url}/__sandbox/faults/{urllib.parse.quote(key, safe='')}")
+        self.keys.clear()
+
+
+@pytest.fixture
+def faults(sandbox_url: str) -> Iterator[Faults]:
+    f = Faults(sandbox_url)
+    try:
+        yield f
+    finally:
+        f.clear()
 
 
 @pytest.fixture
@@ -122,77 +179,16 @@ def payment_json(payment_id: str) -> Dict[str, Any]:
         "charge_id": None,
         "fee": 0,
         "reference": None,
-        "token": "ptok_stub",
+        "token": "ptok_example",
         "reason": None,
         "processed_at": None,
         "error_code": None,
         "metadata": [],
         "transaction_metadata": [],
-        "customer_id": "cus_stub",
+        "customer_id": "cus_example",
         "refunds": [],
         "_links": {"_self": {"href": f"http://127.0.0.1/payments/{payment_id}"}},
     }
-
-
-class _StubHandler(http.server.BaseHTTPRequestHandler):
-    """GET /payments/{id}: answers chosen by the id's prefix
-    ("ratelimited", "boom", "garbage", "slow"; else a payment)."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def _send(self, code: int, body: bytes, content_type: str = "application/json",
-              extra: Optional[Dict[str, str]] = None) -> None:
-        try:
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("X-Request-Id", "req_stub")
-            for key, value in (extra or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test)
-
-    def do_GET(self) -> None:
-        payment_id = self.path.rsplit("/", 1)[-1]
-        if payment_id.startswith("ratelimited"):
-            body = json.dumps({"status": "Too Many Requests", "message": "Slow down."}).encode()
-            self._send(429, body, extra={"Retry-After": "0"})
-        elif payment_id.startswith("boom"):
-            body = json.dumps({"status": "Internal Server Error", "message": "Boom."}).encode()
-            self._send(500, body)
-        elif payment_id.startswith("garbage"):
-            self._send(200, b"<html>not json</html>", "text/html")
-        else:
-            if payment_id.startswith("slow"):
-                time.sleep(0.5)
-            self._send(200, json.dumps(payment_json(payment_id)).encode())
-
-    def do_POST(self) -> None:
-        """POST /payments: a payment for any request, after 0.5 s when the
-        policy id starts with "tpol_slow"."""
-        length = int(self.headers.get("Content-Length") or 0)
-        request = json.loads(self.rfile.read(length) or b"{}")
-        if str(request.get("policy_id", "")).startswith("tpol_slow"):
-            time.sleep(0.5)
-        self._send(200, json.dumps(payment_json("tstubcreated")).encode())
-
-
-@pytest.fixture
-def stub_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StubHandler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def open_fds() -> int:

@@ -1,15 +1,16 @@
-"""Every method and every exception class, against the real sandbox (and a
-stub HTTP server for 429 / 5xx / non-JSON answers)."""
+"""Every method and every exception class, against the real sandbox (its fault
+injection for 429 / 5xx / non-JSON answers, timeouts and dropped connections)."""
 
 from __future__ import annotations
 
 import copy
 import pickle
+import time
 from typing import Any, Dict
 
 import pytest
 
-from conftest import Sandbox
+from conftest import Faults, Sandbox
 
 import kasko
 
@@ -190,26 +191,116 @@ def test_not_found_unknown_payment(client: kasko.Client) -> None:
     assert info.value.http_status == 404 and info.value.outcome == "rejected"
 
 
-def test_rate_limit_error(stub_url: str, public_key: str, secret_key: str) -> None:
-    with kasko.Client(public_key, secret_key, base_url=stub_url, max_retries=0) as c:
+# -- errors from sandbox faults (the sandbox runs with --faults) ---------------------
+# Each test arms faults for its own key: a payment it created (views) or a
+# fresh offer's policy id (creates).
+
+
+def a_payment_id(client: kasko.Client, sandbox: Sandbox) -> str:
+    payment = invoice(client, sandbox.offer())
+    assert payment.id is not None
+    return payment.id
+
+
+def test_rate_limit_error(
+    client: kasko.Client, sandbox: Sandbox, faults: Faults, sandbox_url: str, public_key: str,
+    secret_key: str,
+) -> None:
+    payment_id = a_payment_id(client, sandbox)
+    faults.arm(payment_id, {"status": 429, "retry_after": 0})
+    with kasko.Client(public_key, secret_key, base_url=sandbox_url, max_retries=0) as c:
         with pytest.raises(kasko.RateLimitError) as info:
-            c.get_payment("ratelimited")
-    assert info.value.http_status == 429 and info.value.retryable is True
-    assert info.value.request_id == "req_stub"
+            c.get_payment(payment_id)
+    error = info.value
+    assert error.http_status == 429 and error.retryable is True
+    assert error.code == "KASKO_ERR_RATE_LIMITED"
+    assert isinstance(error.request_id, str) and error.request_id.startswith("req_")
+    assert error.attempts == 1 and faults.attempts(payment_id) == 1
 
 
-def test_server_error(stub_url: str, public_key: str, secret_key: str) -> None:
-    with kasko.Client(public_key, secret_key, base_url=stub_url, max_retries=0) as c:
-        with pytest.raises(kasko.ServerError) as info:
-            c.get_payment("boom")
-    assert info.value.http_status == 500 and info.value.message
+def test_server_error(client: kasko.Client, sandbox: Sandbox, faults: Faults) -> None:
+    payment_id = a_payment_id(client, sandbox)
+    faults.arm(payment_id, {"status": 500})
+    with pytest.raises(kasko.ServerError) as info:
+        client.get_payment(payment_id)  # max_retries is the default 2; a 500 is not retried
+    error = info.value
+    assert error.http_status == 500 and error.message and error.code == "KASKO_ERR_SERVER"
+    assert error.request_id
+    assert error.attempts == 1 and faults.attempts(payment_id) == 1
 
 
-def test_invalid_response_error(stub_url: str, public_key: str, secret_key: str) -> None:
-    with kasko.Client(public_key, secret_key, base_url=stub_url, max_retries=0) as c:
+def test_invalid_response_error(
+    client: kasko.Client, sandbox: Sandbox, faults: Faults, sandbox_url: str, public_key: str,
+    secret_key: str,
+) -> None:
+    payment_id = a_payment_id(client, sandbox)
+    faults.arm(payment_id, {"body": "non_json"})  # a 200 with an HTML body
+    with kasko.Client(public_key, secret_key, base_url=sandbox_url, max_retries=0) as c:
         with pytest.raises(kasko.InvalidResponseError) as info:
-            c.get_payment("garbage")
-    assert info.value.code == "KASKO_ERR_INVALID_RESPONSE"
+            c.get_payment(payment_id)
+        assert info.value.code == "KASKO_ERR_INVALID_RESPONSE"
+        assert c.get_payment(payment_id).id == payment_id  # the rule was used up
+
+
+def test_view_retried_through_two_503s(client: kasko.Client, sandbox: Sandbox, faults: Faults) -> None:
+    payment_id = a_payment_id(client, sandbox)
+    faults.arm(payment_id, {"status": 503}, times=2)
+    viewed = client.get_payment(payment_id)  # max_retries is the default 2
+    assert viewed.id == payment_id and viewed.status == "ok"
+    assert faults.attempts(payment_id) == 3
+
+
+def test_view_timeout_is_a_network_error(
+    client: kasko.Client, sandbox: Sandbox, faults: Faults, sandbox_url: str, public_key: str,
+    secret_key: str,
+) -> None:
+    payment_id = a_payment_id(client, sandbox)
+    faults.arm(payment_id, {"delay_ms": 600}, times=3)  # the timeout is 0.1 s
+    with kasko.Client(public_key, secret_key, base_url=sandbox_url, timeout=0.1, max_retries=2) as c:
+        with pytest.raises(kasko.NetworkError) as info:
+            c.get_payment(payment_id)
+    error = info.value
+    assert error.code == "KASKO_ERR_NETWORK" and error.http_status is None
+    assert error.outcome == "unknown" and error.retryable is True
+    assert error.attempts == 3 and faults.attempts(payment_id) == 3  # a view is retried
+
+
+def test_create_timeout_is_not_retried(
+    client: kasko.Client, sandbox: Sandbox, faults: Faults, sandbox_url: str, public_key: str,
+    secret_key: str,
+) -> None:
+    offer = sandbox.offer()
+    faults.arm(offer["policy_id"], {"delay_ms": 600})  # the timeout is 0.1 s
+    with kasko.Client(public_key, secret_key, base_url=sandbox_url, timeout=0.1, max_retries=2) as c:
+        with pytest.raises(kasko.NetworkError) as info:
+            invoice(c, offer)
+    error = info.value
+    # Sent, no answer: the payment may exist, so it is not retried.
+    assert error.code == "KASKO_ERR_NETWORK" and error.http_status is None
+    assert error.outcome == "unknown" and error.retryable is False and error.attempts == 1
+    time.sleep(0.7)  # the delayed create has been carried out; nothing else came
+    assert faults.attempts(offer["policy_id"]) == 1
+    with pytest.raises(kasko.BadRequestError):  # it did create the payment
+        invoice(client, offer)
+
+
+def test_create_dropped_after_the_body_is_not_retried(
+    sandbox: Sandbox, faults: Faults, sandbox_url: str, public_key: str, secret_key: str
+) -> None:
+    offer = sandbox.offer()
+    with kasko.Client(public_key, secret_key, base_url=sandbox_url, max_retries=2) as c:
+        invoice(c, sandbox.offer())  # the create below goes on a reused connection
+        faults.arm(offer["policy_id"], {"drop": "after_body"})
+        with pytest.raises(kasko.NetworkError) as info:
+            invoice(c, offer)
+        error = info.value
+        assert error.code == "KASKO_ERR_NETWORK" and error.http_status is None
+        assert error.outcome == "unknown" and error.retryable is False and error.attempts == 1
+        # Neither the library nor libcurl sent it again.
+        assert faults.attempts(offer["policy_id"]) == 1
+        # The sandbox did create the payment: the policy is paid now.
+        with pytest.raises(kasko.BadRequestError):
+            invoice(c, offer)
 
 
 def test_network_error(closed_port: int, public_key: str, secret_key: str) -> None:
@@ -379,20 +470,3 @@ def test_every_call_frees_the_string_it_got(
     with pytest.raises(kasko.InvalidArgumentError):  # kasko_client_new's error
         kasko.Client("")
     assert len(freed) == 5 and all(isinstance(p, int) and p for p in freed)
-
-
-def test_timeouts_are_network_errors(stub_url: str, public_key: str, secret_key: str) -> None:
-    # The stub answers after 0.5 s; the timeout is 0.1 s.
-    with kasko.Client(public_key, secret_key, base_url=stub_url, timeout=0.1, max_retries=2) as c:
-        with pytest.raises(kasko.NetworkError) as info:
-            c.create_payment(token="ptok_x", provider="invoice", method="invoice",
-                             policy_id="tpol_slow" + "a" * 23)
-        error = info.value
-        # Sent, no answer: the payment may exist, so it is not retried.
-        assert error.http_status is None and error.outcome == "unknown"
-        assert error.attempts == 1 and error.retryable is False
-
-        with pytest.raises(kasko.NetworkError) as info:
-            c.get_payment("slow1")
-        assert info.value.http_status is None and info.value.retryable is True
-        assert info.value.attempts == 3  # a view is retried

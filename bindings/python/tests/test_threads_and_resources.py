@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from conftest import Sandbox, open_fds
+from conftest import Faults, Sandbox, open_fds
 
 import kasko
 
@@ -50,28 +50,49 @@ def test_8_threads_x_50_calls_on_one_client(client: kasko.Client, sandbox: Sandb
     assert len(ids) == THREADS * CALLS_PER_THREAD // 2
 
 
-def test_calls_release_the_gil(stub_url: str, public_key: str, secret_key: str) -> None:
+def slow_payments(client: kasko.Client, sandbox: Sandbox, faults: Faults, count: int) -> List[str]:
+    """`count` new payments whose next view is answered after 0.5 s."""
+    ids = []
+    for _ in range(count):
+        offer = sandbox.offer()
+        payment = client.create_payment(
+            token=offer["token"], provider="invoice", method="invoice", policy_id=offer["policy_id"]
+        )
+        assert payment.id is not None
+        faults.arm(payment.id, {"delay_ms": 500})
+        ids.append(payment.id)
+    return ids
+
+
+def test_calls_release_the_gil(
+    client: kasko.Client, sandbox: Sandbox, faults: Faults, sandbox_url: str, public_key: str,
+    secret_key: str,
+) -> None:
     # Each answer takes 0.5 s; four at once must overlap, and the main thread
     # must keep running Python meanwhile.
-    with kasko.Client(public_key, secret_key, base_url=stub_url, max_retries=0) as c:
-        c.get_payment("warmup")
+    ids = slow_payments(client, sandbox, faults, 4)
+    with kasko.Client(public_key, secret_key, base_url=sandbox_url, max_retries=0) as c:
+        with pytest.raises(kasko.NotFoundError):  # warm-up
+            c.get_payment("t00000000000000000000000000000000")
         start = time.monotonic()
         ticks = 0
         with ThreadPoolExecutor(4) as pool:
-            futures = [pool.submit(c.get_payment, f"slow{i}") for i in range(4)]
+            futures = [pool.submit(c.get_payment, payment_id) for payment_id in ids]
             while not all(f.done() for f in futures):
                 ticks += 1
                 time.sleep(0.01)
             payments = [f.result() for f in futures]
         elapsed = time.monotonic() - start
-    assert [p.id for p in payments] == [f"slow{i}" for i in range(4)]
+    assert [p.id for p in payments] == ids
     assert elapsed < 1.5, f"calls did not overlap: {elapsed:.2f} s"
     assert ticks > 10
 
 
 def test_close_while_calls_are_running(
-    stub_url: str, public_key: str, secret_key: str, monkeypatch: pytest.MonkeyPatch
+    client: kasko.Client, sandbox: Sandbox, faults: Faults, sandbox_url: str, public_key: str,
+    secret_key: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    ids = slow_payments(client, sandbox, faults, 4)
     lib = kasko._lib.library()
     original = lib.kasko_client_free
     frees: List[Any] = []
@@ -81,19 +102,20 @@ def test_close_while_calls_are_running(
         original(handle)
 
     monkeypatch.setattr(lib, "kasko_client_free", counting_free)
-    c = kasko.Client(public_key, secret_key, base_url=stub_url, max_retries=0)
+    c = kasko.Client(public_key, secret_key, base_url=sandbox_url, max_retries=0)
     with ThreadPoolExecutor(4) as pool:
-        futures = [pool.submit(c.get_payment, f"slow{i}") for i in range(4)]
+        futures = [pool.submit(c.get_payment, payment_id) for payment_id in ids]
         time.sleep(0.2)  # the calls are in flight
         c.close()  # returns at once; the handle is freed by the last call
         assert c.closed
         with pytest.raises(kasko.InvalidArgumentError):
-            c.get_payment("slow9")
+            c.get_payment(ids[0])
         payments = [f.result(timeout=30) for f in futures]
-    assert [p.id for p in payments] == [f"slow{i}" for i in range(4)]
+    assert [p.id for p in payments] == ids
     assert len(frees) == 1
     c.close()
     assert len(frees) == 1
+    assert all(faults.attempts(payment_id) == 1 for payment_id in ids)
 
 
 def test_no_fd_growth_over_1000_calls(client: kasko.Client, sandbox: Sandbox) -> None:
