@@ -97,7 +97,7 @@ check-reference: build
 	$(WITH_SANDBOX) scripts/check-reference-examples
 
 check-swift: build
-	$(WITH_SANDBOX) $(SWIFT) test
+	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(SWIFT) test
 
 check-c: $(BUILD)/test_api
 	$(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_api

@@ -54,6 +54,16 @@ enum Sandbox {
         try await post("/__sandbox/payments/\(paymentID)/settle", body: #"{"status":"\#(status)"}"#).0
     }
 
+    /// Arms a fault for requests with fault key `key` (sandbox run with --faults).
+    static func arm(_ key: String, fault: String, times: Int = 1) async throws {
+        let (status, _) = try await post("/__sandbox/faults", body: #"{"key":"\#(key)","fault":\#(fault),"times":\#(times)}"#)
+        guard status == 201 else { throw FaultsOff() }
+    }
+
+    struct FaultsOff: Error, CustomStringConvertible {
+        var description: String { "the sandbox has no fault injection: run the tests with `make check-swift`" }
+    }
+
     static func request(_ offer: Offer, provider: String = "invoice", token: String? = nil) throws -> PaymentRequest {
         try PaymentRequest(token: token ?? offer.token, provider: provider, method: provider, policyID: offer.policyID)
     }

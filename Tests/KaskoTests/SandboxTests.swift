@@ -97,6 +97,26 @@ import Testing
         #expect(create?.retryable == true)
     }
 
+    /// The statuses only a misbehaving server produces, from the sandbox's
+    /// fault injection (the C suite Tests/C/test_faults.c covers every retry rule).
+    @Test(arguments: [
+        (#"{"status":429,"retry_after":0}"#, KaskoStatus.rateLimited, 429),
+        (#"{"status":503}"#, .server, 503),
+        (#"{"body":"non_json"}"#, .invalidResponse, 200),
+        (#"{"body":"oversized"}"#, .invalidResponse, 200),
+    ])
+    func aMisbehavingServerGetsTheRightStatus(_ fault: String, _ expected: KaskoStatus, _ http: Int) async throws {
+        let client = try Sandbox.client(maxRetries: 0)
+        let payment = try client.createPayment(try Sandbox.request(try await Sandbox.newOffer())).get()
+        try await Sandbox.arm(payment.id, fault: fault)
+        let error = client.getPayment(id: payment.id).error
+        #expect(error?.status == expected)
+        #expect(error?.httpStatus == http)
+        #expect(error?.attempts == 1)
+        // The fault was armed once: the next view is answered normally.
+        #expect(try client.getPayment(id: payment.id).get().id == payment.id)
+    }
+
     @Test func oneClientServesEightThreads() async throws {
         let client = try Sandbox.client(maxRetries: 2)
         var offers: [Sandbox.Offer] = []
