@@ -4,6 +4,7 @@
 #   make demo     build, start the sandbox, create and view a payment from C
 #   make check    every test: Swift, C (also under valgrind), Python, ABI, header and package checks
 #   make deb      the Debian packages, in build/deb/ (lintian-checked)
+#   make bench    benchmarks against libcurl C and Python requests
 #   make install  install without Debian: PREFIX=/usr/local DESTDIR= LIBDIR= PYTHONDIR=
 #   make header   regenerate include/kasko.h from Sources/KaskoC
 #
@@ -22,7 +23,7 @@ RUN_LIB      := env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)
 WITH_SANDBOX := scripts/with-sandbox --sandbox $(SANDBOX)
 
 .PHONY: all deps build install install-files header demo deb check check-header check-abi check-swift check-c \
-        check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress check-transport check-bindings fuzz clean
+        check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress check-transport check-bindings fuzz bench clean
 
 all: build
 
@@ -162,6 +163,11 @@ check-python: build
 # The C++ header, the Rust crate and the Go package, each against the sandbox.
 check-bindings: build
 	scripts/check-bindings
+
+# libkasko against hand-written libcurl C and Python requests, side by side
+# (bench/run; results and method in docs/performance.md).
+bench: build
+	bench/run
 
 # ---- Debian packages ----------------------------------------------------
 deb: build

@@ -1,0 +1,148 @@
+/*
+ * kasko_loop.c - the libkasko C peer: the floor's loop through the public
+ * API, one kasko_client shared by every thread.
+ *
+ *   kasko_loop serve BASE_URL PUBLIC_KEY SECRET_KEY PAYMENT_ID REQUEST_JSON
+ *   kasko_loop once  BASE_URL PUBLIC_KEY SECRET_KEY PAYMENT_ID REQUEST_JSON
+ *   kasko_loop rss   BASE_URL PUBLIC_KEY SECRET_KEY PAYMENT_ID REQUEST_JSON
+ *
+ * "serve" answers the commands of common.h on stdin ("threads T N own" gives
+ * each thread its own client, to tell the cost of sharing one from the cost
+ * of a call); "once" makes a client
+ * and one view, and exits (the cold-start peer); "rss" prints VmRSS (KiB)
+ * after the library is loaded, after kasko_client_new, and after 1,000,
+ * 10,000 and BENCH_RSS_CALLS (default 100,000) views, one "label KiB" a line.
+ *
+ * Per call: kasko_payment_get(client, id, &json) or
+ * kasko_payment_create(client, request_json, &json), the status required to
+ * be KASKO_OK, then kasko_string_free(json). Everything else (headers, body
+ * collection, JSON validation, the malloc'd copy) is the library's.
+ */
+#include <kasko.h>
+
+#include "common.h"
+
+static const char *who = "kasko_loop";
+static kasko_client *client;
+static char config[2048];
+static kasko_client *own_clients[BENCH_MAX_THREADS];
+static const char *payment_id;
+static const char *request_json;
+
+static void check(kasko_status status, char *json) {
+    if (status != KASKO_OK) {
+        fprintf(stderr, "%s: %s: %s\n", who, kasko_status_name(status), json ? json : "(no JSON)");
+        exit(1);
+    }
+    bench_consume(json);
+    kasko_string_free(json);
+}
+
+static void op_get(void) {
+    char *json = NULL;
+    kasko_status status = kasko_payment_get(client, payment_id, &json);
+    check(status, json);
+}
+
+static kasko_client *new_client(void) {
+    kasko_client *made = NULL;
+    char *error = NULL;
+    kasko_status status = kasko_client_new(config, &made, &error);
+    if (status != KASKO_OK) {
+        fprintf(stderr, "%s: kasko_client_new: %s: %s\n", who, kasko_status_name(status), error ? error : "");
+        exit(1);
+    }
+    return made;
+}
+
+static void op_post(void) {
+    char *json = NULL;
+    kasko_status status = kasko_payment_create(client, request_json, &json);
+    check(status, json);
+}
+
+static void op_thread_get(int index, long calls) {
+    (void)index;
+    for (long i = 0; i < calls; i++) {
+        op_get();
+    }
+}
+
+/* The comparison that tells sharing from per-call cost: a client per thread. */
+static void op_threads_prepare(int threads, int own) {
+    for (int i = 0; own && i < threads; i++) {
+        if (own_clients[i] == NULL) {
+            own_clients[i] = new_client();
+        }
+    }
+}
+
+static void op_thread_get_own(int index, long calls) {
+    for (long i = 0; i < calls; i++) {
+        char *json = NULL;
+        kasko_status status = kasko_payment_get(own_clients[index], payment_id, &json);
+        check(status, json);
+    }
+}
+
+/* JSON string literal of `text` (keys, URLs and ids need no escapes, but be safe). */
+static void append_quoted(char *out, size_t size, const char *text) {
+    size_t n = strlen(out);
+    if (n + 1 < size) out[n++] = '"';
+    for (const char *p = text; *p && n + 3 < size; p++) {
+        if (*p == '"' || *p == '\\') out[n++] = '\\';
+        out[n++] = *p;
+    }
+    if (n + 1 < size) out[n++] = '"';
+    out[n] = '\0';
+}
+
+int main(int argc, char **argv) {
+    long rss_loaded = bench_rss_kib();
+    if (argc != 7 || (strcmp(argv[1], "serve") != 0 && strcmp(argv[1], "once") != 0 && strcmp(argv[1], "rss") != 0)) {
+        fprintf(stderr, "usage: kasko_loop serve|once|rss BASE_URL PUBLIC_KEY SECRET_KEY PAYMENT_ID REQUEST_JSON\n");
+        return 2;
+    }
+    payment_id = argv[5];
+    request_json = argv[6];
+
+    strcpy(config, "{\"base_url\":");
+    append_quoted(config, sizeof config, argv[2]);
+    strncat(config, ",\"public_key\":", sizeof config - strlen(config) - 1);
+    append_quoted(config, sizeof config, argv[3]);
+    strncat(config, ",\"secret_key\":", sizeof config - strlen(config) - 1);
+    append_quoted(config, sizeof config, argv[4]);
+    strncat(config, "}", sizeof config - strlen(config) - 1);
+
+    client = new_client();
+
+    if (strcmp(argv[1], "once") == 0) {
+        op_get();
+        kasko_client_free(client);
+        return 0;
+    }
+    if (strcmp(argv[1], "rss") == 0) {
+        const char *env = getenv("BENCH_RSS_CALLS");
+        long total = env ? strtol(env, NULL, 10) : 100000;
+        long marks[] = {1000, 10000, total};
+        printf("loaded %ld\nclient %ld\n", rss_loaded, bench_rss_kib());
+        long done = 0;
+        for (size_t m = 0; m < sizeof marks / sizeof marks[0]; m++) {
+            if (marks[m] <= done || marks[m] > total) continue;
+            for (; done < marks[m]; done++) {
+                op_get();
+            }
+            printf("%ld %ld\n", done, bench_rss_kib());
+            fflush(stdout);
+        }
+        kasko_client_free(client);
+        return 0;
+    }
+    static const bench_ops ops = {"kasko_loop", op_get, op_post, op_thread_get, op_thread_get_own, op_threads_prepare};
+    int rc = bench_serve(&ops);
+    for (int i = 0; i < BENCH_MAX_THREADS; i++) {
+        kasko_client_free(own_clients[i]);
+    }
+    kasko_client_free(client);
+    return rc;
+}
