@@ -31,8 +31,12 @@ CURLcode ccurl_easy_setopt_write_function(CURL *handle, ccurl_data_callback call
     return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
 }
 
-CURLcode ccurl_easy_setopt_header_function(CURL *handle, ccurl_data_callback callback) {
-    return curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
+CURLcode ccurl_easy_setopt_read_function(CURL *handle, ccurl_data_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_READFUNCTION, callback);
+}
+
+CURLcode ccurl_easy_setopt_seek_function(CURL *handle, ccurl_seek_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, callback);
 }
 
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {

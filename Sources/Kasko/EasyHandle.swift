@@ -29,8 +29,9 @@ final class EasyHandle {
     // Filled by the callbacks during `perform`, reset before each request.
     fileprivate var body: [UInt8] = []
     fileprivate var bodyTooLarge = false
-    fileprivate var requestID: String?
-    fileprivate var retryAfterSeconds: Int?
+    // The body being sent, read by libcurl through the read callback.
+    fileprivate var upload = UnsafeRawBufferPointer(start: nil, count: 0)
+    fileprivate var uploadOffset = 0
 
     init(settings: TransportSettings, share: UnsafeMutablePointer<ccurl_locked_share>) throws(TransportFailure) {
         guard let handle = curl_easy_init() else {
@@ -69,9 +70,20 @@ final class EasyHandle {
             ccurl_easy_setopt_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(settings.maximumBodyBytes)),
             ccurl_easy_setopt_share(handle, share.pointee.share),
             ccurl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, me),
-            ccurl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, me),
             ccurl_easy_setopt_write_function(handle, easyHandleWriteCallback),
-            ccurl_easy_setopt_header_function(handle, easyHandleHeaderCallback),
+            // Bodies go through a read callback whose seek callback refuses to
+            // rewind. When a kept-alive connection dies before any answer,
+            // libcurl silently sends the request again on a new connection
+            // (whatever the method), rewinding the body first. A create the
+            // server had already carried out would then charge twice; with
+            // the rewind refused, libcurl fails instead (CURLE_SEND_FAIL_REWIND),
+            // and the caller hears "outcome unknown". A connection that was
+            // already closed when the call began is still replaced
+            // transparently: libcurl checks it before sending anything.
+            ccurl_easy_setopt_pointer(handle, CURLOPT_READDATA, me),
+            ccurl_easy_setopt_pointer(handle, CURLOPT_SEEKDATA, me),
+            ccurl_easy_setopt_read_function(handle, easyHandleReadCallback),
+            ccurl_easy_setopt_seek_function(handle, easyHandleSeekCallback),
         ]
         if let path = settings.caBundlePath {
             results.append(ccurl_easy_setopt_string(handle, CURLOPT_CAINFO, path))
@@ -91,37 +103,26 @@ final class EasyHandle {
     func perform(_ request: HTTPRequest, headers: UnsafeMutablePointer<curl_slist>?) -> Result<HTTPResponse, TransportFailure> {
         body.removeAll(keepingCapacity: true)
         bodyTooLarge = false
-        requestID = nil
-        retryAfterSeconds = nil
         errorBuffer[0] = 0
 
         var setup = ccurl_easy_setopt_string(handle, CURLOPT_URL, request.url)
         if setup == CURLE_OK { setup = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers) }
-        // A create always goes out on a new connection. On a reused one that
-        // dies before any answer, libcurl silently sends the request again
-        // (whatever the method), and a create that the server had already
-        // carried out would then charge twice. On a new connection libcurl
-        // never replays; the connection is still kept for later views.
-        if setup == CURLE_OK {
-            setup = ccurl_easy_setopt_long(handle, CURLOPT_FRESH_CONNECT, request.method == .post ? 1 : 0)
-        }
         let code: CURLcode
         switch request.method {
         case .get:
             if setup == CURLE_OK { setup = ccurl_easy_setopt_long(handle, CURLOPT_HTTPGET, 1) }
             code = setup == CURLE_OK ? curl_easy_perform(handle) : setup
         case .post:
-            code = request.body.withUnsafeBufferPointer { bytes in
-                // POSTFIELDS is not copied: it must stay valid until perform returns.
+            code = request.body.withUnsafeBytes { bytes in
+                // The read callback reads `upload` only during perform.
+                upload = bytes
+                uploadOffset = 0
+                defer { upload = UnsafeRawBufferPointer(start: nil, count: 0) }
                 var step = setup
+                if step == CURLE_OK { step = ccurl_easy_setopt_long(handle, CURLOPT_POST, 1) }
                 if step == CURLE_OK { step = ccurl_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count)) }
-                if step == CURLE_OK {
-                    step = ccurl_easy_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
-                }
                 guard step == CURLE_OK else { return step }
-                let result = curl_easy_perform(handle)
-                _ = ccurl_easy_setopt_pointer(handle, CURLOPT_POSTFIELDS, nil)
-                return result
+                return curl_easy_perform(handle)
             }
         }
 
@@ -131,8 +132,12 @@ final class EasyHandle {
             statusCode = status
         }
         if code == CURLE_OK {
+            // Only an error needs the request id or Retry-After: a success
+            // does not pay for reading headers.
+            let isError = !(200...299).contains(statusCode)
             return .success(HTTPResponse(
-                status: statusCode, body: body, requestID: requestID, retryAfterSeconds: retryAfterSeconds))
+                status: statusCode, body: body, requestIDBytes: isError ? header("X-Request-Id") : nil,
+                retryAfterSeconds: isError ? header("Retry-After").flatMap(EasyHandle.delaySeconds) : nil))
         }
         return .failure(failure(for: code, httpStatus: statusCode == 0 ? nil : statusCode))
     }
@@ -165,12 +170,16 @@ final class EasyHandle {
         switch kind {
         case .bodyTooLarge:
             message = "response body is larger than \(maximumBodyBytes) bytes"
+        case .noAnswer where code == CURLE_SEND_FAIL_REWIND:
+            message = "the connection closed after the request was sent, before any answer; "
+                + "libkasko never sends a request twice on its own (curl error \(code.rawValue))"
         default:
             message = "\(detail) (curl error \(code.rawValue))"
         }
         return TransportFailure(
             kind: kind, curlCode: Int(code.rawValue), message: message, httpStatus: httpStatus,
-            requestID: requestID, timedOut: code == CURLE_OPERATION_TIMEDOUT)
+            requestID: httpStatus == nil ? nil : header("X-Request-Id").flatMap(HTTPResponse.text),
+            timedOut: code == CURLE_OPERATION_TIMEDOUT)
     }
 
     fileprivate func appendBody(_ data: UnsafeRawBufferPointer) -> Bool {
@@ -182,36 +191,23 @@ final class EasyHandle {
         return true
     }
 
-    fileprivate func receiveHeaderLine(_ line: UnsafeRawBufferPointer) {
-        // A new status line starts a new response (after a 100 Continue, say).
-        if line.starts(with: "HTTP/".utf8) {
-            requestID = nil
-            retryAfterSeconds = nil
-            return
-        }
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
-        let name = line[..<colon]
-        var value = line[(colon + 1)...]
-        while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
-        while let last = value.last, last == 0x20 || last == 0x09 || last == 0x0D || last == 0x0A { value = value.dropLast() }
-        if asciiCaseInsensitiveEquals(name, "x-request-id") {
-            requestID = String(validating: value, as: UTF8.self).map { String($0.prefix(200)) }
-        } else if asciiCaseInsensitiveEquals(name, "retry-after") {
-            // Only the delay-seconds form; an HTTP date is treated as absent.
-            if let text = String(validating: value, as: UTF8.self), let seconds = Int(text), seconds >= 0 {
-                retryAfterSeconds = seconds
-            }
-        }
+    /// The last response's header `name` (libcurl keeps them all), at most
+    /// 200 bytes of it, or nil.
+    private func header(_ name: String) -> [UInt8]? {
+        var found: UnsafeMutablePointer<curl_header>?
+        guard curl_easy_header(handle, name, 0, UInt32(CURLH_HEADER), -1, &found) == CURLHE_OK,
+              let value = found?.pointee.value else { return nil }
+        let length = min(strlen(value), 200)
+        return Array(UnsafeRawBufferPointer(start: value, count: length))
     }
-}
 
-private func asciiCaseInsensitiveEquals(_ bytes: Slice<UnsafeRawBufferPointer>, _ lowercase: String) -> Bool {
-    guard bytes.count == lowercase.utf8.count else { return false }
-    for (byte, expected) in zip(bytes, lowercase.utf8) {
-        let folded = (byte >= 0x41 && byte <= 0x5A) ? byte + 0x20 : byte
-        if folded != expected { return false }
+    /// `Retry-After` in its delay-seconds form; an HTTP date counts as absent.
+    static func delaySeconds(_ value: [UInt8]) -> Int? {
+        guard let text = HTTPResponse.text(value), let seconds = Int(text.trimmingASCIIWhitespace()), seconds >= 0 else {
+            return nil
+        }
+        return seconds
     }
-    return true
 }
 
 /// Returning anything but the byte count makes libcurl abort the transfer.
@@ -228,9 +224,24 @@ private let easyHandleWriteCallback: ccurl_data_callback = { data, size, count, 
     return owner.appendBody(UnsafeRawBufferPointer(start: data, count: total)) ? total : 0
 }
 
-private let easyHandleHeaderCallback: ccurl_data_callback = { data, size, count, userdata in
-    guard let userdata, let data, let total = callbackByteCount(size, count) else { return 0 }
+private let easyHandleReadCallback: ccurl_data_callback = { buffer, size, count, userdata in
+    guard let userdata, let buffer, let capacity = callbackByteCount(size, count) else { return Int(CURL_READFUNC_ABORT) }
     let owner = Unmanaged<EasyHandle>.fromOpaque(userdata).takeUnretainedValue()
-    owner.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: total))
-    return total
+    let remaining = owner.upload.count - owner.uploadOffset
+    let chunk = min(remaining, capacity)
+    if chunk > 0, let source = owner.upload.baseAddress {
+        UnsafeMutableRawPointer(buffer).copyMemory(from: source + owner.uploadOffset, byteCount: chunk)
+        owner.uploadOffset += chunk
+    }
+    return chunk
+}
+
+/// Allows only the rewind of a body not yet read at all; see `configure`.
+private let easyHandleSeekCallback: ccurl_seek_callback = { userdata, offset, origin in
+    guard let userdata else { return CURL_SEEKFUNC_FAIL }
+    let owner = Unmanaged<EasyHandle>.fromOpaque(userdata).takeUnretainedValue()
+    if offset == 0 && origin == SEEK_SET && owner.uploadOffset == 0 {
+        return CURL_SEEKFUNC_OK
+    }
+    return CURL_SEEKFUNC_FAIL
 }

@@ -15,9 +15,29 @@ struct HTTPRequest {
 struct HTTPResponse {
     let status: Int
     let body: [UInt8]
-    let requestID: String?
+    /// The `X-Request-Id` header's value, as it came.
+    let requestIDBytes: [UInt8]?
     /// `Retry-After` in whole seconds, when the server sent one.
     let retryAfterSeconds: Int?
+
+    init(status: Int, body: [UInt8], requestIDBytes: [UInt8]?, retryAfterSeconds: Int?) {
+        self.status = status
+        self.body = body
+        self.requestIDBytes = requestIDBytes
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    init(status: Int, body: [UInt8], requestID: String?, retryAfterSeconds: Int?) {
+        self.init(status: status, body: body, requestIDBytes: requestID.map { Array($0.utf8) },
+                  retryAfterSeconds: retryAfterSeconds)
+    }
+
+    var requestID: String? { requestIDBytes.flatMap(HTTPResponse.text) }
+
+    /// Header bytes as text; nil when they are not UTF-8.
+    static func text(_ bytes: [UInt8]) -> String? {
+        String(validating: bytes, as: UTF8.self)
+    }
 }
 
 /// Why no complete response arrived.
@@ -44,4 +64,14 @@ struct TransportFailure: Error {
     let requestID: String?
     /// True when libcurl timed out (a timeout during connect is `notSent`).
     let timedOut: Bool
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs (Foundation is not linked).
+    func trimmingASCIIWhitespace() -> Substring {
+        var text = Substring(self)
+        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
+        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
+        return text
+    }
 }

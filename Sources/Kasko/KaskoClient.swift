@@ -23,7 +23,7 @@ public final class KaskoClient: Sendable {
 
     /// `POST /payments`: turns an offer into a paid policy.
     public func createPayment(_ request: PaymentRequest) -> Result<PaymentJSON, KaskoError> {
-        execute(HTTPRequest(method: .post, url: createURL, body: Array(request.bodyJSON.utf8)), operation: .createPayment)
+        execute(HTTPRequest(method: .post, url: createURL, body: request.body), operation: .createPayment)
     }
 
     public func createPayment(json: String) -> Result<PaymentJSON, KaskoError> {

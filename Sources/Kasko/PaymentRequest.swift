@@ -52,13 +52,20 @@ public struct PaymentRequest: Sendable {
     }
 
     /// The body sent to the API, in the reference's field order.
-    public var bodyJSON: String {
-        var object = JSONObjectWriter()
-        object.add("token", string: token)
-        object.add("provider", string: provider)
-        object.add("method", string: method)
-        object.add("policy_id", string: policyID)
-        return object.text
+    public var bodyJSON: String { String(decoding: body, as: UTF8.self) }
+
+    /// The body as the bytes that go on the wire.
+    public var body: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(token.utf8.count + provider.utf8.count + method.utf8.count + policyID.utf8.count + 64)
+        for (index, (name, value)) in [("token", token), ("provider", provider), ("method", method), ("policy_id", policyID)].enumerated() {
+            bytes.append(index == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            JSONWriter.appendQuoted(name, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            JSONWriter.appendQuoted(value, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
     }
 }
 
@@ -72,12 +79,21 @@ public struct PaymentID: Sendable {
         guard value.utf8.count <= PaymentID.maximumLength else {
             throw .invalidArgument("payment id is longer than \(PaymentID.maximumLength) characters")
         }
-        guard value.utf8.allSatisfy(PaymentID.isAllowed) else {
+        guard PaymentID.allAllowed(value) else {
             throw .invalidArgument("payment id may contain only letters, digits, '_' and '-'")
         }
         self.value = value
     }
 
+    static func allAllowed(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            for byte in bytes where !isAllowed(byte) { return false }
+            return true
+        }
+    }
+
+    @inline(__always)
     static func isAllowed(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),

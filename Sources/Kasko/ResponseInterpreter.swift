@@ -31,20 +31,38 @@ enum ResponseInterpreter {
                 httpStatus: response.status, statusText: reasonPhrase(response.status),
                 outcome: .unknown, requestID: response.requestID))
         }
-        let document: JSONValue
-        do {
-            document = try JSONParser.parse(response.body)
-        } catch {
-            return invalid("not valid JSON (\(error.message) at byte \(error.offset))")
+        let scan: PaymentScan
+        switch PaymentScanner.scan(response.body) {
+        case .success(let result): scan = result
+        case .failure(let error): return invalid("not valid JSON (\(error.message) at byte \(error.offset))")
         }
-        guard case .object = document else { return invalid("expected an object, got \(document.typeName)") }
+        if case .other(let type) = scan.topLevel { return invalid("expected an object, got \(type)") }
+        if scan.object == .escaped || scan.id == .escaped {
+            return validateEscapedPayment(response, invalid: invalid)
+        }
+        guard case .plain(let objectRange) = scan.object, PaymentScanner.bytes(response.body, objectRange, equal: "payment") else {
+            return invalid("\"object\" is not \"payment\"")
+        }
+        guard case .plain(let idRange) = scan.id, !idRange.isEmpty else {
+            return invalid("\"id\" is missing or not a string")
+        }
+        return .success(PaymentJSON(bytes: response.body, id: .range(idRange)))
+    }
+
+    /// The rare body whose "object" or "id" (or a key that might spell them)
+    /// uses escapes: decoded by the full parser, which the scanner has already
+    /// shown will accept it.
+    static func validateEscapedPayment(
+        _ response: HTTPResponse, invalid: (String) -> Result<PaymentJSON, KaskoError>
+    ) -> Result<PaymentJSON, KaskoError> {
+        guard let document = try? JSONParser.parse(response.body) else { return invalid("not valid JSON") }
         guard document["object"]?.stringValue == "payment" else {
             return invalid("\"object\" is not \"payment\"")
         }
         guard let id = document["id"]?.stringValue, !id.isEmpty else {
             return invalid("\"id\" is missing or not a string")
         }
-        return .success(PaymentJSON(bytes: response.body, id: id))
+        return .success(PaymentJSON(bytes: response.body, id: .decoded(id)))
     }
 
     static func error(for response: HTTPResponse, operation: Operation) -> KaskoError {
@@ -140,9 +158,28 @@ enum ResponseInterpreter {
 
 /// A payment object as the API sent it: validated, otherwise untouched.
 public struct PaymentJSON: Sendable {
+    enum Identifier: Sendable {
+        /// Where the id's characters are in `bytes` (it has no escapes).
+        case range(Range<Int>)
+        case decoded(String)
+    }
+
     /// UTF-8 JSON text, exactly as received.
     public let bytes: [UInt8]
-    public let id: String
+    let identifier: Identifier
+
+    init(bytes: [UInt8], id: Identifier) {
+        self.bytes = bytes
+        self.identifier = id
+    }
+
+    /// The payment's id. Made on request: the C API never needs it.
+    public var id: String {
+        switch identifier {
+        case .range(let range): return String(decoding: bytes[range], as: UTF8.self)
+        case .decoded(let id): return id
+        }
+    }
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 }

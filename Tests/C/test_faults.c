@@ -172,6 +172,10 @@ static void test_retry_after(void) {
 static kasko_status create_case(const char *name, const char *fault, int timeout_ms, const char *outcome,
                                 struct offer *offer) {
     kasko_client *client = client_with(2, timeout_ms);
+    /* A first create leaves a kept-alive connection, so the faulted create
+     * goes out on a reused one: the case where libcurl would replay it. */
+    char warm[129];
+    existing_payment(client, warm, sizeof warm);
     new_offer(offer);
     /* Once: the follow-up check that the policy got paid must not hit it. */
     arm(offer->policy_id, fault, 1);
@@ -270,8 +274,8 @@ static void test_stale_connection_reopened(void) {
           sandbox_attempts(base_url, second));
     kasko_string_free(json);
 
-    /* A create never uses a kept connection (see EasyHandle.perform), so a
-     * stale one cannot make libcurl replay it. */
+    /* A create on a connection the server closed between calls: libcurl
+     * notices before sending and reconnects, so it is sent once and works. */
     existing_payment(client, first, sizeof first);
     arm(first, "{\"close\":\"after_response\"}", 1);
     status = kasko_payment_get(client, first, &json);

@@ -136,6 +136,35 @@ import Testing
         }
     }
 
+    @Test func readsEscapedAndDuplicateMembersLikeTheParser() throws {
+        let escaped = try ResponseInterpreter.interpret(
+            response(200, #"{"\u006fbject":"payment","i\u0064":"t\u0031"}"#), for: .createPayment).get()
+        #expect(escaped.id == "t1")
+        let duplicated = try ResponseInterpreter.interpret(
+            response(200, #"{"object":"payment","id":"t1","object":"refund","id":7}"#), for: .createPayment).get()
+        #expect(duplicated.id == "t1")
+    }
+
+    @Test(arguments: [
+        [0xED, 0xA0, 0x80],  // a UTF-16 surrogate, encoded in UTF-8
+        [0xC0, 0xAF],        // an overlong "/"
+        [0xF4, 0x90, 0x80, 0x80],  // above U+10FFFF
+        [0xE2, 0x82],        // a truncated sequence
+        [0x80],              // a lone continuation byte
+    ] as [[UInt8]])
+    func refusesMalformedUTF8InPayments(_ sequence: [UInt8]) {
+        let body = Array(#"{"object":"payment","id":"t1","x":""#.utf8) + sequence + Array(#""}"#.utf8)
+        let outcome = ResponseInterpreter.interpret(
+            HTTPResponse(status: 200, body: body, requestID: nil, retryAfterSeconds: nil), for: .createPayment)
+        #expect(outcome.error?.status == .invalidResponse)
+        #expect((try? JSONParser.parse(body)) == nil)
+    }
+
+    @Test func refusesNestingBeyondTheLimit() {
+        let deep = #"{"object":"payment","id":"t1","x":"# + String(repeating: "[", count: 64) + String(repeating: "]", count: 64) + "}"
+        #expect(ResponseInterpreter.interpret(response(200, deep), for: .createPayment).error?.status == .invalidResponse)
+    }
+
     @Test func passesPaymentsThroughUnchanged() throws {
         let body = #"{ "object" : "payment", "id":"t1", "future_field": {"x": [1, 2]} }"#
         let payment = try ResponseInterpreter.interpret(response(200, body), for: .createPayment).get()

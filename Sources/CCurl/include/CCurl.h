@@ -19,7 +19,10 @@ CURLcode ccurl_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_sl
 CURLcode ccurl_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value);
 CURLcode ccurl_easy_setopt_share(CURL *handle, CURLSH *share);
 CURLcode ccurl_easy_setopt_write_function(CURL *handle, ccurl_data_callback callback);
-CURLcode ccurl_easy_setopt_header_function(CURL *handle, ccurl_data_callback callback);
+CURLcode ccurl_easy_setopt_read_function(CURL *handle, ccurl_data_callback callback);
+
+typedef int (*ccurl_seek_callback)(void *userdata, curl_off_t offset, int origin);
+CURLcode ccurl_easy_setopt_seek_function(CURL *handle, ccurl_seek_callback callback);
 
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode ccurl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);

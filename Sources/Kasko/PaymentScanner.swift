@@ -1,0 +1,380 @@
+/// Checks a response body against the payment contract without building it:
+/// the bytes must be one strict JSON document (exactly what `JSONParser`
+/// accepts: RFC 8259, valid UTF-8, no lone surrogates, nesting ≤ 64) whose
+/// top level is an object, and the scan notes where that object's first
+/// `"object"` and `"id"` members are.
+///
+/// This is the hot path of every call. `JSONParser` would allocate a string
+/// per key and value (a payment has about 30) only for the library to pass
+/// the bytes on unchanged; the scanner allocates nothing. A fuzz target
+/// checks that both always agree.
+struct PaymentScan {
+    enum TopLevel { case object, other(String) }
+
+    /// A string member's value: its raw bytes when it has no escapes, else
+    /// nil (the caller decodes those rare cases with `JSONParser`).
+    enum Member: Equatable {
+        case absent
+        case notAString
+        case plain(Range<Int>)
+        case escaped
+    }
+
+    var topLevel: TopLevel = .other("nothing")
+    var object: Member = .absent
+    var id: Member = .absent
+}
+
+enum PaymentScanner {
+    static func scan(_ bytes: [UInt8]) -> Result<PaymentScan, JSONParseError> {
+        var result: Result<PaymentScan, JSONParseError> = .failure(JSONParseError(message: "empty", offset: 0))
+        bytes.withUnsafeBufferPointer { buffer in
+            do throws(JSONParseError) {
+                result = .success(try scan(buffer))
+            } catch {
+                result = .failure(error)
+            }
+        }
+        return result
+    }
+
+    static func bytes(_ bytes: [UInt8], _ range: Range<Int>, equal text: StaticString) -> Bool {
+        guard range.count == text.utf8CodeUnitCount, range.lowerBound >= 0, range.upperBound <= bytes.count else {
+            return false
+        }
+        let start = text.utf8Start
+        for offset in 0..<range.count where bytes[range.lowerBound + offset] != start[offset] {
+            return false
+        }
+        return true
+    }
+
+    static func scan(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> PaymentScan {
+        var scanner = Scanner(buffer: buffer)
+        scanner.skipWhitespace()
+        try scanner.scanValue(depth: 0)
+        scanner.skipWhitespace()
+        if scanner.position < buffer.count {
+            throw scanner.error("unexpected data after the JSON value")
+        }
+        return scanner.result
+    }
+}
+
+private struct Scanner {
+    let buffer: UnsafeBufferPointer<UInt8>
+    var position = 0
+    var result = PaymentScan()
+
+    init(buffer: UnsafeBufferPointer<UInt8>) {
+        self.buffer = buffer
+    }
+
+    func error(_ message: String) -> JSONParseError {
+        JSONParseError(message: message, offset: position)
+    }
+
+    @inline(__always)
+    func peek() -> UInt8? {
+        position < buffer.count ? buffer[position] : nil
+    }
+
+    mutating func skipWhitespace() {
+        while position < buffer.count {
+            switch buffer[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default: return
+            }
+        }
+    }
+
+    /// Scans one value. `depth` counts the containers around it, as in
+    /// `JSONParser`, so both refuse the same nesting.
+    mutating func scanValue(depth: Int) throws(JSONParseError) {
+        guard let byte = peek() else { throw error("unexpected end of input") }
+        let topLevel = depth == 0
+        switch byte {
+        case UInt8(ascii: "{"):
+            if topLevel { result.topLevel = .object }
+            try scanObject(depth: depth + 1)
+        case UInt8(ascii: "["):
+            if topLevel { result.topLevel = .other("an array") }
+            try scanArray(depth: depth + 1)
+        case UInt8(ascii: "\""):
+            if topLevel { result.topLevel = .other("a string") }
+            _ = try scanString()
+        case UInt8(ascii: "t"):
+            if topLevel { result.topLevel = .other("a boolean") }
+            try expectLiteral("true")
+        case UInt8(ascii: "f"):
+            if topLevel { result.topLevel = .other("a boolean") }
+            try expectLiteral("false")
+        case UInt8(ascii: "n"):
+            if topLevel { result.topLevel = .other("null") }
+            try expectLiteral("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            if topLevel { result.topLevel = .other("a number") }
+            try scanNumber()
+        default:
+            throw error("unexpected character")
+        }
+    }
+
+    mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
+        let count = literal.utf8CodeUnitCount
+        guard buffer.count - position >= count else { throw error("invalid literal") }
+        let start = literal.utf8Start
+        for offset in 0..<count where buffer[position + offset] != start[offset] {
+            throw error("invalid literal")
+        }
+        position += count
+    }
+
+    mutating func scanObject(depth: Int) throws(JSONParseError) {
+        guard depth <= JSONParser.maximumDepth else { throw error("nesting is too deep") }
+        position += 1  // "{"
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            position += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let key = try scanString()
+            skipWhitespace()
+            guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
+            position += 1
+            skipWhitespace()
+            if depth == 1 {
+                try scanTopLevelMember(key: key, depth: depth)
+            } else {
+                try scanValue(depth: depth)
+            }
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","):
+                position += 1
+            case UInt8(ascii: "}"):
+                position += 1
+                return
+            default:
+                throw error("expected ',' or '}' in an object")
+            }
+        }
+    }
+
+    /// A member of the top-level object: note "object" and "id" (the first
+    /// of each, as `JSONValue`'s subscript does).
+    mutating func scanTopLevelMember(key: PaymentScan.Member, depth: Int) throws(JSONParseError) {
+        switch key {
+        case .plain(let range) where result.object == .absent && bytesEqual(range, "object"):
+            result.object = try scanWatchedValue(depth: depth)
+        case .plain(let range) where result.id == .absent && bytesEqual(range, "id"):
+            result.id = try scanWatchedValue(depth: depth)
+        case .escaped:
+            // Rare: an escaped key could spell either name. Mark what is
+            // still unseen so that the caller decodes with the full parser.
+            if result.object == .absent { result.object = .escaped }
+            if result.id == .absent { result.id = .escaped }
+            try scanValue(depth: depth)
+        default:
+            try scanValue(depth: depth)
+        }
+    }
+
+    mutating func scanWatchedValue(depth: Int) throws(JSONParseError) -> PaymentScan.Member {
+        if peek() == UInt8(ascii: "\"") { return try scanString() }
+        try scanValue(depth: depth)
+        return .notAString
+    }
+
+    func bytesEqual(_ range: Range<Int>, _ text: StaticString) -> Bool {
+        guard range.count == text.utf8CodeUnitCount else { return false }
+        let start = text.utf8Start
+        for offset in 0..<range.count where buffer[range.lowerBound + offset] != start[offset] {
+            return false
+        }
+        return true
+    }
+
+    mutating func scanArray(depth: Int) throws(JSONParseError) {
+        guard depth <= JSONParser.maximumDepth else { throw error("nesting is too deep") }
+        position += 1  // "["
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            position += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            try scanValue(depth: depth)
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","):
+                position += 1
+            case UInt8(ascii: "]"):
+                position += 1
+                return
+            default:
+                throw error("expected ',' or ']' in an array")
+            }
+        }
+    }
+
+    mutating func scanNumber() throws(JSONParseError) {
+        if peek() == UInt8(ascii: "-") { position += 1 }
+        guard let first = peek(), isDigit(first) else { throw error("invalid number") }
+        position += 1
+        if first != UInt8(ascii: "0") {
+            skipDigits()
+        }
+        if peek() == UInt8(ascii: ".") {
+            position += 1
+            guard let digit = peek(), isDigit(digit) else { throw error("invalid number") }
+            skipDigits()
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            position += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { position += 1 }
+            guard let digit = peek(), isDigit(digit) else { throw error("invalid number") }
+            skipDigits()
+        }
+    }
+
+    @inline(__always)
+    func isDigit(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
+
+    mutating func skipDigits() {
+        while let byte = peek(), isDigit(byte) { position += 1 }
+    }
+
+    /// Scans a string, checking escapes and UTF-8; returns its raw content
+    /// range when it has no escapes.
+    mutating func scanString() throws(JSONParseError) -> PaymentScan.Member {
+        position += 1  // opening quote
+        let start = position
+        var escaped = false
+        while true {
+            skipPlainWords()
+            while position < buffer.count, isPlainByte(buffer[position]) { position += 1 }
+            guard position < buffer.count else { throw error("unterminated string") }
+            let byte = buffer[position]
+            switch byte {
+            case UInt8(ascii: "\""):
+                let end = position
+                position += 1
+                return escaped ? .escaped : .plain(start..<end)
+            case UInt8(ascii: "\\"):
+                escaped = true
+                try scanEscape()
+            case 0..<0x20:
+                throw error("control character in a string")
+            default:
+                try scanUTF8Sequence(lead: byte)
+            }
+        }
+    }
+
+    /// A printable ASCII byte other than a quote or a backslash.
+    @inline(__always)
+    func isPlainByte(_ byte: UInt8) -> Bool {
+        byte &- 0x20 < 0x60 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+    }
+
+    /// Skips 8 bytes at a time while every byte is a plain ASCII string
+    /// character (not a quote, backslash, control character or non-ASCII):
+    /// most of a payment's bytes are, and a byte-by-byte loop costs about
+    /// ten instructions a byte.
+    @inline(__always)
+    mutating func skipPlainWords() {
+        guard let base = buffer.baseAddress else { return }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while buffer.count - position >= 8 {
+            let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
+            // With no high bit set, (x - n) & ~x has a high bit where a byte < n.
+            let belowSpace = (word &- ones &* 0x20) & ~word
+            let quoteOrBackslash = hasZeroByte(word ^ (ones &* 0x22)) | hasZeroByte(word ^ (ones &* 0x5C))
+            if (word | belowSpace | quoteOrBackslash) & highs != 0 { return }
+            position += 8
+        }
+    }
+
+    @inline(__always)
+    func hasZeroByte(_ word: UInt64) -> UInt64 {
+        (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+    }
+
+    mutating func scanEscape() throws(JSONParseError) {
+        position += 1  // backslash
+        guard let escape = peek() else { throw error("unterminated string") }
+        position += 1
+        switch escape {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            return
+        case UInt8(ascii: "u"):
+            let first = try scanHex4()
+            if first >= 0xD800 && first <= 0xDBFF {
+                guard buffer.count - position >= 6,
+                      buffer[position] == UInt8(ascii: "\\"),
+                      buffer[position + 1] == UInt8(ascii: "u") else {
+                    throw error("unpaired surrogate in a string")
+                }
+                position += 2
+                let second = try scanHex4()
+                guard second >= 0xDC00 && second <= 0xDFFF else { throw error("unpaired surrogate in a string") }
+            } else if first >= 0xDC00 && first <= 0xDFFF {
+                throw error("unpaired surrogate in a string")
+            }
+        default:
+            throw error("invalid escape in a string")
+        }
+    }
+
+    mutating func scanHex4() throws(JSONParseError) -> UInt32 {
+        guard buffer.count - position >= 4 else { throw error("invalid unicode escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = buffer[position]
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a")) + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A")) + 10
+            default: throw error("invalid unicode escape")
+            }
+            value = value << 4 | digit
+            position += 1
+        }
+        return value
+    }
+
+    /// One multi-byte UTF-8 sequence, by the table of well-formed sequences
+    /// (Unicode 15, table 3-7): no overlong forms, no surrogates, ≤ U+10FFFF.
+    mutating func scanUTF8Sequence(lead: UInt8) throws(JSONParseError) {
+        let secondRange: ClosedRange<UInt8>
+        let continuations: Int
+        switch lead {
+        case 0xC2...0xDF: secondRange = 0x80...0xBF; continuations = 1
+        case 0xE0: secondRange = 0xA0...0xBF; continuations = 2
+        case 0xE1...0xEC, 0xEE...0xEF: secondRange = 0x80...0xBF; continuations = 2
+        case 0xED: secondRange = 0x80...0x9F; continuations = 2
+        case 0xF0: secondRange = 0x90...0xBF; continuations = 3
+        case 0xF1...0xF3: secondRange = 0x80...0xBF; continuations = 3
+        case 0xF4: secondRange = 0x80...0x8F; continuations = 3
+        default: throw error("string is not valid UTF-8")
+        }
+        guard buffer.count - position > continuations else { throw error("string is not valid UTF-8") }
+        guard secondRange.contains(buffer[position + 1]) else { throw error("string is not valid UTF-8") }
+        var offset = 2
+        while offset <= continuations {
+            guard (0x80...0xBF).contains(buffer[position + offset]) else { throw error("string is not valid UTF-8") }
+            offset += 1
+        }
+        position += continuations + 1
+    }
+}
