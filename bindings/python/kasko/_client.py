@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import ctypes
 import json
+import json.encoder
+import json.scanner
 import math
 import os
-import threading
 from types import TracebackType
-from typing import Any, Callable, Dict, NoReturn, Optional, Type, Union
+from typing import Any, Callable, Dict, NoReturn, Optional, Tuple, Type, Union
 
 from ._errors import KaskoError, error_from_status, invalid_argument
-from ._lib import LibKasko, library
-from ._payment import Payment
+from ._lib import LibKasko, OutString, library
+from ._payment import Payment, _from_decoded
 
 __all__ = ["Client"]
 
@@ -35,6 +36,50 @@ def _milliseconds(name: str, seconds: Optional[float]) -> Optional[int]:
 
 def _decode(data: bytes) -> Any:
     return json.loads(data.decode("utf-8"))
+
+
+_DECODER = json.JSONDecoder()
+# The C scanner that JSONDecoder.decode (json.loads) runs after skipping
+# whitespace. Client._call calls it directly, which saves decode's regex
+# matches and frames (µs per call), and falls back to _decode_slowly when the
+# text does not start with a JSON value (whitespace first, or not JSON).
+_scan_once: Callable[[str, int], Tuple[Any, int]] = json.scanner.make_scanner(
+    _DECODER  # type: ignore[arg-type]
+)
+_quote = json.encoder.encode_basestring_ascii
+_byref = ctypes.byref
+
+
+def _decode_slowly(text: str) -> Any:
+    """``json.loads(text)``, or ``None`` if it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+class _Handle(ctypes.c_void_p):
+    """The client's ``kasko_client *``, freed with ``kasko_client_free`` when
+    the last reference to this object goes away.
+
+    The client holds one reference until ``close()``, and each call holds one
+    while it runs. So ``close()`` needs no lock and never blocks, a call never
+    runs on a freed handle, and the handle is freed exactly once: by
+    ``close()`` when no call is running, else by the last running call when
+    it returns.
+    """
+
+    def __init__(self, value: int, lib: LibKasko) -> None:
+        super().__init__(value)
+        self._lib = lib
+
+    def __del__(self) -> None:
+        value = self.value
+        if value:
+            try:
+                self._lib.kasko_client_free(value)
+            except Exception:  # interpreter shutdown: nothing sensible to do
+                pass
 
 
 class Client:
@@ -81,10 +126,11 @@ class Client:
         user_agent: Optional[str] = None,
     ) -> None:
         self._lib: LibKasko = library()
-        self._lock = threading.Lock()
-        self._handle: Optional[int] = None
-        self._in_flight = 0
+        # None once closed; calls pass the _Handle itself (a c_void_p).
+        self._handle: Optional[_Handle] = None
         self._closed = True
+        self._get = self._lib.payment_get_outstring
+        self._create = self._lib.payment_create_outstring
         self._public_key = public_key
         self._base_url = base_url
 
@@ -126,7 +172,7 @@ class Client:
             self._raise(status, error_text)
         if not handle.value:
             self._raise(10, None)
-        self._handle = handle.value
+        self._handle = _Handle(handle.value, self._lib)
         self._closed = False
 
     # -- public API ---------------------------------------------------------
@@ -159,17 +205,31 @@ class Client:
         ``outcome == "unknown"`` the payment may exist: look it up before
         creating it again.
         """
-        request = {
-            "token": token,
-            "provider": provider,
-            "method": method,
-            "policy_id": policy_id,
-        }
-        try:
-            body = json.dumps(request).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            raise invalid_argument(f"the payment request cannot be encoded: {exc}") from None
-        return self._call(self._lib.kasko_payment_create, body)
+        if (
+            type(token) is str
+            and type(provider) is str
+            and type(method) is str
+            and type(policy_id) is str
+        ):
+            # Byte for byte what json.dumps makes of the dict below, 4 µs sooner.
+            body = (
+                '{"token": %s, "provider": %s, "method": %s, "policy_id": %s}'
+                % (_quote(token), _quote(provider), _quote(method), _quote(policy_id))
+            ).encode("utf-8")
+        else:
+            request = {
+                "token": token,
+                "provider": provider,
+                "method": method,
+                "policy_id": policy_id,
+            }
+            try:
+                body = json.dumps(request).encode("utf-8")
+            except (TypeError, ValueError) as exc:
+                raise invalid_argument(
+                    f"the payment request cannot be encoded: {exc}"
+                ) from None
+        return self._call(self._create, body)
 
     def get_payment(self, payment_id: str) -> Payment:
         """Views a payment (``GET /payments/{payment_id}``); needs a secret key.
@@ -188,17 +248,14 @@ class Client:
             encoded = payment_id.encode("utf-8")
         except UnicodeEncodeError:
             raise invalid_argument("payment_id is not valid Unicode") from None
-        return self._call(self._lib.kasko_payment_get, encoded)
+        return self._call(self._get, encoded)
 
     def close(self) -> None:
         """Releases the client (idempotent, thread-safe, non-blocking)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            handle = self._take_handle_locked()
-        if handle:
-            self._lib.kasko_client_free(handle)
+        self._closed = True
+        # Drops the client's reference: the handle is freed now, or by the
+        # last running call when it returns (see _Handle).
+        self._handle = None
 
     def __enter__(self) -> "Client":
         return self
@@ -232,43 +289,46 @@ class Client:
 
     # -- internals ----------------------------------------------------------
 
-    def _take_handle_locked(self) -> Optional[int]:
-        """With the lock held: the handle to free, if closed and idle."""
-        if self._closed and self._in_flight == 0 and self._handle is not None:
-            handle, self._handle = self._handle, None
-            return handle
-        return None
-
     def _call(self, function: Callable[..., int], argument: bytes) -> Payment:
-        with self._lock:
-            if self._closed or self._handle is None:
-                raise invalid_argument("the client is closed")
-            handle = self._handle
-            self._in_flight += 1
-        out = ctypes.c_void_p()
-        status = 10
-        text: Optional[bytes] = None
+        # `function` is LibKasko.payment_*_outstring: the handle, the
+        # argument as bytes, and the OutString that receives the result.
+        out = OutString()
+        handle = self._handle
+        if handle is None:
+            raise invalid_argument("the client is closed")
         try:
-            status = function(handle, argument, ctypes.byref(out))
+            status: int = function(handle, argument, _byref(out))
         finally:
-            # Even on KeyboardInterrupt: free the string, release the handle.
-            text = self._lib.take_string(out.value)
-            with self._lock:
-                self._in_flight -= 1
-                to_free = self._take_handle_locked()
-            if to_free:
-                self._lib.kasko_client_free(to_free)
+            # Even on KeyboardInterrupt: let go of the handle (which frees it
+            # if close() came meanwhile and no other call is running), and
+            # free the string.
+            del handle
+            pointer: Optional[int] = out.ptr
+            text: Optional[bytes] = None
+            if pointer:
+                try:
+                    text = out.text
+                finally:
+                    self._lib.kasko_string_free(pointer)
         if status != 0:
             self._raise(status, text)
         if text is None:
             self._raise(10, None)
+        # data = json.loads(text.decode("utf-8")), or None if not JSON:
         try:
-            data = _decode(text)
-        except ValueError:
+            string = text.decode("utf-8")
+            data, end = _scan_once(string, 0)
+        except ValueError:  # not UTF-8, or not JSON
             data = None
-        if not isinstance(data, dict):
+        except StopIteration:  # no value at 0: whitespace first, or not JSON
+            data = _decode_slowly(string)
+        else:
+            # After the value json.loads allows JSON whitespace only.
+            if end != len(string) and string[end:].strip(" \t\n\r"):
+                data = None
+        if type(data) is not dict:  # json makes plain dicts only
             self._raise(10, None, "the library returned a payment that is not a JSON object")
-        return Payment.from_dict(data)
+        return _from_decoded(data)
 
     def _raise(self, status: int, text: Optional[bytes], message: Optional[str] = None) -> NoReturn:
         raw: Optional[Dict[str, Any]] = None

@@ -14,6 +14,12 @@ library hands out (``char **`` out parameters) are received as ``c_void_p``,
 copied with ``ctypes.string_at`` and freed with ``kasko_string_free``: a
 ``c_char_p`` result would be converted to ``bytes`` and the pointer lost.
 
+The two per-call functions also have twins for the client's hot path
+(``payment_get_outstring``, ``payment_create_outstring``), declared just as
+strictly, whose out parameter is an ``OutString``: its ``ptr`` member is the
+pointer to free and its ``text`` member (a ``c_char_p`` over the same word)
+copies the string as ``bytes``, cheaper than ``ctypes.string_at``.
+
 The library is loaded with ``ctypes.CDLL`` (not ``PyDLL``), so every call
 releases the GIL while it blocks.
 """
@@ -31,6 +37,7 @@ __all__ = [
     "SONAME",
     "ENV_VAR",
     "LibKasko",
+    "OutString",
     "load",
     "check_version",
     "library",
@@ -49,6 +56,14 @@ _HOW_TO_FIX = (
     "LD_LIBRARY_PATH=/path/to/dir/containing/libkasko.so.1, or name the file "
     "with KASKO_LIBRARY=/path/to/libkasko.so.1."
 )
+
+
+class OutString(ctypes.Union):
+    """A ``char *`` out parameter: ``ptr`` the address (an int, or ``None``
+    for NULL) and ``text`` the NUL-terminated string it points to, copied as
+    ``bytes`` on each read."""
+
+    _fields_ = [("ptr", ctypes.c_void_p), ("text", ctypes.c_char_p)]
 
 
 class LibKasko:
@@ -108,6 +123,15 @@ class LibKasko:
         # void kasko_string_free(char *): owned strings come back as c_void_p.
         self.kasko_string_free.argtypes = [ctypes.c_void_p]
         self.kasko_string_free.restype = None
+
+        # Twins for Client's per-call path with an OutString out parameter
+        # (see the module's docstring): cdll[name] makes a new function object
+        # each time, so the declarations above are not changed.
+        self.payment_get_outstring = cdll["kasko_payment_get"]
+        self.payment_create_outstring = cdll["kasko_payment_create"]
+        for twin in (self.payment_get_outstring, self.payment_create_outstring):
+            twin.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(OutString)]
+            twin.restype = ctypes.c_int
 
     def version(self) -> str:
         """The library's version string, e.g. ``"1.0.0"``."""

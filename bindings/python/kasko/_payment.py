@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 __all__ = ["Payment"]
 
@@ -13,39 +13,7 @@ __all__ = ["Payment"]
 Metadata = Union[List[Any], Dict[str, Any]]
 
 
-def _str(data: Mapping[str, Any], key: str) -> Optional[str]:
-    value = data.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _bool(data: Mapping[str, Any], key: str) -> Optional[bool]:
-    value = data.get(key)
-    return value if isinstance(value, bool) else None
-
-
-def _number(data: Mapping[str, Any], key: str) -> Optional[float]:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return value
-
-
-def _list(data: Mapping[str, Any], key: str) -> Optional[List[Any]]:
-    value = data.get(key)
-    return value if isinstance(value, list) else None
-
-
-def _dict(data: Mapping[str, Any], key: str) -> Optional[Dict[str, Any]]:
-    value = data.get(key)
-    return value if isinstance(value, dict) else None
-
-
-def _metadata(data: Mapping[str, Any], key: str) -> Optional[Metadata]:
-    value = data.get(key)
-    return value if isinstance(value, (list, dict)) else None
-
-
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, init=False)
 class Payment:
     """A payment, as the API sent it.
 
@@ -57,6 +25,18 @@ class Payment:
     than documented. ``raw`` is the whole object as a dict, unknown fields
     included, exactly as received. ``links`` is the API's ``_links``.
     """
+
+    # How it is stored (the attributes and their behaviour are those of a
+    # frozen dataclass with one field per attribute): building a Payment must
+    # cost next to nothing, as the client builds one per call. So a Payment
+    # decoded from the API keeps the decoded object in ``_source`` (its own
+    # shallow copy, never handed out, so that changing ``raw`` cannot change
+    # the typed attributes) and each typed attribute is a property that reads
+    # and type-checks its field when it is asked for. A Payment built with
+    # ``Payment(object=..., ..., raw=...)`` has ``_source = None`` and keeps
+    # the given values, unchecked, in ``_values``. The properties are added
+    # after the dataclass decorator has run (see the end of the module).
+    __slots__ = ("_source", "_values", "_raw", "__weakref__")
 
     object: Optional[str]
     id: Optional[str]
@@ -79,36 +59,59 @@ class Payment:
     links: Optional[Dict[str, Any]]
     raw: Dict[str, Any] = dataclasses.field(repr=False, compare=False)
 
+    def __init__(
+        self,
+        object: Optional[str],
+        id: Optional[str],
+        livemode: Optional[bool],
+        provider: Optional[str],
+        method: Optional[str],
+        status: Optional[str],
+        policy_id: Optional[str],
+        charge_id: Optional[str],
+        fee: Optional[float],
+        reference: Optional[str],
+        token: Optional[str],
+        reason: Optional[str],
+        processed_at: Optional[str],
+        error_code: Optional[str],
+        metadata: Optional[Metadata],
+        transaction_metadata: Optional[Metadata],
+        customer_id: Optional[str],
+        refunds: Optional[List[Any]],
+        links: Optional[Dict[str, Any]],
+        raw: Dict[str, Any],
+    ) -> None:
+        _set_source(self, None)
+        _set_values(
+            self,
+            (
+                object, id, livemode, provider, method, status, policy_id,
+                charge_id, fee, reference, token, reason, processed_at,
+                error_code, metadata, transaction_metadata, customer_id,
+                refunds, links,
+            ),
+        )
+        _set_raw(self, raw)
+
     def __hash__(self) -> int:
         # The generated hash would fail on the list and dict fields.
         return hash((self.id, self.status))
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Rebuilt through __init__ (pickle, copy, deepcopy): the default for a
+        # class with __slots__ would set them through the frozen __setattr__.
+        # (A subclass's own attributes, if it has a __dict__, go as the state.)
+        args = tuple(getattr(self, name) for name in _ATTRIBUTES) + (self.raw,)
+        return (type(self), args, getattr(self, "__dict__", None))
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Payment":
         """Builds a Payment from a decoded payment object."""
-        raw = dict(data)
-        return cls(
-            object=_str(raw, "object"),
-            id=_str(raw, "id"),
-            livemode=_bool(raw, "livemode"),
-            provider=_str(raw, "provider"),
-            method=_str(raw, "method"),
-            status=_str(raw, "status"),
-            policy_id=_str(raw, "policy_id"),
-            charge_id=_str(raw, "charge_id"),
-            fee=_number(raw, "fee"),
-            reference=_str(raw, "reference"),
-            token=_str(raw, "token"),
-            reason=_str(raw, "reason"),
-            processed_at=_str(raw, "processed_at"),
-            error_code=_str(raw, "error_code"),
-            metadata=_metadata(raw, "metadata"),
-            transaction_metadata=_metadata(raw, "transaction_metadata"),
-            customer_id=_str(raw, "customer_id"),
-            refunds=_list(raw, "refunds"),
-            links=_dict(raw, "_links"),
-            raw=raw,
-        )
+        if cls is not Payment:  # a subclass may have its own __init__
+            raw = dict(data)
+            return cls(**_typed(raw), raw=raw)
+        return _from_decoded(dict(data))
 
     @property
     def restricted(self) -> bool:
@@ -119,3 +122,168 @@ class Payment:
     def to_dict(self) -> Dict[str, Any]:
         """A deep copy of ``raw``, e.g. for ``json.dumps``."""
         return copy.deepcopy(self.raw)
+
+
+# -- storage ---------------------------------------------------------------------
+# The slots' own descriptors set them, past the frozen __setattr__.
+
+_set_source: Callable[[Payment, Optional[Dict[str, Any]]], None] = Payment.__dict__["_source"].__set__
+_set_values: Callable[[Payment, Tuple[Any, ...]], None] = Payment.__dict__["_values"].__set__
+_set_raw: Callable[[Payment, Dict[str, Any]], None] = Payment.__dict__["_raw"].__set__
+_new: Callable[[type], Payment] = object.__new__
+
+
+def _from_decoded(data: Dict[str, Any]) -> Payment:
+    """A Payment of a freshly decoded object, which it takes over (no copy of
+    ``data`` is made; ``raw`` is a shallow copy of it)."""
+    payment = _new(Payment)
+    _set_source(payment, data)
+    _set_raw(payment, data.copy())
+    return payment
+
+
+# -- the typed attributes --------------------------------------------------------
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, list)
+
+
+def _is_dict(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _is_metadata(value: Any) -> bool:
+    return isinstance(value, (list, dict))
+
+
+#: attribute -> (the API's field, the check of its documented type), in the
+#: order of the dataclass fields (and of ``_values``).
+_SCHEMA: Dict[str, Tuple[str, Callable[[Any], bool]]] = {
+    "object": ("object", _is_str),
+    "id": ("id", _is_str),
+    "livemode": ("livemode", _is_bool),
+    "provider": ("provider", _is_str),
+    "method": ("method", _is_str),
+    "status": ("status", _is_str),
+    "policy_id": ("policy_id", _is_str),
+    "charge_id": ("charge_id", _is_str),
+    "fee": ("fee", _is_number),
+    "reference": ("reference", _is_str),
+    "token": ("token", _is_str),
+    "reason": ("reason", _is_str),
+    "processed_at": ("processed_at", _is_str),
+    "error_code": ("error_code", _is_str),
+    "metadata": ("metadata", _is_metadata),
+    "transaction_metadata": ("transaction_metadata", _is_metadata),
+    "customer_id": ("customer_id", _is_str),
+    "refunds": ("refunds", _is_list),
+    "links": ("_links", _is_dict),
+}
+_ATTRIBUTES: Tuple[str, ...] = tuple(_SCHEMA)
+assert _ATTRIBUTES == tuple(f.name for f in dataclasses.fields(Payment))[:-1]
+
+
+def _typed(data: Mapping[str, Any]) -> Dict[str, Any]:
+    """attribute -> its value (or ``None``) for a decoded object."""
+    typed: Dict[str, Any] = {}
+    for attribute, (key, check) in _SCHEMA.items():
+        value = data.get(key)
+        typed[attribute] = value if check(value) else None
+    return typed
+
+
+# One getter per attribute, each with its check written out: this is the
+# per-access cost of a typed attribute.
+
+def _str_property(key: str, index: int) -> "property":
+    def get(self: Any) -> Optional[str]:
+        source = self._source
+        if source is None:
+            return self._values[index]  # type: ignore[no-any-return]
+        value = source.get(key)
+        return value if isinstance(value, str) else None
+    return property(get)
+
+
+def _bool_property(key: str, index: int) -> "property":
+    def get(self: Any) -> Optional[bool]:
+        source = self._source
+        if source is None:
+            return self._values[index]  # type: ignore[no-any-return]
+        value = source.get(key)
+        return value if isinstance(value, bool) else None
+    return property(get)
+
+
+def _number_property(key: str, index: int) -> "property":
+    def get(self: Any) -> Optional[float]:
+        source = self._source
+        if source is None:
+            return self._values[index]  # type: ignore[no-any-return]
+        value = source.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return value
+    return property(get)
+
+
+def _list_property(key: str, index: int) -> "property":
+    def get(self: Any) -> Optional[List[Any]]:
+        source = self._source
+        if source is None:
+            return self._values[index]  # type: ignore[no-any-return]
+        value = source.get(key)
+        return value if isinstance(value, list) else None
+    return property(get)
+
+
+def _dict_property(key: str, index: int) -> "property":
+    def get(self: Any) -> Optional[Dict[str, Any]]:
+        source = self._source
+        if source is None:
+            return self._values[index]  # type: ignore[no-any-return]
+        value = source.get(key)
+        return value if isinstance(value, dict) else None
+    return property(get)
+
+
+def _metadata_property(key: str, index: int) -> "property":
+    def get(self: Any) -> Optional[Metadata]:
+        source = self._source
+        if source is None:
+            return self._values[index]  # type: ignore[no-any-return]
+        value = source.get(key)
+        return value if isinstance(value, (list, dict)) else None
+    return property(get)
+
+
+_PROPERTY_OF_CHECK: Dict[Callable[[Any], bool], Callable[[str, int], "property"]] = {
+    _is_str: _str_property,
+    _is_bool: _bool_property,
+    _is_number: _number_property,
+    _is_list: _list_property,
+    _is_dict: _dict_property,
+    _is_metadata: _metadata_property,
+}
+
+
+def _raw(self: Any) -> Dict[str, Any]:
+    return self._raw  # type: ignore[no-any-return]
+
+
+for _index, (_attribute, (_key, _check)) in enumerate(_SCHEMA.items()):
+    setattr(Payment, _attribute, _PROPERTY_OF_CHECK[_check](_key, _index))
+setattr(Payment, "raw", property(_raw))
+del _index, _attribute, _key, _check
