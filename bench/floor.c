@@ -26,8 +26,9 @@
  *   fresh malloc'd NUL-terminated string that is then freed (what a libkasko
  *   caller receives and frees).
  * With BENCH_FLOOR_FRESH_POST=1 in the environment, every create goes out on
- * a new connection (CURLOPT_FRESH_CONNECT, as libkasko does for creates so
- * that libcurl can never replay one); views still reuse theirs.
+ * a new connection (CURLOPT_FRESH_CONNECT), for comparison: the price of
+ * never letting libcurl replay a create that way (libkasko now reuses
+ * connections and refuses the body rewind instead); views reuse theirs.
  * It does NOT parse the JSON, look at response headers or build an error
  * object: that work is the library's own cost, measured against this floor.
  */

@@ -118,7 +118,7 @@ def report(work: str, base: str, env: Dict[str, str], op: str) -> None:
     print(f"  floor (libcurl direct)  {floor_total:>10,.0f}")
     if op == "post":
         fresh = sum(per_call(work, "floor", op, base, dict(env, BENCH_FLOOR_FRESH_POST="1"), inclusive=False).values())
-        print(f"  floor, new connection   {fresh:>10,.0f}   (as libkasko creates: CURLOPT_FRESH_CONNECT)")
+        print(f"  floor, new connection   {fresh:>10,.0f}   (CURLOPT_FRESH_CONNECT on every create, for comparison)")
     print(f"  libkasko C              {lib_total:>10,.0f}   ({lib_total / floor_total:.2f} x floor, "
           f"+{lib_total - floor_total:,.0f})")
 
