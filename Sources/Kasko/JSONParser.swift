@@ -23,42 +23,17 @@ public enum JSONParser {
     }
 
     public static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
-        var reader = Reader(buffer: buffer)
-        reader.skipWhitespace()
-        let value = try reader.parseValue(depth: 0)
-        reader.skipWhitespace()
-        if reader.position < buffer.count {
-            throw reader.error("unexpected data after the JSON value")
-        }
+        var cursor = JSONCursor(buffer: buffer)
+        cursor.skipWhitespace()
+        let value = try cursor.parseValue(depth: 0)
+        try cursor.expectEnd()
         return value
     }
 }
 
-private struct Reader {
-    let buffer: UnsafeBufferPointer<UInt8>
-    var position = 0
-
-    init(buffer: UnsafeBufferPointer<UInt8>) {
-        self.buffer = buffer
-    }
-
-    func error(_ message: String) -> JSONParseError {
-        JSONParseError(message: message, offset: position)
-    }
-
-    func peek() -> UInt8? {
-        position < buffer.count ? buffer[position] : nil
-    }
-
-    mutating func skipWhitespace() {
-        while position < buffer.count {
-            switch buffer[position] {
-            case 0x20, 0x09, 0x0A, 0x0D: position += 1
-            default: return
-            }
-        }
-    }
-
+// Building values: the parser proper. The grammar pieces it shares with
+// PaymentScanner are in JSONCursor.
+private extension JSONCursor {
     mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
         guard let byte = peek() else { throw error("unexpected end of input") }
         switch byte {
@@ -82,16 +57,6 @@ private struct Reader {
         default:
             throw error("unexpected character")
         }
-    }
-
-    mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
-        let count = literal.utf8CodeUnitCount
-        guard buffer.count - position >= count else { throw error("invalid literal") }
-        let start = literal.utf8Start
-        for offset in 0..<count where buffer[position + offset] != start[offset] {
-            throw error("invalid literal")
-        }
-        position += count
     }
 
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
@@ -152,34 +117,9 @@ private struct Reader {
     }
 
     mutating func parseNumber() throws(JSONParseError) -> String {
-        let start = position
-        if peek() == UInt8(ascii: "-") { position += 1 }
-        guard let first = peek(), isDigit(first) else { throw error("invalid number") }
-        position += 1
-        if first != UInt8(ascii: "0") {
-            skipDigits()
-        }
-        if peek() == UInt8(ascii: ".") {
-            position += 1
-            guard let digit = peek(), isDigit(digit) else { throw error("invalid number") }
-            skipDigits()
-        }
-        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
-            position += 1
-            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { position += 1 }
-            guard let digit = peek(), isDigit(digit) else { throw error("invalid number") }
-            skipDigits()
-        }
-        // Only ASCII was accepted above, so this decoding cannot fail.
-        return String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<position]), as: UTF8.self)
-    }
-
-    func isDigit(_ byte: UInt8) -> Bool {
-        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
-    }
-
-    mutating func skipDigits() {
-        while let byte = peek(), isDigit(byte) { position += 1 }
+        let range = try skipNumber()
+        // Only ASCII was accepted, so this decoding cannot fail.
+        return String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self)
     }
 
     mutating func parseString() throws(JSONParseError) -> String {
@@ -217,67 +157,9 @@ private struct Reader {
                 position += 1
                 continue
             }
-            position += 1
-            guard let escape = peek() else { break }
-            position += 1
-            switch escape {
-            case UInt8(ascii: "\""): decoded.append(0x22)
-            case UInt8(ascii: "\\"): decoded.append(0x5C)
-            case UInt8(ascii: "/"): decoded.append(0x2F)
-            case UInt8(ascii: "b"): decoded.append(0x08)
-            case UInt8(ascii: "f"): decoded.append(0x0C)
-            case UInt8(ascii: "n"): decoded.append(0x0A)
-            case UInt8(ascii: "r"): decoded.append(0x0D)
-            case UInt8(ascii: "t"): decoded.append(0x09)
-            case UInt8(ascii: "u"):
-                let scalar = try parseUnicodeEscape()
-                appendUTF8(scalar, to: &decoded)
-            default:
-                throw error("invalid escape in a string")
-            }
+            appendUTF8(try readEscape(), to: &decoded)
         }
         throw error("unterminated string")
-    }
-
-    /// Reads the four hex digits after `\u`, and a following low surrogate
-    /// escape when the first is a high surrogate.
-    mutating func parseUnicodeEscape() throws(JSONParseError) -> Unicode.Scalar {
-        let first = try parseHex4()
-        if first >= 0xD800 && first <= 0xDBFF {
-            guard buffer.count - position >= 6,
-                  buffer[position] == UInt8(ascii: "\\"),
-                  buffer[position + 1] == UInt8(ascii: "u") else {
-                throw error("unpaired surrogate in a string")
-            }
-            position += 2
-            let second = try parseHex4()
-            guard second >= 0xDC00 && second <= 0xDFFF else {
-                throw error("unpaired surrogate in a string")
-            }
-            let combined = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
-            guard let scalar = Unicode.Scalar(combined) else { throw error("invalid unicode escape") }
-            return scalar
-        }
-        guard let scalar = Unicode.Scalar(first) else { throw error("unpaired surrogate in a string") }
-        return scalar
-    }
-
-    mutating func parseHex4() throws(JSONParseError) -> UInt32 {
-        guard buffer.count - position >= 4 else { throw error("invalid unicode escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = buffer[position]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a")) + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A")) + 10
-            default: throw error("invalid unicode escape")
-            }
-            value = value << 4 | digit
-            position += 1
-        }
-        return value
     }
 
     func appendUTF8(_ scalar: Unicode.Scalar, to bytes: inout [UInt8]) {

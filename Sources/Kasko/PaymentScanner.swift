@@ -50,56 +50,30 @@ enum PaymentScanner {
     }
 
     static func scan(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> PaymentScan {
-        var scanner = Scanner(buffer: buffer)
-        scanner.skipWhitespace()
-        try scanner.scanValue(depth: 0)
-        scanner.skipWhitespace()
-        if scanner.position < buffer.count {
-            throw scanner.error("unexpected data after the JSON value")
-        }
-        return scanner.result
+        var cursor = JSONCursor(buffer: buffer)
+        var result = PaymentScan()
+        cursor.skipWhitespace()
+        try cursor.scanValue(depth: 0, into: &result)
+        try cursor.expectEnd()
+        return result
     }
 }
 
-private struct Scanner {
-    let buffer: UnsafeBufferPointer<UInt8>
-    var position = 0
-    var result = PaymentScan()
-
-    init(buffer: UnsafeBufferPointer<UInt8>) {
-        self.buffer = buffer
-    }
-
-    func error(_ message: String) -> JSONParseError {
-        JSONParseError(message: message, offset: position)
-    }
-
-    @inline(__always)
-    func peek() -> UInt8? {
-        position < buffer.count ? buffer[position] : nil
-    }
-
-    mutating func skipWhitespace() {
-        while position < buffer.count {
-            switch buffer[position] {
-            case 0x20, 0x09, 0x0A, 0x0D: position += 1
-            default: return
-            }
-        }
-    }
-
+// Checking without building. The grammar pieces shared with JSONParser
+// (literals, numbers, escapes, whitespace) are in JSONCursor.
+private extension JSONCursor {
     /// Scans one value. `depth` counts the containers around it, as in
     /// `JSONParser`, so both refuse the same nesting.
-    mutating func scanValue(depth: Int) throws(JSONParseError) {
+    mutating func scanValue(depth: Int, into result: inout PaymentScan) throws(JSONParseError) {
         guard let byte = peek() else { throw error("unexpected end of input") }
         let topLevel = depth == 0
         switch byte {
         case UInt8(ascii: "{"):
             if topLevel { result.topLevel = .object }
-            try scanObject(depth: depth + 1)
+            try scanObject(depth: depth + 1, into: &result)
         case UInt8(ascii: "["):
             if topLevel { result.topLevel = .other("an array") }
-            try scanArray(depth: depth + 1)
+            try scanArray(depth: depth + 1, into: &result)
         case UInt8(ascii: "\""):
             if topLevel { result.topLevel = .other("a string") }
             _ = try scanString()
@@ -114,23 +88,13 @@ private struct Scanner {
             try expectLiteral("null")
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             if topLevel { result.topLevel = .other("a number") }
-            try scanNumber()
+            _ = try skipNumber()
         default:
             throw error("unexpected character")
         }
     }
 
-    mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
-        let count = literal.utf8CodeUnitCount
-        guard buffer.count - position >= count else { throw error("invalid literal") }
-        let start = literal.utf8Start
-        for offset in 0..<count where buffer[position + offset] != start[offset] {
-            throw error("invalid literal")
-        }
-        position += count
-    }
-
-    mutating func scanObject(depth: Int) throws(JSONParseError) {
+    mutating func scanObject(depth: Int, into result: inout PaymentScan) throws(JSONParseError) {
         guard depth <= JSONParser.maximumDepth else { throw error("nesting is too deep") }
         position += 1  // "{"
         skipWhitespace()
@@ -147,9 +111,9 @@ private struct Scanner {
             position += 1
             skipWhitespace()
             if depth == 1 {
-                try scanTopLevelMember(key: key, depth: depth)
+                try scanTopLevelMember(key: key, depth: depth, into: &result)
             } else {
-                try scanValue(depth: depth)
+                try scanValue(depth: depth, into: &result)
             }
             skipWhitespace()
             switch peek() {
@@ -166,26 +130,26 @@ private struct Scanner {
 
     /// A member of the top-level object: note "object" and "id" (the first
     /// of each, as `JSONValue`'s subscript does).
-    mutating func scanTopLevelMember(key: PaymentScan.Member, depth: Int) throws(JSONParseError) {
+    mutating func scanTopLevelMember(key: PaymentScan.Member, depth: Int, into result: inout PaymentScan) throws(JSONParseError) {
         switch key {
         case .plain(let range) where result.object == .absent && bytesEqual(range, "object"):
-            result.object = try scanWatchedValue(depth: depth)
+            result.object = try scanWatchedValue(depth: depth, into: &result)
         case .plain(let range) where result.id == .absent && bytesEqual(range, "id"):
-            result.id = try scanWatchedValue(depth: depth)
+            result.id = try scanWatchedValue(depth: depth, into: &result)
         case .escaped:
             // Rare: an escaped key could spell either name. Mark what is
             // still unseen so that the caller decodes with the full parser.
             if result.object == .absent { result.object = .escaped }
             if result.id == .absent { result.id = .escaped }
-            try scanValue(depth: depth)
+            try scanValue(depth: depth, into: &result)
         default:
-            try scanValue(depth: depth)
+            try scanValue(depth: depth, into: &result)
         }
     }
 
-    mutating func scanWatchedValue(depth: Int) throws(JSONParseError) -> PaymentScan.Member {
+    mutating func scanWatchedValue(depth: Int, into result: inout PaymentScan) throws(JSONParseError) -> PaymentScan.Member {
         if peek() == UInt8(ascii: "\"") { return try scanString() }
-        try scanValue(depth: depth)
+        try scanValue(depth: depth, into: &result)
         return .notAString
     }
 
@@ -198,7 +162,7 @@ private struct Scanner {
         return true
     }
 
-    mutating func scanArray(depth: Int) throws(JSONParseError) {
+    mutating func scanArray(depth: Int, into result: inout PaymentScan) throws(JSONParseError) {
         guard depth <= JSONParser.maximumDepth else { throw error("nesting is too deep") }
         position += 1  // "["
         skipWhitespace()
@@ -208,7 +172,7 @@ private struct Scanner {
         }
         while true {
             skipWhitespace()
-            try scanValue(depth: depth)
+            try scanValue(depth: depth, into: &result)
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","):
@@ -220,35 +184,6 @@ private struct Scanner {
                 throw error("expected ',' or ']' in an array")
             }
         }
-    }
-
-    mutating func scanNumber() throws(JSONParseError) {
-        if peek() == UInt8(ascii: "-") { position += 1 }
-        guard let first = peek(), isDigit(first) else { throw error("invalid number") }
-        position += 1
-        if first != UInt8(ascii: "0") {
-            skipDigits()
-        }
-        if peek() == UInt8(ascii: ".") {
-            position += 1
-            guard let digit = peek(), isDigit(digit) else { throw error("invalid number") }
-            skipDigits()
-        }
-        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
-            position += 1
-            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { position += 1 }
-            guard let digit = peek(), isDigit(digit) else { throw error("invalid number") }
-            skipDigits()
-        }
-    }
-
-    @inline(__always)
-    func isDigit(_ byte: UInt8) -> Bool {
-        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
-    }
-
-    mutating func skipDigits() {
-        while let byte = peek(), isDigit(byte) { position += 1 }
     }
 
     /// Scans a string, checking escapes and UTF-8; returns its raw content
@@ -269,7 +204,7 @@ private struct Scanner {
                 return escaped ? .escaped : .plain(start..<end)
             case UInt8(ascii: "\\"):
                 escaped = true
-                try scanEscape()
+                _ = try readEscape()
             case 0..<0x20:
                 throw error("control character in a string")
             default:
@@ -306,51 +241,6 @@ private struct Scanner {
     @inline(__always)
     func hasZeroByte(_ word: UInt64) -> UInt64 {
         (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
-    }
-
-    mutating func scanEscape() throws(JSONParseError) {
-        position += 1  // backslash
-        guard let escape = peek() else { throw error("unterminated string") }
-        position += 1
-        switch escape {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
-             UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-            return
-        case UInt8(ascii: "u"):
-            let first = try scanHex4()
-            if first >= 0xD800 && first <= 0xDBFF {
-                guard buffer.count - position >= 6,
-                      buffer[position] == UInt8(ascii: "\\"),
-                      buffer[position + 1] == UInt8(ascii: "u") else {
-                    throw error("unpaired surrogate in a string")
-                }
-                position += 2
-                let second = try scanHex4()
-                guard second >= 0xDC00 && second <= 0xDFFF else { throw error("unpaired surrogate in a string") }
-            } else if first >= 0xDC00 && first <= 0xDFFF {
-                throw error("unpaired surrogate in a string")
-            }
-        default:
-            throw error("invalid escape in a string")
-        }
-    }
-
-    mutating func scanHex4() throws(JSONParseError) -> UInt32 {
-        guard buffer.count - position >= 4 else { throw error("invalid unicode escape") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = buffer[position]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a")) + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A")) + 10
-            default: throw error("invalid unicode escape")
-            }
-            value = value << 4 | digit
-            position += 1
-        }
-        return value
     }
 
     /// One multi-byte UTF-8 sequence, by the table of well-formed sequences
