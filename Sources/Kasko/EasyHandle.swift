@@ -35,9 +35,7 @@ final class EasyHandle {
 
     init(settings: TransportSettings, share: UnsafeMutablePointer<ccurl_locked_share>) throws(TransportFailure) {
         guard let handle = curl_easy_init() else {
-            throw TransportFailure(
-                kind: .local, curlCode: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_easy_init failed",
-                httpStatus: nil, requestID: nil, timedOut: false)
+            throw .local("curl_easy_init failed")
         }
         self.handle = handle
         maximumBodyBytes = settings.maximumBodyBytes
@@ -95,7 +93,7 @@ final class EasyHandle {
             throw TransportFailure(
                 kind: .local, curlCode: Int(failed.rawValue),
                 message: "libcurl refused an option: \(String(cString: curl_easy_strerror(failed)))",
-                httpStatus: nil, requestID: nil, timedOut: false)
+                httpStatus: nil, requestID: nil)
         }
     }
 
@@ -178,8 +176,7 @@ final class EasyHandle {
         }
         return TransportFailure(
             kind: kind, curlCode: Int(code.rawValue), message: message, httpStatus: httpStatus,
-            requestID: httpStatus == nil ? nil : header("X-Request-Id").flatMap(HTTPResponse.text),
-            timedOut: code == CURLE_OPERATION_TIMEDOUT)
+            requestID: httpStatus == nil ? nil : header("X-Request-Id").flatMap(HTTPResponse.text))
     }
 
     fileprivate func appendBody(_ data: UnsafeRawBufferPointer) -> Bool {

@@ -1,3 +1,5 @@
+import CCurl
+
 /// One HTTP request as the transport sends it.
 struct HTTPRequest {
     enum Method: String {
@@ -62,8 +64,12 @@ struct TransportFailure: Error {
     /// Set when the status line had arrived before the failure.
     let httpStatus: Int?
     let requestID: String?
-    /// True when libcurl timed out (a timeout during connect is `notSent`).
-    let timedOut: Bool
+
+    /// libcurl or memory failed us before anything was sent.
+    static func local(_ message: String) -> TransportFailure {
+        TransportFailure(
+            kind: .local, curlCode: Int(CURLE_OUT_OF_MEMORY.rawValue), message: message, httpStatus: nil, requestID: nil)
+    }
 }
 
 extension String {

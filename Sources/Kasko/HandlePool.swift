@@ -17,9 +17,7 @@ final class HandlePool: @unchecked Sendable {
 
     init(settings: TransportSettings) throws(TransportFailure) {
         guard let share = ccurl_locked_share_new() else {
-            throw TransportFailure(
-                kind: .local, curlCode: Int(CURLE_OUT_OF_MEMORY.rawValue),
-                message: "could not create a libcurl share handle", httpStatus: nil, requestID: nil, timedOut: false)
+            throw .local("could not create a libcurl share handle")
         }
         self.settings = settings
         self.share = share

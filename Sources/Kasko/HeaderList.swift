@@ -53,9 +53,7 @@ final class HeaderList: @unchecked Sendable {
 
     private func allocationFailure() -> TransportFailure {
         wipeAndFree()
-        return TransportFailure(
-            kind: .local, curlCode: Int(CURLE_OUT_OF_MEMORY.rawValue),
-            message: "could not allocate request headers", httpStatus: nil, requestID: nil, timedOut: false)
+        return .local("could not allocate request headers")
     }
 
     deinit {
