@@ -23,7 +23,7 @@ RUN_LIB      := env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)
 WITH_SANDBOX := scripts/with-sandbox --sandbox $(SANDBOX)
 
 .PHONY: all deps build install install-files header demo deb check check-header check-abi check-swift check-c \
-        check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress check-transport check-bindings fuzz bench clean
+        check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress check-transport check-bindings check-install fuzz bench clean
 
 all: build
 
@@ -78,7 +78,7 @@ demo: build $(BUILD)/create_and_view
 	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
 
 check: build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-valgrind \
-       check-asan check-faults check-stress check-transport check-python check-bindings check-deb fuzz
+       check-asan check-faults check-stress check-transport check-python check-bindings check-install check-deb fuzz
 	@echo "make check: all checks passed"
 
 check-header: build
@@ -172,6 +172,10 @@ bench: build
 # ---- Debian packages ----------------------------------------------------
 deb: build
 	scripts/build-deb
+
+# make install into a scratch DESTDIR, used through its kasko.pc.
+check-install: build
+	scripts/check-install
 
 # Installs the packages, uses them, removes them (needs root).
 check-deb: deb
