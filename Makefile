@@ -67,12 +67,15 @@ install-files:
 header: build
 	scripts/generate-header
 
+# Every C test program: one test_*.c, the sandbox helpers, the header, the
+# library (-pthread for those with threads; harmless for the others).
+C_TEST_SUPPORT := Tests/C/sandbox_client.c Tests/C/sandbox_client.h Tests/C/testing.h include/kasko.h
+$(BUILD)/test_%: Tests/C/test_%.c $(C_TEST_SUPPORT) build
+	$(CC) $(CFLAGS_C) -pthread $(KASKO_CFLAGS) $< Tests/C/sandbox_client.c \
+	    $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
+
 $(BUILD)/create_and_view: examples/c/create_and_view.c include/kasko.h build
 	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) $< $(KASKO_LIBS) -o $@
-
-$(BUILD)/test_api: Tests/C/test_api.c Tests/C/sandbox_client.c Tests/C/sandbox_client.h Tests/C/testing.h include/kasko.h build
-	$(CC) $(CFLAGS_C) -pthread $(KASKO_CFLAGS) Tests/C/test_api.c Tests/C/sandbox_client.c \
-	    $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
 
 demo: build $(BUILD)/create_and_view
 	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
@@ -117,7 +120,7 @@ check-valgrind: $(BUILD)/test_api
 # The C suite built with AddressSanitizer and UBSan: misuse of what the
 # library hands out (a double free, reading past a returned string, a leak
 # of one) fails here even where valgrind would be too slow to go.
-$(BUILD)/test_api_asan: Tests/C/test_api.c Tests/C/sandbox_client.c Tests/C/sandbox_client.h include/kasko.h build
+$(BUILD)/test_api_asan: Tests/C/test_api.c $(C_TEST_SUPPORT) build
 	$(CC) $(CFLAGS_C) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -pthread \
 	    $(KASKO_CFLAGS) Tests/C/test_api.c Tests/C/sandbox_client.c $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
 
@@ -131,22 +134,10 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	scripts/fuzz $(FUZZ_SECONDS)
 
-$(BUILD)/test_transport: Tests/C/test_transport.c Tests/C/sandbox_client.c Tests/C/sandbox_client.h include/kasko.h build
-	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) Tests/C/test_transport.c Tests/C/sandbox_client.c \
-	    $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
-
-$(BUILD)/test_faults: Tests/C/test_faults.c Tests/C/sandbox_client.c Tests/C/sandbox_client.h Tests/C/testing.h include/kasko.h build
-	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) Tests/C/test_faults.c Tests/C/sandbox_client.c \
-	    $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
-
 # Every retry rule, against a sandbox with fault injection on, asserting how
 # many requests the sandbox saw.
 check-faults: $(BUILD)/test_faults
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_faults
-
-$(BUILD)/test_stress: Tests/C/test_stress.c Tests/C/sandbox_client.c Tests/C/sandbox_client.h Tests/C/testing.h include/kasko.h build
-	$(CC) $(CFLAGS_C) -pthread $(KASKO_CFLAGS) Tests/C/test_stress.c Tests/C/sandbox_client.c \
-	    $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
 
 # 16 threads x 500 mixed calls, shared and per-thread clients, random faults on.
 check-stress: $(BUILD)/test_stress

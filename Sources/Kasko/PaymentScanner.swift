@@ -38,12 +38,14 @@ enum PaymentScanner {
         return result
     }
 
-    static func bytes(_ bytes: [UInt8], _ range: Range<Int>, equal text: StaticString) -> Bool {
-        guard range.count == text.utf8CodeUnitCount, range.lowerBound >= 0, range.upperBound <= bytes.count else {
+    /// Whether `buffer[range]` is exactly `text`.
+    @inline(__always)
+    static func bytes(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, equal text: StaticString) -> Bool {
+        guard range.count == text.utf8CodeUnitCount, range.lowerBound >= 0, range.upperBound <= buffer.count else {
             return false
         }
         let start = text.utf8Start
-        for offset in 0..<range.count where bytes[range.lowerBound + offset] != start[offset] {
+        for offset in 0..<range.count where buffer[range.lowerBound + offset] != start[offset] {
             return false
         }
         return true
@@ -132,9 +134,9 @@ private extension JSONCursor {
     /// of each, as `JSONValue`'s subscript does).
     mutating func scanTopLevelMember(key: PaymentScan.Member, depth: Int, into result: inout PaymentScan) throws(JSONParseError) {
         switch key {
-        case .plain(let range) where result.object == .absent && bytesEqual(range, "object"):
+        case .plain(let range) where result.object == .absent && PaymentScanner.bytes(buffer, range, equal: "object"):
             result.object = try scanWatchedValue(depth: depth, into: &result)
-        case .plain(let range) where result.id == .absent && bytesEqual(range, "id"):
+        case .plain(let range) where result.id == .absent && PaymentScanner.bytes(buffer, range, equal: "id"):
             result.id = try scanWatchedValue(depth: depth, into: &result)
         case .escaped:
             // Rare: an escaped key could spell either name. Mark what is
@@ -151,15 +153,6 @@ private extension JSONCursor {
         if peek() == UInt8(ascii: "\"") { return try scanString() }
         try scanValue(depth: depth, into: &result)
         return .notAString
-    }
-
-    func bytesEqual(_ range: Range<Int>, _ text: StaticString) -> Bool {
-        guard range.count == text.utf8CodeUnitCount else { return false }
-        let start = text.utf8Start
-        for offset in 0..<range.count where buffer[range.lowerBound + offset] != start[offset] {
-            return false
-        }
-        return true
     }
 
     mutating func scanArray(depth: Int, into result: inout PaymentScan) throws(JSONParseError) {

@@ -40,7 +40,8 @@ enum ResponseInterpreter {
         if scan.object == .escaped || scan.id == .escaped {
             return validateEscapedPayment(response, invalid: invalid)
         }
-        guard case .plain(let objectRange) = scan.object, PaymentScanner.bytes(response.body, objectRange, equal: "payment") else {
+        guard case .plain(let objectRange) = scan.object,
+              response.body.withUnsafeBufferPointer({ PaymentScanner.bytes($0, objectRange, equal: "payment") }) else {
             return invalid("\"object\" is not \"payment\"")
         }
         guard case .plain(let idRange) = scan.id, !idRange.isEmpty else {

@@ -111,9 +111,8 @@ enum PaymentObject {
         return links.finish()
     }
 
-    /// The full object, for secret-key callers: exactly the fields, in the
-    /// order, of the reference's "Payment object example".
-    static func full(_ payment: Payment, baseURL: String) -> String {
+    /// The members both shapes start with, in the reference's order.
+    private static func head(_ payment: Payment) -> JSONObjectWriter {
         var object = JSONObjectWriter()
         object.string("object", "payment")
         object.string("id", payment.id)
@@ -121,6 +120,13 @@ enum PaymentObject {
         object.string("provider", payment.provider)
         object.string("method", payment.method)
         object.string("status", payment.status.rawValue)
+        return object
+    }
+
+    /// The full object, for secret-key callers: exactly the fields, in the
+    /// order, of the reference's "Payment object example".
+    static func full(_ payment: Payment, baseURL: String) -> String {
+        var object = head(payment)
         object.string("policy_id", payment.policyId)
         object.null("charge_id")
         object.int("fee", 0)
@@ -140,13 +146,7 @@ enum PaymentObject {
     /// The restricted object, for public-key-only callers: exactly the
     /// fields of the reference's create-payment 200 example.
     static func restricted(_ payment: Payment, baseURL: String) -> String {
-        var object = JSONObjectWriter()
-        object.string("object", "payment")
-        object.string("id", payment.id)
-        object.bool("livemode", payment.livemode)
-        object.string("provider", payment.provider)
-        object.string("method", payment.method)
-        object.string("status", payment.status.rawValue)
+        var object = head(payment)
         object.raw("transaction_metadata", "[]")
         object.raw("_links", links(baseURL: baseURL, paymentId: payment.id))
         return object.finish()
