@@ -5,6 +5,8 @@
 public struct BaseURL: Sendable, CustomStringConvertible {
     public let text: String
     public let isLoopback: Bool
+    /// `https://`; otherwise plain `http://` to a loopback host.
+    public let usesTLS: Bool
 
     public init(_ raw: String) throws(KaskoError) {
         if raw.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) {
@@ -39,6 +41,7 @@ public struct BaseURL: Sendable, CustomStringConvertible {
         while path.hasSuffix("/") { path = path.dropLast() }
         text = (secure ? "https://" : "http://") + authority + path
         isLoopback = loopback
+        usesTLS = secure
     }
 
     /// The host part of `host[:port]` or `[v6][:port]`, with the port checked.
@@ -66,12 +69,38 @@ public struct BaseURL: Sendable, CustomStringConvertible {
             portText = nil
         }
         guard !host.isEmpty else { throw .invalidArgument("\(field) has no host") }
+        let isIPv6 = authority.hasPrefix("[")
+        guard host.utf8.allSatisfy({ isHostByte($0, inIPv6: isIPv6) }) else {
+            throw .invalidArgument(
+                isIPv6
+                    ? "\(field) has an [IPv6] host with characters other than hex digits, ':' and '.'"
+                    : "\(field) host may contain only ASCII letters, digits, '-', '.' and '_' "
+                        + "(write an international name in its xn-- form)")
+        }
         if let portText {
-            guard let port = Int(portText), (1...65535).contains(port) else {
-                throw .invalidArgument("\(field) port must be a number from 1 to 65535")
+            // ASCII digits only: Int() would also take "+8080", which libcurl
+            // refuses at the first call instead of here.
+            let digits = portText.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+            guard digits, (1...5).contains(portText.utf8.count), let port = Int(portText), (1...65535).contains(port) else {
+                throw .invalidArgument("\(field) port must be a number from 1 to 65535, in ASCII digits")
             }
         }
         return host
+    }
+
+    private static func isHostByte(_ byte: UInt8, inIPv6: Bool) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+             UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "."):
+            return true
+        case UInt8(ascii: ":"):
+            return inIPv6
+        case UInt8(ascii: "g")...UInt8(ascii: "z"), UInt8(ascii: "G")...UInt8(ascii: "Z"),
+             UInt8(ascii: "-"), UInt8(ascii: "_"):
+            return !inIPv6
+        default:
+            return false
+        }
     }
 
     static func isLoopbackHost(_ host: Substring) -> Bool {

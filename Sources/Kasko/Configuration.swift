@@ -62,16 +62,20 @@ public struct Configuration: Sendable {
             document, "max_retries", default: Configuration.defaultMaxRetries, range: 0...10)
 
         if let path = try Configuration.optionalString(document, "ca_bundle") {
-            guard !path.isEmpty else { throw .invalidArgument("ca_bundle must be a file path, got an empty string") }
-            guard access(path, R_OK) == 0 else {
-                throw .invalidArgument("ca_bundle \(JSONWriter.quoted(path)) is not a readable file")
-            }
+            try CABundle.check(path)
             caBundlePath = path
         } else {
             caBundlePath = nil
         }
         if let proxyValue = try Configuration.optionalString(document, "proxy") {
-            try Configuration.checkProxy(proxyValue)
+            let proxyHost = try Configuration.checkProxy(proxyValue)
+            // Plain http carries the secret key in clear text: it may pass
+            // through a proxy only one on this host.
+            if let proxyHost, !baseURL.usesTLS, !BaseURL.isLoopbackHost(proxyHost) {
+                throw .invalidArgument(
+                    "proxy must be a loopback address (127.0.0.0/8, ::1, localhost) when base_url is plain http://: "
+                        + "the secret key would cross the network in clear text")
+            }
             proxy = proxyValue
         } else {
             proxy = nil
@@ -111,8 +115,9 @@ public struct Configuration: Sendable {
 
     /// "" (no proxy) or `scheme://host[:port]`, with a scheme libcurl
     /// speaks. Checked here so that a typo is not a network error later.
-    static func checkProxy(_ proxy: String) throws(KaskoError) {
-        guard !proxy.isEmpty else { return }
+    /// Returns the proxy's host; nil for "".
+    static func checkProxy(_ proxy: String) throws(KaskoError) -> Substring? {
+        guard !proxy.isEmpty else { return nil }
         try refuseControlCharacters(proxy, field: "proxy")
         if proxy.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
             throw .invalidArgument("proxy contains whitespace")
@@ -129,7 +134,7 @@ public struct Configuration: Sendable {
         guard !authority.contains("/"), !authority.contains("?"), !authority.contains("#") else {
             throw .invalidArgument("proxy must be scheme://host[:port], without a path")
         }
-        _ = try BaseURL.host(of: authority, field: "proxy")
+        return try BaseURL.host(of: authority, field: "proxy")
     }
 
     static func refuseControlCharacters(_ text: String, field: String) throws(KaskoError) {

@@ -32,9 +32,15 @@ final class EasyHandle {
     // The body being sent, read by libcurl through the read callback.
     fileprivate var upload = UnsafeRawBufferPointer(start: nil, count: 0)
     fileprivate var uploadOffset = 0
+    /// How many times in this perform libcurl was about to write the
+    /// request (its pre-request callback). Zero at the end means no byte of
+    /// the request can have been written: the only ground for `not_sent`.
+    fileprivate var requestsStarted = 0
+    /// Set for a request with effects: libcurl may write it once per perform.
+    fileprivate var sendsAtMostOnce = false
 
     init(settings: TransportSettings, share: UnsafeMutablePointer<ccurl_locked_share>) throws(TransportFailure) {
-        guard let handle = curl_easy_init() else {
+        guard let handle = ccurl_easy_init() else {
             throw .local("curl_easy_init failed")
         }
         self.handle = handle
@@ -82,6 +88,10 @@ final class EasyHandle {
             ccurl_easy_setopt_pointer(handle, CURLOPT_SEEKDATA, me),
             ccurl_easy_setopt_read_function(handle, easyHandleReadCallback),
             ccurl_easy_setopt_seek_function(handle, easyHandleSeekCallback),
+            // What was sent is learnt from libcurl itself, not guessed from an
+            // error code: see `requestsStarted`.
+            ccurl_easy_setopt_pointer(handle, CURLOPT_PREREQDATA, me),
+            ccurl_easy_setopt_prereq_function(handle, easyHandlePrereqCallback),
         ]
         if let path = settings.caBundlePath {
             results.append(ccurl_easy_setopt_string(handle, CURLOPT_CAINFO, path))
@@ -91,7 +101,7 @@ final class EasyHandle {
         }
         if let failed = results.first(where: { $0 != CURLE_OK }) {
             throw TransportFailure(
-                kind: .local, curlCode: Int(failed.rawValue),
+                evidence: .notSent(.local), curlCode: Int(failed.rawValue),
                 message: "libcurl refused an option: \(String(cString: curl_easy_strerror(failed)))",
                 httpStatus: nil, requestID: nil)
         }
@@ -102,6 +112,8 @@ final class EasyHandle {
         body.removeAll(keepingCapacity: true)
         bodyTooLarge = false
         errorBuffer[0] = 0
+        requestsStarted = 0
+        sendsAtMostOnce = request.method == .post
 
         var setup = ccurl_easy_setopt_string(handle, CURLOPT_URL, request.url)
         if setup == CURLE_OK { setup = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers) }
@@ -133,8 +145,13 @@ final class EasyHandle {
             // Only an error needs the request id or Retry-After: a success
             // does not pay for reading headers.
             let isError = !(200...299).contains(statusCode)
+            // A copy: the buffer stays this handle's alone. Shared, it would be
+            // freed by the caller's thread while the handle, lent to another
+            // thread, tests it for uniqueness: correct under Swift's atomic
+            // reference counts, but a race in the eyes of helgrind and DRD,
+            // and not worth a suppression that could hide a real one.
             return .success(HTTPResponse(
-                status: statusCode, body: body, requestIDBytes: isError ? header("X-Request-Id") : nil,
+                status: statusCode, body: body.withUnsafeBufferPointer { Array($0) }, requestIDBytes: isError ? header("X-Request-Id") : nil,
                 retryAfterSeconds: isError ? header("Retry-After").flatMap(EasyHandle.delaySeconds) : nil))
         }
         return .failure(failure(for: code, httpStatus: statusCode == 0 ? nil : statusCode))
@@ -142,41 +159,58 @@ final class EasyHandle {
 
     private func failure(for code: CURLcode, httpStatus: Int?) -> TransportFailure {
         let detail = errorBuffer[0] != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
-        var requestBytes = 0
-        _ = ccurl_easy_getinfo_long(handle, CURLINFO_REQUEST_SIZE, &requestBytes)
-        let kind: TransportFailure.Kind
+        let evidence = EasyHandle.evidence(for: code, requestStarted: requestsStarted > 0, bodyTooLarge: bodyTooLarge)
+        let message: String
         switch code {
         case CURLE_WRITE_ERROR where bodyTooLarge, CURLE_FILESIZE_EXCEEDED:
-            kind = .bodyTooLarge
-        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT,
-             CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
-            kind = .notSent
-        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
-             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
-             CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR,
-             CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_SHUTDOWN_FAILED:
-            kind = .tls
-        case CURLE_OPERATION_TIMEDOUT where requestBytes == 0:
-            // Timed out before the request was written: during DNS or connect.
-            kind = .notSent
-        case CURLE_OUT_OF_MEMORY, CURLE_BAD_FUNCTION_ARGUMENT:
-            kind = .local
-        default:
-            kind = .noAnswer
-        }
-        let message: String
-        switch kind {
-        case .bodyTooLarge:
             message = "response body is larger than \(maximumBodyBytes) bytes"
-        case .noAnswer where code == CURLE_SEND_FAIL_REWIND:
+        case CURLE_SEND_FAIL_REWIND,
+             CURLE_ABORTED_BY_CALLBACK where requestsStarted > 0:
             message = "the connection closed after the request was sent, before any answer; "
                 + "libkasko never sends a request twice on its own (curl error \(code.rawValue))"
         default:
-            message = "\(detail) (curl error \(code.rawValue))"
+            switch evidence {
+            case .sentInvalidAnswer:
+                message = "the response could not be read as HTTP: \(detail) (curl error \(code.rawValue))"
+            default:
+                message = "\(detail) (curl error \(code.rawValue))"
+            }
         }
         return TransportFailure(
-            kind: kind, curlCode: Int(code.rawValue), message: message, httpStatus: httpStatus,
-            requestID: httpStatus == nil ? nil : header("X-Request-Id").flatMap(HTTPResponse.text))
+            evidence: evidence, curlCode: Int(code.rawValue), message: message, httpStatus: httpStatus,
+            requestID: httpStatus == nil ? nil : header("X-Request-Id").flatMap(HTTPResponse.headerText))
+    }
+
+    /// The evidence a failed perform leaves. Whether the request can have
+    /// been written comes from libcurl's pre-request callback; the error code
+    /// only says what kind of failure it was on either side of that line.
+    static func evidence(for code: CURLcode, requestStarted: Bool, bodyTooLarge: Bool) -> AttemptEvidence {
+        guard requestStarted else {
+            switch code {
+            case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+                 CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
+                 CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR,
+                 CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT:
+                return .notSent(.tls)
+            case CURLE_OUT_OF_MEMORY, CURLE_BAD_FUNCTION_ARGUMENT, CURLE_UNKNOWN_OPTION, CURLE_NOT_BUILT_IN,
+                 CURLE_FAILED_INIT, CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
+                return .notSent(.local)
+            default:
+                // Resolving, connecting, a proxy, or a timeout in any of them.
+                return .notSent(.unreachable)
+            }
+        }
+        switch code {
+        case CURLE_WRITE_ERROR where bodyTooLarge, CURLE_FILESIZE_EXCEEDED,
+             // "Unsupported HTTP version", a status below 100, a reply with
+             // no status line, a header over CURL_MAX_HTTP_HEADER ("out of
+             // memory" in 7.88), an encoding or framing libcurl cannot read.
+             CURLE_UNSUPPORTED_PROTOCOL, CURLE_WEIRD_SERVER_REPLY, CURLE_OUT_OF_MEMORY,
+             CURLE_BAD_CONTENT_ENCODING, CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_HTTP3, CURLE_WRITE_ERROR:
+            return .sentInvalidAnswer
+        default:
+            return .sentNoAnswer
+        }
     }
 
     fileprivate func appendBody(_ data: UnsafeRawBufferPointer) -> Bool {
@@ -198,12 +232,14 @@ final class EasyHandle {
         return Array(UnsafeRawBufferPointer(start: value, count: length))
     }
 
-    /// `Retry-After` in its delay-seconds form; an HTTP date counts as absent.
+    /// `Retry-After` in its delay-seconds form (ASCII digits); an HTTP date
+    /// counts as absent.
     static func delaySeconds(_ value: [UInt8]) -> Int? {
-        guard let text = HTTPResponse.text(value), let seconds = Int(text.trimmingASCIIWhitespace()), seconds >= 0 else {
+        guard let text = HTTPResponse.headerText(value), !text.isEmpty, text.utf8.count <= 9,
+              text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
             return nil
         }
-        return seconds
+        return Int(text)
     }
 }
 
@@ -231,6 +267,17 @@ private let easyHandleReadCallback: ccurl_data_callback = { buffer, size, count,
         owner.uploadOffset += chunk
     }
     return chunk
+}
+
+/// Counts the moments libcurl is about to write the request. A second one
+/// in one perform is libcurl resending on a fresh connection after the first
+/// died unanswered ("Connection died, retrying a fresh connect"): refused for
+/// a request with effects, whose first copy the server may have carried out.
+private let easyHandlePrereqCallback: ccurl_prereq_callback = { userdata, _, _, _, _ in
+    guard let userdata else { return CURL_PREREQFUNC_ABORT }
+    let owner = Unmanaged<EasyHandle>.fromOpaque(userdata).takeUnretainedValue()
+    owner.requestsStarted += 1
+    return owner.sendsAtMostOnce && owner.requestsStarted > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK
 }
 
 /// Allows only the rewind of a body not yet read at all; see `configure`.

@@ -34,31 +34,23 @@ struct HTTPResponse {
                   retryAfterSeconds: retryAfterSeconds)
     }
 
-    var requestID: String? { requestIDBytes.flatMap(HTTPResponse.text) }
+    var requestID: String? { requestIDBytes.flatMap(HTTPResponse.headerText) }
 
-    /// Header bytes as text; nil when they are not UTF-8.
-    static func text(_ bytes: [UInt8]) -> String? {
-        String(validating: bytes, as: UTF8.self)
+    /// A header's value as text: without surrounding blanks
+    /// (spaces, tabs, CR, LF: libcurl 7.88 leaves the CR of an empty value);
+    /// nil when nothing is left or it is not UTF-8.
+    static func headerText(_ bytes: [UInt8]) -> String? {
+        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }),
+              let last = bytes.lastIndex(where: { !isBlank($0) }) else { return nil }
+        return String(validating: bytes[first...last], as: UTF8.self)
     }
 }
 
-/// Why no complete response arrived.
+/// Why no complete response arrived, with the evidence `OutcomeRules`
+/// decides from.
 struct TransportFailure: Error {
-    enum Kind {
-        /// The request never reached the server (DNS, connect, proxy).
-        case notSent
-        /// TLS failed before any request byte was sent: certificate or
-        /// handshake problem. Not retried: it will not mend itself.
-        case tls
-        /// The request was (at least partly) sent; no usable answer came.
-        case noAnswer
-        /// The server answered with a body larger than the limit.
-        case bodyTooLarge
-        /// libcurl refused an option or could not allocate.
-        case local
-    }
-
-    let kind: Kind
+    let evidence: AttemptEvidence
     let curlCode: Int
     let message: String
     /// Set when the status line had arrived before the failure.
@@ -68,16 +60,7 @@ struct TransportFailure: Error {
     /// libcurl or memory failed us before anything was sent.
     static func local(_ message: String) -> TransportFailure {
         TransportFailure(
-            kind: .local, curlCode: Int(CURLE_OUT_OF_MEMORY.rawValue), message: message, httpStatus: nil, requestID: nil)
-    }
-}
-
-extension String {
-    /// Without leading and trailing spaces and tabs (Foundation is not linked).
-    func trimmingASCIIWhitespace() -> Substring {
-        var text = Substring(self)
-        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
-        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
-        return text
+            evidence: .notSent(.local), curlCode: Int(CURLE_OUT_OF_MEMORY.rawValue), message: message,
+            httpStatus: nil, requestID: nil)
     }
 }

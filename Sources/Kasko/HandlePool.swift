@@ -1,10 +1,14 @@
 import CCurl
 
 /// Lends easy handles to calls, so that one client serves many threads at
-/// once (an easy handle must never be used by two threads together). All
-/// handles share one connection cache through a locked share handle, so a
-/// connection opened by any call is reused by the next, whichever thread
-/// makes it.
+/// once: an easy handle, and the connection it keeps alive, is used by one
+/// thread at a time. Each handle has its own connection cache (libcurl does
+/// not support one shared between threads that perform at the same time);
+/// only the DNS cache and TLS sessions are shared, under locks. The most
+/// recently returned handle is lent first, so consecutive calls from one
+/// thread reuse one connection and N busy threads keep about N.
+///
+/// A pool belongs to the process that made it: see `ProcessLocalPool`.
 final class HandlePool: @unchecked Sendable {
     /// Idle handles kept beyond this are freed: a burst of threads should not
     /// pin a handle per thread for the client's whole life.

@@ -23,7 +23,9 @@ public final class KaskoClient: Sendable {
 
     /// `POST /payments`: turns an offer into a paid policy.
     public func createPayment(_ request: PaymentRequest) -> Result<PaymentJSON, KaskoError> {
-        execute(HTTPRequest(method: .post, url: createURL, body: request.body), operation: .createPayment)
+        execute(
+            HTTPRequest(method: .post, url: createURL, body: request.body),
+            operation: .createPayment(policyID: request.policyID), callSecrets: [request.token])
     }
 
     public func createPayment(json: String) -> Result<PaymentJSON, KaskoError> {
@@ -44,57 +46,45 @@ public final class KaskoClient: Sendable {
         }
         return execute(
             HTTPRequest(method: .get, url: paymentsURLPrefix + paymentID.value, body: []),
-            operation: .getPayment(id: paymentID.value))
+            operation: .getPayment(id: paymentID.value), callSecrets: [])
     }
 
-    private func execute(_ request: HTTPRequest, operation: Operation) -> Result<PaymentJSON, KaskoError> {
+    /// Attempts until success or until `OutcomeRules` and `max_retries` say
+    /// stop. `callSecrets` (a payment token) are redacted from the error
+    /// together with the client's keys.
+    private func execute(_ request: HTTPRequest, operation: Operation, callSecrets: [String]) -> Result<PaymentJSON, KaskoError> {
         var attempt = 0
         while true {
             attempt += 1
-            let delay: Int
+            let failed: FailedAttempt
+            var retryAfterSeconds: Int?
             switch transport.send(request) {
             case .success(let response):
-                if retryPolicy.shouldRetry(response, method: request.method, attempt: attempt) {
-                    delay = retryPolicy.delayMilliseconds(afterAttempt: attempt, retryAfterSeconds: response.retryAfterSeconds)
-                } else {
-                    return ResponseInterpreter.interpret(response, for: operation).mapError { error in
-                        var counted = error
-                        counted.attempts = attempt
-                        return counted
-                    }
+                switch ResponseInterpreter.interpret(response, for: operation) {
+                case .success(let payment):
+                    return .success(payment)
+                case .failure(let failure):
+                    failed = failure
+                    retryAfterSeconds = response.retryAfterSeconds
                 }
             case .failure(let failure):
-                if retryPolicy.shouldRetry(failure, method: request.method, attempt: attempt) {
-                    delay = retryPolicy.delayMilliseconds(afterAttempt: attempt, retryAfterSeconds: nil)
-                } else {
-                    return .failure(KaskoClient.error(for: failure, method: request.method, attempts: attempt))
-                }
+                failed = FailedAttempt(evidence: failure.evidence, error: KaskoClient.error(for: failure, call: operation.call))
             }
-            RetryPolicy.sleep(milliseconds: delay)
+            let verdict = OutcomeRules.verdict(failed.evidence, for: operation.call)
+            if retryPolicy.shouldRetry(verdict, attempt: attempt) {
+                RetryPolicy.sleep(milliseconds: retryPolicy.delayMilliseconds(afterAttempt: attempt, retryAfterSeconds: retryAfterSeconds))
+                continue
+            }
+            var error = failed.error
+            error.attempts = attempt
+            return .failure(error.redacted(by: Redactor(configuration: configuration, callSecrets: callSecrets)))
         }
     }
 
-    static func error(for failure: TransportFailure, method: HTTPRequest.Method, attempts: Int) -> KaskoError {
-        switch failure.kind {
-        case .bodyTooLarge:
-            return KaskoError(
-                status: .invalidResponse, message: failure.message, httpStatus: failure.httpStatus,
-                statusText: failure.httpStatus.flatMap(ResponseInterpreter.reasonPhrase),
-                outcome: method == .post ? .unknown : .rejected, attempts: attempts, requestID: failure.requestID)
-        case .local:
-            return KaskoError(status: .internal, message: failure.message, attempts: attempts)
-        case .notSent, .tls:
-            return KaskoError(
-                status: .network, message: failure.message, retryable: failure.kind == .notSent,
-                outcome: .notSent, attempts: attempts)
-        case .noAnswer:
-            return KaskoError(
-                status: .network, message: failure.message, httpStatus: failure.httpStatus,
-                statusText: failure.httpStatus.flatMap(ResponseInterpreter.reasonPhrase),
-                // Sent, no usable answer: the server may have acted on it. Only a
-                // view is safe to repeat.
-                retryable: method == .get, outcome: .unknown,
-                attempts: attempts, requestID: failure.requestID)
-        }
+    static func error(for failure: TransportFailure, call: CallKind) -> KaskoError {
+        KaskoError(
+            verdict: OutcomeRules.verdict(failure.evidence, for: call), message: failure.message,
+            httpStatus: failure.httpStatus, statusText: failure.httpStatus.flatMap(ResponseInterpreter.reasonPhrase),
+            requestID: failure.requestID)
     }
 }

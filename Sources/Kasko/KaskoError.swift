@@ -26,8 +26,10 @@ public struct KaskoError: Error, Sendable {
     public var attempts: Int
     /// The response's `X-Request-Id`, to quote to support.
     public var requestID: String?
-    /// A server `errors` array, passed on as JSON text.
-    public var serverErrorsJSON: String?
+    /// A server `errors` array, passed on.
+    public var serverErrors: JSONValue?
+    /// `serverErrors` as JSON text.
+    public var serverErrorsJSON: String? { serverErrors.map(JSONWriter.serialize) }
 
     public init(
         status: KaskoStatus,
@@ -39,7 +41,7 @@ public struct KaskoError: Error, Sendable {
         outcome: RequestOutcome = .notSent,
         attempts: Int = 0,
         requestID: String? = nil,
-        serverErrorsJSON: String? = nil
+        serverErrors: JSONValue? = nil
     ) {
         self.status = status
         self.message = message
@@ -50,7 +52,33 @@ public struct KaskoError: Error, Sendable {
         self.outcome = outcome
         self.attempts = attempts
         self.requestID = requestID
-        self.serverErrorsJSON = serverErrorsJSON
+        self.serverErrors = serverErrors
+    }
+
+    /// An attempt's failure as `OutcomeRules` judged it.
+    init(
+        verdict: Verdict, message: String, httpStatus: Int? = nil, statusText: String? = nil,
+        pendingPaymentID: String? = nil, requestID: String? = nil, serverErrors: JSONValue? = nil
+    ) {
+        self.init(
+            status: verdict.status, message: message, httpStatus: httpStatus, statusText: statusText,
+            pendingPaymentID: pendingPaymentID, retryable: verdict.retryable, outcome: verdict.outcome,
+            requestID: requestID, serverErrors: serverErrors)
+    }
+
+    /// Without the client's keys or the call's secrets in any text that may
+    /// have come from a server. A pending payment id that held one is no
+    /// longer a payment id, and is dropped.
+    func redacted(by redactor: Redactor) -> KaskoError {
+        var copy = self
+        copy.message = redactor.redact(message)
+        copy.statusText = redactor.redact(statusText)
+        copy.requestID = redactor.redact(requestID)
+        copy.serverErrors = serverErrors.map { redactor.redact($0) }
+        if let pending = pendingPaymentID, redactor.redact(pending) != pending {
+            copy.pendingPaymentID = nil
+        }
+        return copy
     }
 
     /// A caller's mistake, caught before any I/O.

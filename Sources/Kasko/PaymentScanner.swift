@@ -1,8 +1,10 @@
 /// Checks a response body against the payment contract without building it:
 /// the bytes must be one strict JSON document (exactly what `JSONParser`
 /// accepts: RFC 8259, valid UTF-8, no lone surrogates, nesting ≤ 64) whose
-/// top level is an object, and the scan notes where that object's first
-/// `"object"` and `"id"` members are.
+/// top level is an object, and the scan notes where that object's
+/// `"object"`, `"id"` and `"policy_id"` members are, and whether any of them
+/// appears twice (readers disagree on which of two to believe: Python, Go
+/// and JavaScript take the last).
 ///
 /// This is the hot path of every call. `JSONParser` would allocate a string
 /// per key and value (a payment has about 30) only for the library to pass
@@ -23,6 +25,11 @@ struct PaymentScan {
     var topLevel: TopLevel = .other("nothing")
     var object: Member = .absent
     var id: Member = .absent
+    var policyID: Member = .absent
+    /// One of the three appeared twice (with plain keys; escaped keys leave
+    /// the members `.escaped`, and the full parser decides).
+    var duplicate = false
+
 }
 
 enum PaymentScanner {
@@ -49,6 +56,16 @@ enum PaymentScanner {
             return false
         }
         return true
+    }
+
+    /// Notes a watched member's value; a second one is a duplicate.
+    @inline(__always)
+    static func record(_ value: PaymentScan.Member, in member: inout PaymentScan.Member, duplicate: inout Bool) {
+        switch member {
+        case .absent: member = value
+        case .escaped: break
+        case .notAString, .plain: duplicate = true
+        }
     }
 
     static func scan(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> PaymentScan {
@@ -130,19 +147,22 @@ private extension JSONCursor {
         }
     }
 
-    /// A member of the top-level object: note "object" and "id" (the first
-    /// of each, as `JSONValue`'s subscript does).
+    /// A member of the top-level object: note "object", "id" and
+    /// "policy_id", and a second appearance of any of them.
     mutating func scanTopLevelMember(key: PaymentScan.Member, depth: Int, into result: inout PaymentScan) throws(JSONParseError) {
         switch key {
-        case .plain(let range) where result.object == .absent && PaymentScanner.bytes(buffer, range, equal: "object"):
-            result.object = try scanWatchedValue(depth: depth, into: &result)
-        case .plain(let range) where result.id == .absent && PaymentScanner.bytes(buffer, range, equal: "id"):
-            result.id = try scanWatchedValue(depth: depth, into: &result)
+        case .plain(let range) where PaymentScanner.bytes(buffer, range, equal: "object"):
+            PaymentScanner.record(try scanWatchedValue(depth: depth, into: &result), in: &result.object, duplicate: &result.duplicate)
+        case .plain(let range) where PaymentScanner.bytes(buffer, range, equal: "id"):
+            PaymentScanner.record(try scanWatchedValue(depth: depth, into: &result), in: &result.id, duplicate: &result.duplicate)
+        case .plain(let range) where PaymentScanner.bytes(buffer, range, equal: "policy_id"):
+            PaymentScanner.record(try scanWatchedValue(depth: depth, into: &result), in: &result.policyID, duplicate: &result.duplicate)
         case .escaped:
-            // Rare: an escaped key could spell either name. Mark what is
-            // still unseen so that the caller decodes with the full parser.
-            if result.object == .absent { result.object = .escaped }
-            if result.id == .absent { result.id = .escaped }
+            // Rare: an escaped key could spell any of them. Mark what is not
+            // yet known so that the caller decodes with the full parser.
+            result.object = .escaped
+            result.id = .escaped
+            result.policyID = .escaped
             try scanValue(depth: depth, into: &result)
         default:
             try scanValue(depth: depth, into: &result)

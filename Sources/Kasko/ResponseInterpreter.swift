@@ -1,35 +1,48 @@
-/// What a call was, as far as interpreting its answer goes.
+/// What a call was, as far as interpreting its answer goes: what it asked
+/// for, so that a success can be checked to be the answer to it.
 enum Operation {
-    case createPayment
+    case createPayment(policyID: String)
     case getPayment(id: String)
 
-    var method: HTTPRequest.Method {
+    var call: CallKind {
         switch self {
-        case .createPayment: return .post
-        case .getPayment: return .get
+        case .createPayment: return .create
+        case .getPayment: return .view
         }
     }
 }
 
+/// An attempt that did not succeed: the evidence `OutcomeRules` judged, and
+/// the error the caller would be told.
+struct FailedAttempt: Error {
+    let evidence: AttemptEvidence
+    var error: KaskoError
+}
+
 /// Turns an HTTP response into a payment (the body, validated and passed on
-/// unchanged) or a `KaskoError`.
+/// unchanged) or a failed attempt.
 enum ResponseInterpreter {
-    static func interpret(_ response: HTTPResponse, for operation: Operation) -> Result<PaymentJSON, KaskoError> {
+    static func interpret(_ response: HTTPResponse, for operation: Operation) -> Result<PaymentJSON, FailedAttempt> {
         if (200...299).contains(response.status) {
-            return validatePayment(response)
+            return validatePayment(response, for: operation)
         }
-        return .failure(error(for: response, operation: operation))
+        return .failure(failure(for: response, operation: operation))
     }
 
     /// A success body must be a JSON object with `"object":"payment"` and a
-    /// string `id`. Both the full and the restricted shapes qualify; any other
-    /// fields are the API's business and are kept.
-    static func validatePayment(_ response: HTTPResponse) -> Result<PaymentJSON, KaskoError> {
-        func invalid(_ why: String) -> Result<PaymentJSON, KaskoError> {
-            .failure(KaskoError(
-                status: .invalidResponse, message: "response is not a payment object: \(why)",
+    /// string `id`, each once; a view's id must be the one asked for, and a
+    /// create's `policy_id`, when the object has one, the policy paid for.
+    /// Both the full and the restricted shapes qualify; any other fields are
+    /// the API's business and are kept.
+    static func validatePayment(_ response: HTTPResponse, for operation: Operation) -> Result<PaymentJSON, FailedAttempt> {
+        func refuse(_ message: String) -> Result<PaymentJSON, FailedAttempt> {
+            .failure(FailedAttempt(evidence: .sentInvalidAnswer, error: KaskoError(
+                verdict: OutcomeRules.verdict(.sentInvalidAnswer, for: operation.call), message: message,
                 httpStatus: response.status, statusText: reasonPhrase(response.status),
-                outcome: .unknown, requestID: response.requestID))
+                requestID: response.requestID)))
+        }
+        func invalid(_ why: String) -> Result<PaymentJSON, FailedAttempt> {
+            refuse("response is not a payment object: \(why)")
         }
         let scan: PaymentScan
         switch PaymentScanner.scan(response.body) {
@@ -37,83 +50,113 @@ enum ResponseInterpreter {
         case .failure(let error): return invalid("not valid JSON (\(error.message) at byte \(error.offset))")
         }
         if case .other(let type) = scan.topLevel { return invalid("expected an object, got \(type)") }
-        if scan.object == .escaped || scan.id == .escaped {
-            return validateEscapedPayment(response, invalid: invalid)
+        if scan.object == .escaped || scan.id == .escaped || scan.policyID == .escaped {
+            return validateEscapedPayment(response, for: operation, refuse: refuse)
         }
-        guard case .plain(let objectRange) = scan.object,
-              response.body.withUnsafeBufferPointer({ PaymentScanner.bytes($0, objectRange, equal: "payment") }) else {
-            return invalid("\"object\" is not \"payment\"")
+        if scan.duplicate { return invalid("a member \"object\", \"id\" or \"policy_id\" appears twice") }
+        let isPayment = response.body.withUnsafeBufferPointer { buffer in
+            guard case .plain(let objectRange) = scan.object else { return false }
+            return PaymentScanner.bytes(buffer, objectRange, equal: "payment")
         }
+        guard isPayment else { return invalid("\"object\" is not \"payment\"") }
         guard case .plain(let idRange) = scan.id, !idRange.isEmpty else {
             return invalid("\"id\" is missing or not a string")
         }
+        let policyID: PolicyMember
+        switch scan.policyID {
+        case .plain(let range): policyID = .text(response.body[range])
+        case .absent, .escaped: policyID = .none  // .escaped went to validateEscapedPayment
+        // null is how an API says "none"; anything else is not a policy id.
+        case .notAString: policyID = isNull(response.body, afterKey: "policy_id") ? .none : .notAString
+        }
+        let id = response.body[idRange]
+        if let mismatch = mismatch(id: id, policyID: policyID, for: operation) { return refuse(mismatch) }
         return .success(PaymentJSON(bytes: response.body, id: .range(idRange)))
     }
 
-    /// The rare body whose "object" or "id" (or a key that might spell them)
-    /// uses escapes: decoded by the full parser, which the scanner has already
+    /// The rare body whose watched members (or a key that might spell them)
+    /// use escapes: decoded by the full parser, which the scanner has already
     /// shown will accept it.
     static func validateEscapedPayment(
-        _ response: HTTPResponse, invalid: (String) -> Result<PaymentJSON, KaskoError>
-    ) -> Result<PaymentJSON, KaskoError> {
-        guard let document = try? JSONParser.parse(response.body) else { return invalid("not valid JSON") }
+        _ response: HTTPResponse, for operation: Operation, refuse: (String) -> Result<PaymentJSON, FailedAttempt>
+    ) -> Result<PaymentJSON, FailedAttempt> {
+        func invalid(_ why: String) -> Result<PaymentJSON, FailedAttempt> {
+            refuse("response is not a payment object: \(why)")
+        }
+        guard let document = try? JSONParser.parse(response.body), case .object(let members) = document else {
+            return invalid("not valid JSON")
+        }
+        for name in ["object", "id", "policy_id"] where members.filter({ $0.key == name }).count > 1 {
+            return invalid("a member \"object\", \"id\" or \"policy_id\" appears twice")
+        }
         guard document["object"]?.stringValue == "payment" else {
             return invalid("\"object\" is not \"payment\"")
         }
         guard let id = document["id"]?.stringValue, !id.isEmpty else {
             return invalid("\"id\" is missing or not a string")
         }
+        let policyID: PolicyMember
+        switch document["policy_id"] {
+        case nil, .null?: policyID = .none
+        case .string(let text)?: policyID = .text(Array(text.utf8)[...])
+        default: policyID = .notAString
+        }
+        if let mismatch = mismatch(id: Array(id.utf8)[...], policyID: policyID, for: operation) { return refuse(mismatch) }
         return .success(PaymentJSON(bytes: response.body, id: .decoded(id)))
     }
 
-    static func error(for response: HTTPResponse, operation: Operation) -> KaskoError {
+    /// A payment's `policy_id`, as far as checking it goes.
+    enum PolicyMember {
+        case none
+        case text(ArraySlice<UInt8>)
+        case notAString
+    }
+
+    /// Why a payment with this id and policy does not answer `operation`, as
+    /// the error message; nil when it does.
+    /// Compared as bytes: a string the JSON carried unescaped is its UTF-8.
+    static func mismatch(id: ArraySlice<UInt8>, policyID: PolicyMember, for operation: Operation) -> String? {
+        switch operation {
+        case .getPayment(let asked):
+            return id.elementsEqual(asked.utf8) ? nil : "response is not the payment asked for: asked for payment \(asked), got another"
+        case .createPayment(let policy):
+            switch policyID {
+            case .none: return nil
+            case .text(let bytes):
+                return bytes.elementsEqual(policy.utf8) ? nil : "response is not the payment asked for: paid policy \(policy), got a payment of another policy"
+            case .notAString: return "response is not a payment object: \"policy_id\" is not a string"
+            }
+        }
+    }
+
+    /// Whether the first top-level `key`'s value is `null` (the scanner only
+    /// says "not a string"). Rare: only bodies with a non-string member.
+    static func isNull(_ body: [UInt8], afterKey key: String) -> Bool {
+        guard let document = try? JSONParser.parse(body) else { return false }
+        return document[key] == .null
+    }
+
+    static func failure(for response: HTTPResponse, operation: Operation) -> FailedAttempt {
         let status = response.status
         // Error bodies are read leniently: the status code is authoritative,
         // and a proxy's HTML error page must not hide it.
         let document = try? JSONParser.parse(response.body)
         let serverStatus = document?["status"]?.stringValue
         let serverMessage = document?["message"]?.stringValue
-        var serverErrors: String?
+        var serverErrors: JSONValue?
         if let errors = document?["errors"], case .array = errors {
-            serverErrors = JSONWriter.serialize(errors)
+            serverErrors = errors
         }
-
-        let code: KaskoStatus
-        switch status {
-        case 400: code = .badRequest
-        case 401, 403: code = .unauthorized
-        case 404: code = .notFound
-        case 422: code = .pendingPayment
-        case 429: code = .rateLimited
-        default: code = .server
-        }
-        let isPost = operation.method == .post
-        let outcome: RequestOutcome
-        let retryable: Bool
-        switch status {
-        case 429:
-            outcome = .rejected
-            retryable = true
-        case 500...599:
-            // The server may have acted before failing: a create might exist.
-            outcome = isPost ? .unknown : .rejected
-            retryable = !isPost && [500, 502, 503, 504].contains(status)
-        default:
-            outcome = .rejected
-            retryable = false
-        }
-
-        return KaskoError(
-            status: code,
+        let evidence = AttemptEvidence.answered(status: status)
+        let error = KaskoError(
+            verdict: OutcomeRules.verdict(evidence, for: operation.call),
             message: serverMessage ?? defaultMessage(status: status, operation: operation),
             httpStatus: status,
             statusText: serverStatus ?? reasonPhrase(status),
             pendingPaymentID: status == 422 ? serverMessage.flatMap(pendingPaymentID(in:)) : nil,
-            retryable: retryable,
-            outcome: outcome,
-            attempts: 1,
             requestID: response.requestID,
-            serverErrorsJSON: serverErrors)
+            serverErrors: serverErrors)
+        return FailedAttempt(evidence: evidence, error: error)
     }
 
     static func defaultMessage(status: Int, operation: Operation) -> String {
@@ -125,14 +168,16 @@ enum ResponseInterpreter {
         }
     }
 
-    /// The id in "Policy - tpol_… already has pending payment - t9193….".
+    /// The id in "Policy - tpol_… already has pending payment - t9193…":
+    /// the word after the marker, less a closing full stop, when it is a
+    /// payment id by the rule `kasko_payment_get` applies; else nil, so that
+    /// the caller is never handed an id it cannot look up.
     static func pendingPaymentID(in message: String) -> String? {
         let marker = "pending payment - "
         guard let range = message.firstRange(of: marker) else { return nil }
-        let id = message[range.upperBound...].prefix { character in
-            character.isASCII && (character.isLetter || character.isNumber || character == "_" || character == "-")
-        }
-        return id.isEmpty ? nil : String(id)
+        var word = message[range.upperBound...].prefix { !$0.isWhitespace }
+        if word.hasSuffix(".") { word = word.dropLast() }
+        return (try? PaymentID(String(word)))?.value
     }
 
     static func reasonPhrase(_ status: Int) -> String? {

@@ -4,11 +4,8 @@ import Glibc
 import Musl
 #endif
 
-/// When to try a request again, and how long to wait first.
-///
-/// The rule that matters most: a payment create is retried only when it
-/// provably never reached the server (DNS or connect failure). Anything else
-/// could turn one payment into two.
+/// How many times to try again and how long to wait first. Whether a
+/// failure is tried again at all is `OutcomeRules`' decision.
 struct RetryPolicy {
     static let baseDelayMilliseconds = 250
     static let maximumBackoffMilliseconds = 5_000
@@ -16,22 +13,10 @@ struct RetryPolicy {
 
     let maxRetries: Int
 
-    /// Whether the failure of attempt `attempt` (1-based) may be retried.
-    func shouldRetry(_ failure: TransportFailure, method: HTTPRequest.Method, attempt: Int) -> Bool {
-        guard attempt <= maxRetries else { return false }
-        switch failure.kind {
-        case .notSent:
-            return true
-        case .noAnswer:
-            return method == .get
-        case .tls, .bodyTooLarge, .local:
-            return false
-        }
-    }
-
-    func shouldRetry(_ response: HTTPResponse, method: HTTPRequest.Method, attempt: Int) -> Bool {
-        guard attempt <= maxRetries, method == .get else { return false }
-        return [429, 502, 503, 504].contains(response.status)
+    /// Whether attempt `attempt` (1-based), which ended with `verdict`, is
+    /// followed by another.
+    func shouldRetry(_ verdict: Verdict, attempt: Int) -> Bool {
+        verdict.retriedByLibrary && attempt <= maxRetries
     }
 
     /// Capped exponential backoff with full jitter, unless the server said how

@@ -1,10 +1,11 @@
 /// Turns requests into HTTP exchanges over libcurl: fixed headers, the
-/// handle pool, one attempt per call. Retry decisions live in `RetryPolicy`.
+/// handle pool of the calling process, one attempt per call. Retry decisions
+/// live in `OutcomeRules`.
 final class Transport: @unchecked Sendable {
     /// Larger responses are refused: a payment object is a few kilobytes.
     static let maximumBodyBytes = 1 << 20
 
-    private let pool: HandlePool
+    private let pools: ProcessLocalPool
     private let getHeaders: HeaderList
     private let postHeaders: HeaderList
 
@@ -18,12 +19,16 @@ final class Transport: @unchecked Sendable {
             connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
             timeoutMilliseconds: configuration.timeoutMilliseconds,
             caBundlePath: configuration.caBundlePath,
-            proxy: configuration.proxy,
+            // Plain http is allowed only because it never leaves the host: no
+            // proxy from the environment may carry it (and the key in it)
+            // elsewhere. libcurl 7.88 does not exempt loopback from
+            // http_proxy/ALL_PROXY, so "" turns the environment off.
+            proxy: configuration.proxy ?? (configuration.baseURL.usesTLS ? nil : ""),
             maximumBodyBytes: Transport.maximumBodyBytes)
         let common = ["Accept: application/vnd.kasko.v2+json"]
         let authorization = configuration.secretKey.map { (prefix: "Authorization: Bearer ", secret: $0.bytes) }
         do {
-            pool = try HandlePool(settings: settings)
+            pools = try ProcessLocalPool(settings: settings)
             getHeaders = try HeaderList(common, secretHeader: authorization)
             // "Expect:" stops libcurl from waiting for 100 Continue on bodies over 1 KiB.
             postHeaders = try HeaderList(common + ["Content-Type: application/json", "Expect:"], secretHeader: authorization)
@@ -34,6 +39,11 @@ final class Transport: @unchecked Sendable {
 
     func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportFailure> {
         let headers = request.method == .get ? getHeaders.list : postHeaders.list
+        let pool: HandlePool
+        switch pools.pool() {
+        case .success(let current): pool = current
+        case .failure(let failure): return .failure(failure)
+        }
         switch pool.withHandle({ $0.perform(request, headers: headers) }) {
         case .success(let result): return result
         case .failure(let failure): return .failure(failure)

@@ -202,7 +202,7 @@ static void test_invalid_configurations(void) {
         {"{\"public_key\":\"pk_test_abc\",\"timeout_ms\":\"5\"}", "got a string"},
         {"{\"public_key\":\"pk_test_abc\",\"max_retries\":1.5}", "max_retries must be a whole number"},
         {"{\"public_key\":\"pk_test_abc\",\"max_retries\":11}", "max_retries must be a whole number"},
-        {"{\"public_key\":\"pk_test_abc\",\"ca_bundle\":\"/nonexistent/ca.pem\"}", "is not a readable file"},
+        {"{\"public_key\":\"pk_test_abc\",\"ca_bundle\":\"/nonexistent/ca.pem\"}", "cannot be found"},
         {"{\"public_key\":\"pk_test_abc\",\"user_agent\":\"a\\nb\"}", "user_agent contains a control character"},
         {"{\"public_key\":\"pk_test_abc\",\"proxy\":\"proxy.example.com:3128\"}", "proxy must be a URL"},
         {"{\"public_key\":\"pk_test_abc\",\"proxy\":\"http://a proxy\"}", "proxy contains whitespace"},

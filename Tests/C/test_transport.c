@@ -154,23 +154,52 @@ static void test_proxy(void) {
     kasko_string_free(json);
     kasko_client_free(client);
 
-    /* No "proxy" key: the environment's proxy applies, as for curl; "" turns it off. */
+    /* No "proxy" key: for https the environment's proxy applies, as for
+     * curl ("" turns it off); for plain http (loopback only) no environment
+     * proxy ever does: it would carry the key in clear text off the host. */
     char environment_proxy[128];
     snprintf(environment_proxy, sizeof environment_proxy, "http://127.0.0.1:%d", unused_loopback_port());
-    setenv("http_proxy", environment_proxy, 1);
     unsetenv("no_proxy");
     unsetenv("NO_PROXY");
-    client = client_for(sandbox_url, "");
+    const char *plain_proxies[] = {"http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"};
+    for (size_t i = 0; i < sizeof plain_proxies / sizeof plain_proxies[0]; i++) {
+        setenv(plain_proxies[i], environment_proxy, 1);
+        client = client_for(sandbox_url, "");
+        status = kasko_payment_get(client, "t00000000000000000000000000000000", &json);
+        CHECK(status == KASKO_ERR_NOT_FOUND, "%s is not used for plain http: %s %s", plain_proxies[i],
+              kasko_status_name(status), json ? json : "");
+        kasko_string_free(json);
+        kasko_client_free(client);
+        unsetenv(plain_proxies[i]);
+    }
+    char with_ca[512];
+    snprintf(with_ca, sizeof with_ca, ",\"ca_bundle\":\"%s\"", required("KASKO_TEST_CA"));
+    setenv("https_proxy", environment_proxy, 1);
+    client = client_for(required("KASKO_TLS_URL"), with_ca);
     status = kasko_payment_get(client, "t00000000000000000000000000000000", &json);
-    CHECK(status == KASKO_ERR_NETWORK, "http_proxy from the environment is used: %s", kasko_status_name(status));
+    CHECK(status == KASKO_ERR_NETWORK && json != NULL && strstr(json, "\"not_sent\"") != NULL,
+          "https_proxy from the environment is used for https (a dead one: not sent): %s %s",
+          kasko_status_name(status), json ? json : "");
     kasko_string_free(json);
     kasko_client_free(client);
-    client = client_for(sandbox_url, ",\"proxy\":\"\"");
+    snprintf(with_ca, sizeof with_ca, ",\"ca_bundle\":\"%s\",\"proxy\":\"\"", required("KASKO_TEST_CA"));
+    client = client_for(required("KASKO_TLS_URL"), with_ca);
     status = kasko_payment_get(client, "t00000000000000000000000000000000", &json);
     CHECK(status == KASKO_ERR_NOT_FOUND, "\"proxy\":\"\" ignores the environment: %s", kasko_status_name(status));
     kasko_string_free(json);
     kasko_client_free(client);
-    unsetenv("http_proxy");
+    unsetenv("https_proxy");
+
+    /* An explicit proxy for plain http must itself be on this host. */
+    kasko_client *refused = NULL;
+    char config[512], *error = NULL;
+    snprintf(config, sizeof config,
+             "{\"public_key\":\"%s\",\"base_url\":\"%s\",\"proxy\":\"http://10.1.2.3:3128\"}", public_key,
+             sandbox_url);
+    status = kasko_client_new(config, &refused, &error);
+    CHECK(status == KASKO_ERR_INVALID_ARGUMENT && refused == NULL && error != NULL && strstr(error, "loopback") != NULL,
+          "a non-loopback proxy for plain http is refused: %s", error ? error : "");
+    kasko_string_free(error);
 }
 
 int main(void) {

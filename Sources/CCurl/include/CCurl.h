@@ -10,6 +10,14 @@
 #include <curl/curl.h>
 #include <pthread.h>
 
+/* curl_easy_init, one thread at a time. libcurl 7.88 guards its global
+ * state there with a spin lock of C11 atomics: a fork while another thread
+ * holds it leaves the child spinning forever, and race detectors (helgrind,
+ * DRD) cannot see such a lock. A pthread mutex with fork handlers makes both
+ * go away; it is taken only when a handle is made, never per request.
+ * NULL when libcurl could not make the handle. */
+CURL *ccurl_easy_init(void);
+
 typedef size_t (*ccurl_data_callback)(char *data, size_t size, size_t nmemb, void *userdata);
 
 CURLcode ccurl_easy_setopt_long(CURL *handle, CURLoption option, long value);
@@ -24,14 +32,24 @@ CURLcode ccurl_easy_setopt_read_function(CURL *handle, ccurl_data_callback callb
 typedef int (*ccurl_seek_callback)(void *userdata, curl_off_t offset, int origin);
 CURLcode ccurl_easy_setopt_seek_function(CURL *handle, ccurl_seek_callback callback);
 
+/* CURLOPT_PREREQFUNCTION (libcurl 7.80.0): called once the connection (with
+ * any proxy tunnel and TLS handshake) is ready, right before the request is
+ * written. */
+typedef int (*ccurl_prereq_callback)(void *userdata, char *conn_primary_ip, char *conn_local_ip,
+                                     int conn_primary_port, int conn_local_port);
+CURLcode ccurl_easy_setopt_prereq_function(CURL *handle, ccurl_prereq_callback callback);
+
 CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode ccurl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
 
 /* A share handle plus the pthread mutexes (one per curl_lock_data kind) that
- * make it safe to use from many threads at once. It shares the connection
- * cache, DNS and TLS sessions, so every easy handle of a client reuses the
- * same keep-alive connections. Free it only after every easy handle that
- * uses it has been cleaned up. ccurl_locked_share_new: NULL on failure. */
+ * make it safe to use from many threads at once. It shares the DNS cache and
+ * TLS sessions only. Never the connection cache: libcurl does not support
+ * connections shared between threads that perform at the same time
+ * (CURLSHOPT_SHARE; curl issue 4915; in 7.88 multi_done touches a connection
+ * after dropping the cache lock), so each easy handle keeps its own. Free it
+ * only after every easy handle that uses it has been cleaned up.
+ * ccurl_locked_share_new: NULL on failure. */
 typedef struct ccurl_locked_share {
     CURLSH *share;
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];

@@ -3,7 +3,8 @@
 // Invariants checked beyond "does not crash": an accepted payment is passed
 // on byte for byte, every error object the library makes is valid JSON, and
 // the allocation-free PaymentScanner agrees with the full JSONParser on every
-// input (which documents it accepts, and what their "object" and "id" are).
+// input (which documents it accepts), and a success is exactly a payment,
+// without duplicated watched members, that answers the question asked.
 
 private let statuses = [200, 201, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503, 504, 302]
 
@@ -12,7 +13,6 @@ public func fuzzResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = UnsafeBufferPointer(start: data, count: size)
     guard let selector = input.first else { return 0 }
     let status = statuses[Int(selector) % statuses.count]
-    let operation: Operation = selector & 0x80 == 0 ? .createPayment : .getPayment(id: "t1")
     let body = Array(input.dropFirst())
     let response = HTTPResponse(status: status, body: body, requestID: "req_fuzz", retryAfterSeconds: nil)
     let parsed = try? JSONParser.parse(body)
@@ -20,17 +20,42 @@ public func fuzzResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard (parsed == nil) == (scanned == nil) else {
         fuzzInvariantBroken("scanner and parser disagree on validity")
     }
-    let isPayment = parsed?["object"]?.stringValue == "payment" && !(parsed?["id"]?.stringValue ?? "").isEmpty
+    // Ask for what the body holds (half the time), so that the match checks
+    // are exercised on both sides.
+    let askMatching = selector & 0x40 == 0
+    let parsedID = parsed?["id"]?.stringValue
+    let parsedPolicy = parsed?["policy_id"]
+    let operation: Operation = selector & 0x80 == 0
+        ? .createPayment(policyID: askMatching ? (parsedPolicy?.stringValue ?? "tpol_1") : "tpol_1")
+        : .getPayment(id: askMatching ? (parsedID ?? "t1") : "t1")
+    var members: [JSONMember] = []
+    if case .object(let all)? = parsed { members = all }
+    let duplicated = ["object", "id", "policy_id"].contains { name in members.filter { $0.key == name }.count > 1 }
+    let answersTheQuestion: Bool
+    switch operation {
+    case .getPayment(let id): answersTheQuestion = parsedID == id
+    case .createPayment(let policy):
+        switch parsedPolicy {
+        case nil, .null?: answersTheQuestion = true
+        case .string(let text)?: answersTheQuestion = text == policy
+        default: answersTheQuestion = false
+        }
+    }
+    let isPayment = parsed?["object"]?.stringValue == "payment" && !(parsedID ?? "").isEmpty
+    let acceptable = isPayment && !duplicated && answersTheQuestion
     switch ResponseInterpreter.interpret(response, for: operation) {
     case .success(let payment):
         guard payment.bytes == body else { fuzzInvariantBroken("payment bytes changed") }
-        guard isPayment, payment.id == parsed?["id"]?.stringValue else {
-            fuzzInvariantBroken("accepted something the parser does not see as a payment")
+        guard acceptable, payment.id == parsedID else {
+            fuzzInvariantBroken("accepted something that is not the payment asked for")
         }
-    case .failure(let error):
-        checkErrorJSON(error)
-        if (200...299).contains(status) && isPayment {
+    case .failure(let failed):
+        checkErrorJSON(failed.error)
+        if (200...299).contains(status) && acceptable {
             fuzzInvariantBroken("refused a payment the parser accepts")
+        }
+        if failed.error.outcome == .notSent {
+            fuzzInvariantBroken("an answered request reported as not sent")
         }
     }
     return 0
