@@ -6,6 +6,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 struct SandboxConfig: Sendable {
     var host = "127.0.0.1"
@@ -41,6 +42,12 @@ final class Router: Sendable {
     let store = Store()
     /// Rules and counters; nil without --faults.
     let faults: FaultRegistry?
+    /// TCP connections accepted since start: how tests see keep-alive at work.
+    private let connections = Atomic<Int>(0)
+
+    func connectionAccepted() {
+        connections.add(1, ordering: .relaxed)
+    }
 
     init(config: SandboxConfig) {
         self.config = config
@@ -58,6 +65,7 @@ final class Router: Sendable {
         case faultsOfKey(String)
         case attempts
         case attemptsOfKey(String)
+        case connections
         case unknown
 
         var allowedMethods: [HTTPMethod] {
@@ -67,6 +75,7 @@ final class Router: Sendable {
             case .faults: return [.POST, .DELETE]
             case .faultsOfKey, .attempts: return [.DELETE]
             case .attemptsOfKey: return [.GET, .DELETE]
+            case .connections: return [.GET]
             case .unknown: return []
             }
         }
@@ -136,6 +145,8 @@ final class Router: Sendable {
             return resetAttempts(key: nil)
         case .attemptsOfKey(let key):
             return request.method == .GET ? attempts(key: key) : resetAttempts(key: key)
+        case .connections:
+            return SandboxResponse(status: .ok, body: #"{"accepted":\#(connections.load(ordering: .relaxed))}"#)
         case .unknown:
             return SandboxResponse(status: .notFound, body: Self.notFound)
         }
@@ -443,6 +454,8 @@ final class Router: Sendable {
             return .offers
         case 3 where segments[1] == "__sandbox" && segments[2] == "health":
             return .health
+        case 3 where segments[1] == "__sandbox" && segments[2] == "connections":
+            return .connections
         case 5 where segments[1] == "__sandbox" && segments[2] == "payments" && !segments[3].isEmpty
             && segments[4] == "settle":
             return .settle(paymentId: String(segments[3]))

@@ -25,7 +25,8 @@ enum Server {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                router.connectionAccepted()
+                return channel.eventLoop.makeCompletedFuture {
                     var baseURL = baseURLBox.value.withLock { $0 }
                     if baseURL.isEmpty, let local = channel.localAddress {
                         // A connection that raced the startup: derive the URL ourselves.

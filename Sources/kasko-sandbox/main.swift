@@ -38,6 +38,8 @@ let usage = """
       POST /__sandbox/payments/{id}/settle    settle a pending payment;
                                               body {"status":"ok"|"failed"}, default ok
       GET  /__sandbox/health                  -> {"status":"ok"}
+      GET  /__sandbox/connections             -> {"accepted":N}: TCP connections
+                                              accepted since start
 
     Payment providers: "invoice" (method "invoice", settled at once) and
     "deferred" (method "deferred", pending until settled).

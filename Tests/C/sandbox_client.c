@@ -1,13 +1,14 @@
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
 #include "sandbox_client.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 struct buffer {
@@ -15,36 +16,73 @@ struct buffer {
     size_t used;
 };
 
-static size_t collect(char *data, size_t size, size_t count, void *user) {
-    struct buffer *buffer = user;
-    size_t total = size * count;
-    if (buffer->used + total >= sizeof buffer->data) return 0;
-    memcpy(buffer->data + buffer->used, data, total);
-    buffer->used += total;
-    buffer->data[buffer->used] = '\0';
-    return total;
-}
-
-/* POST `body` (or GET when body is NULL) to url; returns the HTTP status. */
+/* POST `body` (or GET when body is NULL) to url; returns the HTTP status and
+ * leaves the response body in `out`. Plain HTTP/1.1 over a socket of its
+ * own, one request per connection: these helpers run on the test's threads
+ * beside the library, and using libcurl here too would put its global-init
+ * spin lock (C11 atomics, invisible to helgrind) between test and library
+ * threads in the race detectors' reports. */
 static long request(const char *url, const char *body, struct buffer *out) {
-    CURL *curl = curl_easy_init();
-    if (curl == NULL) return -1;
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     out->used = 0;
     out->data[0] = '\0';
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    if (body != NULL) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    long status = -1;
-    if (curl_easy_perform(curl) == CURLE_OK) {
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    const char *prefix = "http://";
+    if (strncmp(url, prefix, strlen(prefix)) != 0) return -1;
+    const char *authority = url + strlen(prefix);
+    const char *path = strchr(authority, '/');
+    if (path == NULL) return -1;
+    char host[256];
+    const char *colon = memchr(authority, ':', (size_t)(path - authority));
+    if (colon == NULL || (size_t)(colon - authority) >= sizeof host) return -1;
+    memcpy(host, authority, (size_t)(colon - authority));
+    host[colon - authority] = '\0';
+    char port[16];
+    if ((size_t)(path - colon - 1) >= sizeof port) return -1;
+    memcpy(port, colon + 1, (size_t)(path - colon - 1));
+    port[path - colon - 1] = '\0';
+
+    struct addrinfo hints, *address = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &address) != 0 || address == NULL) return -1;
+    int fd = socket(address->ai_family, SOCK_STREAM, 0);
+    struct timeval timeout = {30, 0};
+    int connected = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) == 0
+                    && setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) == 0
+                    && connect(fd, address->ai_addr, address->ai_addrlen) == 0;
+    freeaddrinfo(address);
+    if (!connected) {
+        if (fd >= 0) close(fd);
+        return -1;
     }
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    char head[1024];
+    size_t body_length = body != NULL ? strlen(body) : 0;
+    int head_length = snprintf(head, sizeof head,
+                               "%s %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n"
+                               "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                               body != NULL ? "POST" : "GET", path, host, port, body_length);
+    int sent = head_length > 0 && (size_t)head_length < sizeof head
+               && send(fd, head, (size_t)head_length, MSG_NOSIGNAL) == head_length
+               && (body_length == 0 || send(fd, body, body_length, MSG_NOSIGNAL) == (ssize_t)body_length);
+    /* The whole response, until the server closes (Connection: close). */
+    char response[sizeof out->data + 2048];
+    size_t used = 0;
+    ssize_t count;
+    while (sent && used < sizeof response - 1 && (count = recv(fd, response + used, sizeof response - 1 - used, 0)) > 0) {
+        used += (size_t)count;
+    }
+    close(fd);
+    response[used] = '\0';
+    long status = -1;
+    if (!sent || sscanf(response, "HTTP/1.%*d %ld", &status) != 1) return -1;
+    const char *content = strstr(response, "\r\n\r\n");
+    if (content != NULL) {
+        content += 4;
+        size_t length = strlen(content);
+        if (length >= sizeof out->data) return -1;
+        memcpy(out->data, content, length + 1);
+        out->used = length;
+    }
     return status;
 }
 
@@ -158,4 +196,12 @@ int unused_loopback_port(void) {
     }
     close(fd);
     return port;
+}
+
+long sandbox_connections(const char *base_url) {
+    char url[512];
+    struct buffer out;
+    snprintf(url, sizeof url, "%s/__sandbox/connections", base_url);
+    if (request(url, NULL, &out) != 200) return -1;
+    return json_int_field(out.data, "accepted");
 }

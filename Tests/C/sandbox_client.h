@@ -1,5 +1,6 @@
-/* Test helpers: the sandbox-only endpoints (offers, settling) through
- * libcurl directly, and a small JSON field reader for assertions. */
+/* Test helpers: the sandbox-only endpoints (offers, settling, faults,
+ * counters) over plain HTTP sockets, and a small JSON field reader for
+ * assertions. */
 #ifndef SANDBOX_CLIENT_H
 #define SANDBOX_CLIENT_H
 
@@ -24,6 +25,10 @@ long sandbox_arm_fault(const char *base_url, const char *key, const char *fault_
 
 /* How many requests with fault key `key` the sandbox has seen, or -1. */
 long sandbox_attempts(const char *base_url, const char *key);
+
+/* TCP connections the sandbox has accepted since it started, counting the
+ * one this call opens, or -1. */
+long sandbox_connections(const char *base_url);
 
 /* Copies the first string member `key` of a flat-enough JSON text into out.
  * Returns 0 when found. Good enough for the library's and sandbox's output. */

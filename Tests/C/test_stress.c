@@ -1,13 +1,20 @@
 /*
- * Thread stress: 16 threads x 500 mixed calls, first on one shared client,
- * then on a client per thread, against a sandbox that injects random faults
- * (KASKO_SANDBOX_ARGS="--faults --random-faults 0.1").
+ * Thread stress: 16 threads x KASKO_STRESS_CALLS mixed calls (default 1000,
+ * so 16,000 calls) on ONE shared client, then on a client per thread, against
+ * a sandbox that injects random faults
+ * (KASKO_SANDBOX_ARGS="--faults --random-faults 0.1"). make check also runs
+ * it under valgrind (--fair-sched=yes) and helgrind with KASKO_STRESS_CALLS=128.
  *
  * Every call must end with a status that is correct for what was asked and
  * what the sandbox may have done: no crash, no deadlock (the run is bounded
  * by the callers' timeouts), no INTERNAL, no status a fault cannot cause, an
- * OK that carries the right payment, and no file descriptor left open once
- * the clients are freed.
+ * OK that carries the payment asked for, and no file descriptor left open
+ * once the clients are freed. Afterwards the sandbox's counters must show
+ * every create exactly once: no create was ever sent twice.
+ *
+ * Then keep-alive (KASKO_STRESS_KEEPALIVE=1, on a sandbox without random
+ * faults, which would close connections): consecutive calls from one thread
+ * reuse one connection, and N busy threads keep about N, not one per call.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <kasko.h>
@@ -21,17 +28,18 @@
 #include "sandbox_client.h"
 #include "testing.h"
 
-enum { THREADS = 16, CALLS = 500 };
+enum { THREADS = 16, POLICY_SIZE = 128 };
 
 static const char *base_url;
 static const char *public_key;
 static const char *secret_key;
+static int calls_per_thread = 1000;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static kasko_client *new_client(void) {
     char config[1024];
     snprintf(config, sizeof config,
-             "{\"public_key\":\"%s\",\"secret_key\":\"%s\",\"base_url\":\"%s\",\"max_retries\":2,\"timeout_ms\":3000}",
+             "{\"public_key\":\"%s\",\"secret_key\":\"%s\",\"base_url\":\"%s\",\"max_retries\":2,\"timeout_ms\":5000}",
              public_key, secret_key, base_url);
     kasko_client *client = NULL;
     if (kasko_client_new(config, &client, NULL) != KASKO_OK) return NULL;
@@ -59,6 +67,9 @@ struct worker {
     int correct;
     int wrong;
     int faulted;
+    /* Every policy this worker sent a create for, to count at the sandbox. */
+    char (*policies)[POLICY_SIZE];
+    int policy_count;
 };
 
 static void judge(struct worker *worker, int correct, const char *what, kasko_status status, const char *json) {
@@ -75,37 +86,47 @@ static void judge(struct worker *worker, int correct, const char *what, kasko_st
     pthread_mutex_unlock(&report_lock);
 }
 
-/* The error JSON, when there is one, names the status it came with. */
-static int error_matches(kasko_status status, const char *json) {
+/* The error JSON, when there is one, names the status it came with; a
+ * create that reached the server is never "not_sent". */
+static int error_matches(kasko_status status, const char *json, int is_create) {
     if (status == KASKO_OK) return 1;
-    char code[64];
-    return json != NULL && json_string_field(json, "code", code, sizeof code) == 0
-           && strcmp(code, kasko_status_name(status)) == 0;
+    char code[64], outcome[32];
+    if (json == NULL || json_string_field(json, "code", code, sizeof code) != 0
+        || strcmp(code, kasko_status_name(status)) != 0) {
+        return 0;
+    }
+    if (is_create && (json_string_field(json, "outcome", outcome, sizeof outcome) != 0
+                      || strcmp(outcome, "not_sent") == 0)) {
+        return 0;
+    }
+    return 1;
 }
 
 static void *work(void *argument) {
     struct worker *worker = argument;
     kasko_client *client = worker->shared != NULL ? worker->shared : new_client();
     char known_id[129] = "";
-    for (int call = 0; call < CALLS; call++) {
+    for (int call = 0; call < calls_per_thread; call++) {
         int kind = (int)(rand_r(&worker->seed) % 8);
         char *json = NULL;
         kasko_status status;
         if (kind < 3 || known_id[0] == '\0') {
             /* Create for a fresh offer. */
-            char policy[128], token[256], request[1024];
-            if (sandbox_new_offer(base_url, policy, sizeof policy, token, sizeof token) != 0) {
+            char *policy = worker->policies[worker->policy_count];
+            char token[256], request[1024];
+            if (sandbox_new_offer(base_url, policy, POLICY_SIZE, token, sizeof token) != 0) {
                 judge(worker, 0, "offer", KASKO_ERR_INTERNAL, NULL);
                 continue;
             }
+            worker->policy_count++;
             snprintf(request, sizeof request,
                      "{\"token\":\"%s\",\"provider\":\"invoice\",\"method\":\"invoice\",\"policy_id\":\"%s\"}", token,
                      policy);
             status = kasko_payment_create(client, request, &json);
-            char seen[128] = "";
+            char seen[POLICY_SIZE] = "";
             int correct = (status == KASKO_OK && json_string_field(json, "policy_id", seen, sizeof seen) == 0
                            && strcmp(seen, policy) == 0 && json_string_field(json, "id", known_id, sizeof known_id) == 0)
-                          || (is_fault_status(status) && error_matches(status, json));
+                          || (is_fault_status(status) && error_matches(status, json, 1));
             judge(worker, correct, "create", status, json);
         } else if (kind < 6) {
             /* View a payment this thread made. */
@@ -113,17 +134,17 @@ static void *work(void *argument) {
             char seen[129] = "";
             int correct = (status == KASKO_OK && json_string_field(json, "id", seen, sizeof seen) == 0
                            && strcmp(seen, known_id) == 0)
-                          || (is_fault_status(status) && error_matches(status, json));
+                          || (is_fault_status(status) && error_matches(status, json, 0));
             judge(worker, correct, "view", status, json);
         } else if (kind == 6) {
             /* An unknown payment: 404, unless a fault got there first. */
             status = kasko_payment_get(client, "t00000000000000000000000000000000", &json);
-            int correct = (status == KASKO_ERR_NOT_FOUND || is_fault_status(status)) && error_matches(status, json);
+            int correct = (status == KASKO_ERR_NOT_FOUND || is_fault_status(status)) && error_matches(status, json, 0);
             judge(worker, correct, "unknown view", status, json);
         } else {
             /* Bad input: refused before any I/O, whatever the network does. */
             status = kasko_payment_get(client, "../../etc/passwd", &json);
-            int correct = status == KASKO_ERR_INVALID_ARGUMENT && error_matches(status, json);
+            int correct = status == KASKO_ERR_INVALID_ARGUMENT && error_matches(status, json, 0);
             judge(worker, correct, "bad id", status, json);
         }
         kasko_string_free(json);
@@ -132,17 +153,23 @@ static void *work(void *argument) {
     return NULL;
 }
 
-static void run(const char *mode, int shared) {
+static void run(const char *mode, int shared, int calls) {
+    calls_per_thread = calls;
     int before = open_descriptors();
     kasko_client *client = shared ? new_client() : NULL;
     CHECK(!shared || client != NULL, "%s: client", mode);
     pthread_t threads[THREADS];
     struct worker workers[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        workers[i] = (struct worker){client, (unsigned)(i * 7919 + shared), 0, 0, 0};
+        workers[i] = (struct worker){client, (unsigned)(i * 7919 + shared), 0, 0, 0, NULL, 0};
+        workers[i].policies = calloc((size_t)calls, POLICY_SIZE);
+        CHECK(workers[i].policies != NULL, "%s: memory", mode);
+        if (workers[i].policies == NULL) return;
+    }
+    for (int i = 0; i < THREADS; i++) {
         CHECK(pthread_create(&threads[i], NULL, work, &workers[i]) == 0, "%s: thread %d", mode, i);
     }
-    int correct = 0, wrong = 0, faulted = 0;
+    int correct = 0, wrong = 0, faulted = 0, creates = 0, sent_once = 0;
     for (int i = 0; i < THREADS; i++) {
         pthread_join(threads[i], NULL);
         correct += workers[i].correct;
@@ -151,17 +178,109 @@ static void run(const char *mode, int shared) {
     }
     kasko_client_free(client);
     int after = open_descriptors();
-    printf("%s: %d calls, %d correct (%d ended in a fault status), %d wrong; fds %d -> %d\n", mode, THREADS * CALLS,
-           correct, faulted, wrong, before, after);
-    CHECK(correct == THREADS * CALLS && wrong == 0, "%s: every call ended correctly", mode);
+    /* What reached the sandbox: each create exactly once. */
+    for (int i = 0; i < THREADS; i++) {
+        for (int p = 0; p < workers[i].policy_count; p++) {
+            long seen = sandbox_attempts(base_url, workers[i].policies[p]);
+            creates++;
+            if (seen == 1) {
+                sent_once++;
+            } else {
+                fprintf(stderr, "%s: the sandbox saw the create for %s %ld times\n", mode, workers[i].policies[p], seen);
+            }
+        }
+        free(workers[i].policies);
+    }
+    printf("%s: %d calls, %d correct (%d ended in a fault status), %d wrong; %d creates, %d seen exactly once; "
+           "fds %d -> %d\n",
+           mode, THREADS * calls, correct, faulted, wrong, creates, sent_once, before, after);
+    CHECK(correct == THREADS * calls && wrong == 0, "%s: every call ended correctly", mode);
     CHECK(faulted > 0, "%s: the sandbox did inject faults (%d)", mode, faulted);
+    CHECK(creates > 0 && sent_once == creates, "%s: every create reached the sandbox exactly once (%d of %d)", mode,
+          sent_once, creates);
     CHECK(after <= before, "%s: no descriptor left open (%d -> %d)", mode, before, after);
 }
 
+/* ---- keep-alive --------------------------------------------------------- */
+
+struct viewer {
+    kasko_client *client;
+    const char *id;
+    int views;
+    int ok;
+};
+
+static void *view_repeatedly(void *argument) {
+    struct viewer *viewer = argument;
+    for (int i = 0; i < viewer->views; i++) {
+        char *json = NULL;
+        if (kasko_payment_get(viewer->client, viewer->id, &json) == KASKO_OK) viewer->ok++;
+        kasko_string_free(json);
+    }
+    return NULL;
+}
+
+/* Connections the sandbox accepted while `threads` threads made `views`
+ * views each on one new client (the counter's own second query excluded). */
+static long connections_for(int threads, int views, const char *id, int *ok) {
+    kasko_client *client = new_client();
+    if (client == NULL) return -1;
+    pthread_t handles[THREADS];
+    struct viewer viewers[THREADS];
+    long before = sandbox_connections(base_url);
+    for (int i = 0; i < threads; i++) {
+        viewers[i] = (struct viewer){client, id, views, 0};
+        pthread_create(&handles[i], NULL, view_repeatedly, &viewers[i]);
+    }
+    *ok = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(handles[i], NULL);
+        *ok += viewers[i].ok;
+    }
+    long after = sandbox_connections(base_url);
+    kasko_client_free(client);
+    return before < 0 || after < 0 ? -1 : after - before - 1;
+}
+
+static void test_keepalive(void) {
+    /* A payment to view. */
+    kasko_client *maker = new_client();
+    char policy[POLICY_SIZE], token[256], request[1024], id[129] = "";
+    CHECK(maker != NULL && sandbox_new_offer(base_url, policy, sizeof policy, token, sizeof token) == 0, "offer");
+    snprintf(request, sizeof request,
+             "{\"token\":\"%s\",\"provider\":\"invoice\",\"method\":\"invoice\",\"policy_id\":\"%s\"}", token, policy);
+    char *json = NULL;
+    CHECK(kasko_payment_create(maker, request, &json) == KASKO_OK && json_string_field(json, "id", id, sizeof id) == 0,
+          "create: %s", json ? json : "");
+    kasko_string_free(json);
+    kasko_client_free(maker);
+
+    int ok = 0;
+    long one = connections_for(1, 200, id, &ok);
+    printf("keep-alive: 1 thread, 200 views: %ld connection(s), %d ok\n", one, ok);
+    CHECK(ok == 200 && one == 1, "one thread's consecutive calls share one connection (%ld)", one);
+
+    long eight = connections_for(8, 100, id, &ok);
+    printf("keep-alive: 8 threads, 100 views each: %ld connections, %d ok\n", eight, ok);
+    CHECK(ok == 800 && eight >= 1 && eight <= 8, "8 busy threads keep at most 8 connections (%ld)", eight);
+
+    long sixteen = connections_for(16, 50, id, &ok);
+    printf("keep-alive: 16 threads, 50 views each: %ld connections, %d ok\n", sixteen, ok);
+    CHECK(ok == 800 && sixteen >= 1 && sixteen <= 16, "16 busy threads keep at most 16 connections (%ld)", sixteen);
+}
+
 int main(void) {
-    sandbox_environment(&base_url, &public_key, &secret_key, "KASKO_SANDBOX_ARGS='--faults --random-faults 0.1' scripts/with-sandbox");
-    run("one shared client", 1);
-    run("a client per thread", 0);
+    sandbox_environment(&base_url, &public_key, &secret_key,
+                        "KASKO_SANDBOX_ARGS='--faults --random-faults 0.1' scripts/with-sandbox");
+    if (getenv("KASKO_STRESS_KEEPALIVE") != NULL) {
+        test_keepalive();
+    } else {
+        const char *calls = getenv("KASKO_STRESS_CALLS");
+        int n = calls != NULL ? atoi(calls) : 1000;
+        if (n < 1) n = 1000;
+        run("one shared client", 1, n);
+        run("a client per thread", 0, n / 4 > 128 ? n / 4 : n);
+    }
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
