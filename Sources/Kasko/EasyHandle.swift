@@ -223,12 +223,13 @@ final class EasyHandle {
     }
 
     /// The last response's header `name` (libcurl keeps them all), at most
-    /// 200 bytes of it, or nil.
+    /// 8 KiB of it, or nil. Shortened for the caller only after redaction
+    /// (`KaskoError.redacted`), so that a cut never leaves part of a secret.
     private func header(_ name: String) -> [UInt8]? {
         var found: UnsafeMutablePointer<curl_header>?
         guard curl_easy_header(handle, name, 0, UInt32(CURLH_HEADER), -1, &found) == CURLHE_OK,
               let value = found?.pointee.value else { return nil }
-        let length = min(strlen(value), 200)
+        let length = min(strlen(value), 8192)
         return Array(UnsafeRawBufferPointer(start: value, count: length))
     }
 

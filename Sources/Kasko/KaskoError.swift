@@ -66,6 +66,20 @@ public struct KaskoError: Error, Sendable {
             requestID: requestID, serverErrors: serverErrors)
     }
 
+    /// A request id is quoted to support; anything longer is not one.
+    static let maximumRequestIDBytes = 200
+
+    /// At most `bytes` UTF-8 bytes of `text`, whole characters only.
+    static func prefix(_ text: String, bytes: Int) -> String {
+        guard text.utf8.count > bytes else { return text }
+        var result = ""
+        for character in text {
+            guard result.utf8.count + character.utf8.count <= bytes else { break }
+            result.append(character)
+        }
+        return result
+    }
+
     /// Without the client's keys or the call's secrets in any text that may
     /// have come from a server. A pending payment id that held one is no
     /// longer a payment id, and is dropped.
@@ -73,7 +87,8 @@ public struct KaskoError: Error, Sendable {
         var copy = self
         copy.message = redactor.redact(message)
         copy.statusText = redactor.redact(statusText)
-        copy.requestID = redactor.redact(requestID)
+        // Cut after redacting: a cut first could leave part of a secret.
+        copy.requestID = redactor.redact(requestID).map { KaskoError.prefix($0, bytes: KaskoError.maximumRequestIDBytes) }
         copy.serverErrors = serverErrors.map { redactor.redact($0) }
         if let pending = pendingPaymentID, redactor.redact(pending) != pending {
             copy.pendingPaymentID = nil

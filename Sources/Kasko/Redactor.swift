@@ -9,10 +9,57 @@ struct Redactor {
     private let keys: [SecretBytes]
     private let callSecrets: [[UInt8]]
 
-    /// The keys of a configuration plus a call's own secrets (its token).
+    /// The keys of a configuration plus a call's own secrets (its token),
+    /// each also as JSON may spell it: a server that quotes the raw request
+    /// body back, or re-encodes the token in its own JSON (ASCII-only
+    /// `\u00e4`, PHP's `\/`), puts those spellings into its message. Keys are
+    /// letters, digits and '_', the same in every spelling.
     init(configuration: Configuration, callSecrets: [String] = []) {
         keys = [configuration.publicKey.bytes] + (configuration.secretKey.map { [$0.bytes] } ?? [])
-        self.callSecrets = callSecrets.map { Array($0.utf8) }.filter { !$0.isEmpty }
+        var spellings: [[UInt8]] = []
+        for secret in callSecrets where !secret.isEmpty {
+            for spelling in Redactor.jsonSpellings(secret) where !spellings.contains(spelling) {
+                spellings.append(spelling)
+            }
+        }
+        self.callSecrets = spellings
+    }
+
+    /// `text` as it appears between the quotes of a JSON string, in the
+    /// common encoders' styles: raw UTF-8 or `\uXXXX` (lower- or upper-case
+    /// hex, surrogate pairs beyond U+FFFF), with `/` as is or as `\/`.
+    static func jsonSpellings(_ text: String) -> [[UInt8]] {
+        var result: [[UInt8]] = [Array(text.utf8)]
+        for asciiOnly in [false, true] {
+            for upperHex in asciiOnly ? [false, true] : [false] {
+                for escapeSlash in [false, true] {
+                    var bytes: [UInt8] = []
+                    for scalar in text.unicodeScalars {
+                        appendSpelling(of: scalar, asciiOnly: asciiOnly, upperHex: upperHex, escapeSlash: escapeSlash, to: &bytes)
+                    }
+                    if !result.contains(bytes) { result.append(bytes) }
+                }
+            }
+        }
+        return result
+    }
+
+    private static func appendSpelling(
+        of scalar: Unicode.Scalar, asciiOnly: Bool, upperHex: Bool, escapeSlash: Bool, to bytes: inout [UInt8]
+    ) {
+        func escape(_ unit: UInt16) {
+            let digits = Array((upperHex ? "0123456789ABCDEF" : "0123456789abcdef").utf8)
+            bytes += [UInt8(ascii: "\\"), UInt8(ascii: "u")]
+            for shift in [12, 8, 4, 0] { bytes.append(digits[Int((unit >> UInt16(shift)) & 0xF)]) }
+        }
+        switch scalar {
+        case "\"": bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+        case "\\": bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+        case "/" where escapeSlash: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "/")]
+        case _ where scalar.value < 0x20: escape(UInt16(scalar.value))
+        case _ where scalar.isASCII || !asciiOnly: bytes += Array(String(scalar).utf8)
+        default: UTF16.encode(scalar).map { $0.forEach(escape) }
+        }
     }
 
     func redact(_ text: String) -> String {

@@ -108,6 +108,9 @@ import Glibc
             #expect(!json.contains(secret), "\(secret) in \(json)")
         }
         #expect(error.message == "Authorization: Bearer [redacted] for [redacted] with [redacted]")
+        // As spelled in the request body, when a server quotes the raw body back.
+        let echoed = KaskoError(status: .badRequest, message: #"body was {"token":"tok\"en✓"}"#).redacted(by: redactor)
+        #expect(echoed.message == #"body was {"token":"[redacted]"}"#)
         #expect(error.pendingPaymentID == nil)
         #expect(json.contains(#"[{"[redacted]":"x [redacted]"}]"#))
     }
