@@ -141,10 +141,34 @@ const char *kasko_status_name(kasko_status status) KASKO_NOEXCEPT KASKO_WARN_UNU
  * NULL and `*out_error_json` is an error object whose "message" says exactly
  * what is wrong (it never quotes a key).
  *
+ * Plain http:// base URLs never go through a proxy from the environment
+ * (http_proxy, ALL_PROXY): the request carries the secret key in clear
+ * text, so it must not leave the host; an explicit "proxy" for them must be
+ * a loopback one. "ca_bundle" must be a regular, readable file holding a PEM
+ * certificate, checked here rather than at the first call.
+ *
  * Ownership: the caller owns the client and frees it with
  * kasko_client_free(); the error string is freed with kasko_string_free().
  * The library keeps no pointer to `config_json`.
- * Thread-safety: safe to call from any thread.
+ * Thread-safety: safe to call from any thread. The client may then be used
+ * from many threads at once: each call borrows a libcurl handle of its own,
+ * with its own kept-alive connection (consecutive calls from one thread
+ * reuse one connection, N busy threads keep about N); only the DNS cache
+ * and TLS sessions are shared, under locks.
+ * fork(): a client may be used in a child process made after it, including
+ * while other threads of the parent are in calls. The child's first call
+ * opens fresh connections of its own; it never reads, writes or closes a
+ * connection it inherited (the parent's keep working), and it never takes a
+ * lock of the library's that it inherited. So that the child does not
+ * inherit a lock of libcurl's or OpenSSL's held by a parent thread either,
+ * fork() waits (fork handlers) while a thread of the library is setting up
+ * a connection (resolving, connecting, TLS handshake: at most
+ * "connect_timeout_ms") or making or freeing a libcurl handle; a thread
+ * waiting for a response does not delay it. In the child, a fork handler
+ * closes its copies of the library's sockets at once (which sends nothing;
+ * the parent's connections stay open); the rest of what it inherited stays
+ * allocated until the child exits, also after kasko_client_free() there.
+ * The library's sockets are close-on-exec.
  *
  * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `config_json` or
  * `out_client`, malformed JSON, an unknown or ill-typed key, a missing
@@ -156,7 +180,10 @@ kasko_status kasko_client_new(const char *config_json, kasko_client **out_client
 
 /**
  * Frees a client and everything it holds: pooled connections are closed
- * and the header memory that held the secret key is overwritten.
+ * and the header memory that held the secret key is overwritten. In a
+ * process forked after the client was made, the connections inherited from
+ * the parent are left alone (closing them would close the parent's TLS
+ * sessions); only those the child opened are closed.
  *
  * Ownership: takes ownership of `client`. Passing NULL does nothing.
  * Thread-safety: the caller must make sure no other thread is using the
@@ -171,8 +198,9 @@ void kasko_client_free(kasko_client *client) KASKO_NOEXCEPT;
  *
  * `request_json` is a NUL-terminated UTF-8 JSON object with exactly the
  * string fields "token" (the offer's payment token), "provider", "method"
- * and "policy_id". The call blocks until the API answers, retrying only a
- * request that provably never reached the server.
+ * and "policy_id". The call blocks until the API answers. It is sent at
+ * most once: retried only when libcurl never got as far as writing it (DNS,
+ * connect, proxy), never after, not even by libcurl itself.
  *
  * On KASKO_OK, `*out_json` is the payment object exactly as the API sent it:
  * the full object when the client has a secret key, else the restricted one
@@ -180,8 +208,13 @@ void kasko_client_free(kasko_client *client) KASKO_NOEXCEPT;
  * _links). On any other status it is an error object:
  * {"object":"error","code":...,"http_status":...,"status":...,"message":...,
  * "pending_payment_id":...,"retryable":...,"outcome":...,"attempts":...,
- * "request_id":...}. If "outcome" is "unknown" the payment may exist: look it
- * up before creating it again.
+ * "request_id":...}. "outcome" is "not_sent" only when no byte of the
+ * request can have been written, "rejected" only for a 4xx answer, and
+ * "unknown" otherwise: then the payment may exist, so look it up before
+ * creating it again. A 200 whose payment carries a "policy_id" other than
+ * the request's is KASKO_ERR_INVALID_RESPONSE, not a success. Nothing in
+ * the error object holds the client's keys or the request's token, even if
+ * the server echoed them ("[redacted]").
  *
  * Ownership: `*out_json` belongs to the caller, who frees it with
  * kasko_string_free(). It is NULL only if `out_json` is NULL or memory ran
@@ -207,8 +240,10 @@ kasko_status kasko_payment_create(kasko_client *client, const char *request_json
  * The call blocks until the API answers; it is retried on connection
  * failures, timeouts, 429, 502, 503 and 504, up to "max_retries" times.
  *
- * On KASKO_OK, `*out_json` is the payment object exactly as the API sent it;
- * otherwise it is an error object as described for kasko_payment_create().
+ * On KASKO_OK, `*out_json` is the payment object exactly as the API sent it,
+ * and its "id" is `payment_id`: an answer about another payment, or with a
+ * duplicated "id" or "object", is KASKO_ERR_INVALID_RESPONSE. Otherwise it
+ * is an error object as described for kasko_payment_create().
  *
  * Ownership: `*out_json` belongs to the caller, who frees it with
  * kasko_string_free(). It is NULL only if `out_json` is NULL or memory ran

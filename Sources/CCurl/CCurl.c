@@ -3,44 +3,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-/* See CCurl.h. A fork handler takes the lock before fork() and releases it
- * in both processes, so that no thread is inside curl_easy_init at the
- * moment of a fork and the child never inherits a held lock. */
-static pthread_mutex_t ccurl_init_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t ccurl_fork_handlers_once = PTHREAD_ONCE_INIT;
-
-static void ccurl_before_fork(void) {
-    pthread_mutex_lock(&ccurl_init_lock);
-}
-
-static void ccurl_after_fork(void) {
-    pthread_mutex_unlock(&ccurl_init_lock);
-}
-
-static void ccurl_register_fork_handlers(void) {
-    (void)pthread_atfork(ccurl_before_fork, ccurl_after_fork, ccurl_after_fork);
-}
-
-CURL *ccurl_easy_init(void) {
-    (void)pthread_once(&ccurl_fork_handlers_once, ccurl_register_fork_handlers);
-    pthread_mutex_lock(&ccurl_init_lock);
-    CURL *handle = curl_easy_init();
-    if (handle != NULL) {
-        /* The first curl_easy_perform of a handle makes its private multi
-         * handle, whose connection cache makes a "closure handle" with
-         * curl_easy_init: the same spin lock again. A perform with no URL
-         * makes them here, under the lock, and fails before any I/O ("No URL
-         * set"); NOSIGNAL first, so that it does not touch SIGPIPE. */
-        if (curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
-            || curl_easy_perform(handle) != CURLE_URL_MALFORMAT) {
-            curl_easy_cleanup(handle);
-            handle = NULL;
-        }
-    }
-    pthread_mutex_unlock(&ccurl_init_lock);
-    return handle;
-}
-
 CURLcode ccurl_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
 }
@@ -75,6 +37,12 @@ CURLcode ccurl_easy_setopt_read_function(CURL *handle, ccurl_data_callback callb
 
 CURLcode ccurl_easy_setopt_seek_function(CURL *handle, ccurl_seek_callback callback) {
     return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, callback);
+}
+
+CURLcode ccurl_easy_setopt_socket_functions(CURL *handle) {
+    CURLcode result = curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, ccurl_open_socket);
+    if (result == CURLE_OK) result = curl_easy_setopt(handle, CURLOPT_CLOSESOCKETFUNCTION, ccurl_close_socket);
+    return result;
 }
 
 CURLcode ccurl_easy_setopt_prereq_function(CURL *handle, ccurl_prereq_callback callback) {

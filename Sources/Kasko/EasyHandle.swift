@@ -38,6 +38,9 @@ final class EasyHandle {
     fileprivate var requestsStarted = 0
     /// Set for a request with effects: libcurl may write it once per perform.
     fileprivate var sendsAtMostOnce = false
+    /// Inside the fork gate: from the start of a perform until the request
+    /// is about to be written (see `ccurl_fork_gate_enter`).
+    fileprivate var settingUp = false
 
     init(settings: TransportSettings, share: UnsafeMutablePointer<ccurl_locked_share>) throws(TransportFailure) {
         guard let handle = ccurl_easy_init() else {
@@ -52,7 +55,7 @@ final class EasyHandle {
     }
 
     deinit {
-        curl_easy_cleanup(handle)
+        ccurl_easy_cleanup(handle)
         errorBuffer.deallocate()
     }
 
@@ -92,6 +95,8 @@ final class EasyHandle {
             // error code: see `requestsStarted`.
             ccurl_easy_setopt_pointer(handle, CURLOPT_PREREQDATA, me),
             ccurl_easy_setopt_prereq_function(handle, easyHandlePrereqCallback),
+            // Close-on-exec sockets that a forked child closes (fork_gate.c).
+            ccurl_easy_setopt_socket_functions(handle),
         ]
         if let path = settings.caBundlePath {
             results.append(ccurl_easy_setopt_string(handle, CURLOPT_CAINFO, path))
@@ -115,6 +120,11 @@ final class EasyHandle {
         requestsStarted = 0
         sendsAtMostOnce = request.method == .post
 
+        // A fork waits while a connection may be being set up (OpenSSL and
+        // the resolver take global locks then); the pre-request callback
+        // lets go as soon as the connection is ready.
+        ccurl_fork_gate_enter()
+        settingUp = true
         var setup = ccurl_easy_setopt_string(handle, CURLOPT_URL, request.url)
         if setup == CURLE_OK { setup = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers) }
         let code: CURLcode
@@ -136,6 +146,7 @@ final class EasyHandle {
             }
         }
 
+        if settingUp { leaveSetup() }
         var status = 0
         var statusCode: Int = 0
         if ccurl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK {
@@ -213,6 +224,11 @@ final class EasyHandle {
         }
     }
 
+    fileprivate func leaveSetup() {
+        settingUp = false
+        ccurl_fork_gate_leave()
+    }
+
     fileprivate func appendBody(_ data: UnsafeRawBufferPointer) -> Bool {
         guard body.count + data.count <= maximumBodyBytes else {
             bodyTooLarge = true
@@ -278,6 +294,7 @@ private let easyHandlePrereqCallback: ccurl_prereq_callback = { userdata, _, _, 
     guard let userdata else { return CURL_PREREQFUNC_ABORT }
     let owner = Unmanaged<EasyHandle>.fromOpaque(userdata).takeUnretainedValue()
     owner.requestsStarted += 1
+    if owner.settingUp { owner.leaveSetup() }
     return owner.sendsAtMostOnce && owner.requestsStarted > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK
 }
 

@@ -19,10 +19,34 @@ import Kasko
 /// NULL and `*out_error_json` is an error object whose "message" says exactly
 /// what is wrong (it never quotes a key).
 ///
+/// Plain http:// base URLs never go through a proxy from the environment
+/// (http_proxy, ALL_PROXY): the request carries the secret key in clear
+/// text, so it must not leave the host; an explicit "proxy" for them must be
+/// a loopback one. "ca_bundle" must be a regular, readable file holding a PEM
+/// certificate, checked here rather than at the first call.
+///
 /// Ownership: the caller owns the client and frees it with
 /// kasko_client_free(); the error string is freed with kasko_string_free().
 /// The library keeps no pointer to `config_json`.
-/// Thread-safety: safe to call from any thread.
+/// Thread-safety: safe to call from any thread. The client may then be used
+/// from many threads at once: each call borrows a libcurl handle of its own,
+/// with its own kept-alive connection (consecutive calls from one thread
+/// reuse one connection, N busy threads keep about N); only the DNS cache
+/// and TLS sessions are shared, under locks.
+/// fork(): a client may be used in a child process made after it, including
+/// while other threads of the parent are in calls. The child's first call
+/// opens fresh connections of its own; it never reads, writes or closes a
+/// connection it inherited (the parent's keep working), and it never takes a
+/// lock of the library's that it inherited. So that the child does not
+/// inherit a lock of libcurl's or OpenSSL's held by a parent thread either,
+/// fork() waits (fork handlers) while a thread of the library is setting up
+/// a connection (resolving, connecting, TLS handshake: at most
+/// "connect_timeout_ms") or making or freeing a libcurl handle; a thread
+/// waiting for a response does not delay it. In the child, a fork handler
+/// closes its copies of the library's sockets at once (which sends nothing;
+/// the parent's connections stay open); the rest of what it inherited stays
+/// allocated until the child exits, also after kasko_client_free() there.
+/// The library's sockets are close-on-exec.
 ///
 /// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `config_json` or
 /// `out_client`, malformed JSON, an unknown or ill-typed key, a missing
@@ -56,7 +80,10 @@ public func kasko_client_new(
 }
 
 /// Frees a client and everything it holds: pooled connections are closed
-/// and the header memory that held the secret key is overwritten.
+/// and the header memory that held the secret key is overwritten. In a
+/// process forked after the client was made, the connections inherited from
+/// the parent are left alone (closing them would close the parent's TLS
+/// sessions); only those the child opened are closed.
 ///
 /// Ownership: takes ownership of `client`. Passing NULL does nothing.
 /// Thread-safety: the caller must make sure no other thread is using the

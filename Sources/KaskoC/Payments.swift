@@ -6,8 +6,9 @@ import Kasko
 ///
 /// `request_json` is a NUL-terminated UTF-8 JSON object with exactly the
 /// string fields "token" (the offer's payment token), "provider", "method"
-/// and "policy_id". The call blocks until the API answers, retrying only a
-/// request that provably never reached the server.
+/// and "policy_id". The call blocks until the API answers. It is sent at
+/// most once: retried only when libcurl never got as far as writing it (DNS,
+/// connect, proxy), never after, not even by libcurl itself.
 ///
 /// On KASKO_OK, `*out_json` is the payment object exactly as the API sent it:
 /// the full object when the client has a secret key, else the restricted one
@@ -15,8 +16,13 @@ import Kasko
 /// _links). On any other status it is an error object:
 /// {"object":"error","code":...,"http_status":...,"status":...,"message":...,
 /// "pending_payment_id":...,"retryable":...,"outcome":...,"attempts":...,
-/// "request_id":...}. If "outcome" is "unknown" the payment may exist: look it
-/// up before creating it again.
+/// "request_id":...}. "outcome" is "not_sent" only when no byte of the
+/// request can have been written, "rejected" only for a 4xx answer, and
+/// "unknown" otherwise: then the payment may exist, so look it up before
+/// creating it again. A 200 whose payment carries a "policy_id" other than
+/// the request's is KASKO_ERR_INVALID_RESPONSE, not a success. Nothing in
+/// the error object holds the client's keys or the request's token, even if
+/// the server echoed them ("[redacted]").
 ///
 /// Ownership: `*out_json` belongs to the caller, who frees it with
 /// kasko_string_free(). It is NULL only if `out_json` is NULL or memory ran
@@ -49,8 +55,10 @@ public func kasko_payment_create(
 /// The call blocks until the API answers; it is retried on connection
 /// failures, timeouts, 429, 502, 503 and 504, up to "max_retries" times.
 ///
-/// On KASKO_OK, `*out_json` is the payment object exactly as the API sent it;
-/// otherwise it is an error object as described for kasko_payment_create().
+/// On KASKO_OK, `*out_json` is the payment object exactly as the API sent it,
+/// and its "id" is `payment_id`: an answer about another payment, or with a
+/// duplicated "id" or "object", is KASKO_ERR_INVALID_RESPONSE. Otherwise it
+/// is an error object as described for kasko_payment_create().
 ///
 /// Ownership: `*out_json` belongs to the caller, who frees it with
 /// kasko_string_free(). It is NULL only if `out_json` is NULL or memory ran

@@ -10,13 +10,32 @@
 #include <curl/curl.h>
 #include <pthread.h>
 
-/* curl_easy_init, one thread at a time. libcurl 7.88 guards its global
- * state there with a spin lock of C11 atomics: a fork while another thread
- * holds it leaves the child spinning forever, and race detectors (helgrind,
- * DRD) cannot see such a lock. A pthread mutex with fork handlers makes both
- * go away; it is taken only when a handle is made, never per request.
- * NULL when libcurl could not make the handle. */
+/* Fork safety (fork_gate.c). A fork() waits until no thread is inside one
+ * of these sections, and new ones wait until the fork is done, so that a
+ * child never inherits a lock of libcurl's or OpenSSL's held by a thread it
+ * does not have.
+ *
+ * ccurl_easy_init: curl_easy_init, one thread at a time, inside the gate.
+ * libcurl 7.88 guards its global state there with a spin lock of C11
+ * atomics, which a fork could catch held and which race detectors (helgrind,
+ * DRD) cannot see. It also makes the handle's private multi handle at once
+ * (see fork_gate.c). NULL when libcurl could not make the handle.
+ * ccurl_easy_cleanup: curl_easy_cleanup inside the gate.
+ * ccurl_fork_gate_enter/leave: around a connection's setup (resolve,
+ * connect, TLS handshake): from the start of a perform to its pre-request
+ * callback, or to its end if that never runs. Never held while waiting for
+ * a response. Re-entering on the same thread is not allowed. */
 CURL *ccurl_easy_init(void);
+void ccurl_easy_cleanup(CURL *handle);
+
+/* CURLOPT_OPENSOCKETFUNCTION and CURLOPT_CLOSESOCKETFUNCTION for every
+ * handle: the sockets are made close-on-exec and noted, and a child process
+ * closes its copies of them right after fork() (fork_gate.c). */
+curl_socket_t ccurl_open_socket(void *userdata, curlsocktype purpose, struct curl_sockaddr *address);
+int ccurl_close_socket(void *userdata, curl_socket_t fd);
+CURLcode ccurl_easy_setopt_socket_functions(CURL *handle);
+void ccurl_fork_gate_enter(void);
+void ccurl_fork_gate_leave(void);
 
 typedef size_t (*ccurl_data_callback)(char *data, size_t size, size_t nmemb, void *userdata);
 
