@@ -169,15 +169,17 @@ enum ResponseInterpreter {
     }
 
     /// The id in "Policy - tpol_… already has pending payment - t9193…":
-    /// the word after the marker, less a closing full stop, when it is a
-    /// payment id by the rule `kasko_payment_get` applies; else nil, so that
-    /// the caller is never handed an id it cannot look up.
+    /// everything after the marker, less one closing full stop and trailing
+    /// blanks, when that is a payment id by the rule `kasko_payment_get`
+    /// applies; else nil. Never a guess ("t12 34" is not "t12"): the caller
+    /// looks the payment up by it.
     static func pendingPaymentID(in message: String) -> String? {
         let marker = "pending payment - "
         guard let range = message.firstRange(of: marker) else { return nil }
-        var word = message[range.upperBound...].prefix { !$0.isWhitespace }
-        if word.hasSuffix(".") { word = word.dropLast() }
-        return (try? PaymentID(String(word)))?.value
+        var rest = message[range.upperBound...]
+        while let last = rest.last, last.isWhitespace { rest = rest.dropLast() }
+        if rest.hasSuffix(".") { rest = rest.dropLast() }
+        return (try? PaymentID(String(rest)))?.value
     }
 
     static func reasonPhrase(_ status: Int) -> String? {

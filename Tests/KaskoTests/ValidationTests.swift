@@ -220,6 +220,9 @@ import Testing
         ("already has pending payment - t12$34.", nil),
         ("already has pending payment - ../x", nil),
         ("already has pending payment - ", nil),
+        ("already has pending payment - t12 34.", nil),
+        ("already has pending payment - t1234. Pay it first.", nil),
+        ("already has pending payment - t1234.  ", "t1234"),
     ] as [(String, String?)])
     func aPendingPaymentIDIsOneThatCanBeViewed(_ message: String, _ expected: String?) {
         #expect(ResponseInterpreter.pendingPaymentID(in: message) == expected)
