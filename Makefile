@@ -24,7 +24,7 @@ WITH_SANDBOX := scripts/with-sandbox --sandbox $(SANDBOX)
 
 .PHONY: all deps build install install-files header demo deb check check-header check-abi check-swift check-c \
         check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress \
-        check-valgrind-stress check-helgrind check-transport check-bindings check-install fuzz bench clean
+        check-hostile check-valgrind-stress check-helgrind check-transport check-fork check-bindings check-install fuzz bench clean
 
 all: build
 
@@ -82,7 +82,7 @@ demo: build $(BUILD)/create_and_view
 	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
 
 check: build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-valgrind \
-       check-asan check-faults check-stress check-valgrind-stress check-helgrind check-transport check-python \
+       check-asan check-faults check-hostile check-stress check-valgrind-stress check-helgrind check-transport check-fork check-python \
        check-bindings check-install check-deb fuzz
 	@echo "make check: all checks passed"
 
@@ -167,6 +167,19 @@ check-helgrind: $(BUILD)/test_stress $(BUILD)/nodebug/libkasko.so.1
 # a loopback nginx) and proxies (a loopback forward proxy).
 check-transport: $(BUILD)/test_transport
 	$(WITH_SANDBOX) $(RUN_LIB) scripts/check-transport $(BUILD)/test_transport
+
+# Our own raw-socket servers on 127.0.0.1 answering what no sane server
+# would (garbage, odd statuses, huge headers, wrong ids, echoed secrets),
+# through the built library and real libcurl (Tests/hostile/README.md).
+check-hostile: build
+	PYTHONDONTWRITEBYTECODE=1 KASKO_LIBRARY=$(CURDIR)/$(LIB) python3 -m pytest -p no:cacheprovider -q Tests/hostile
+
+# fork(): a client used before fork() keeps every process on connections of
+# its own: parent and child at once, a fork while 4 threads are mid-call
+# (sandbox delay faults), a child that frees the client, a grandchild; over
+# HTTP and over TLS (a loopback nginx with stub_status).
+check-fork: $(BUILD)/test_fork
+	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(RUN_LIB) scripts/check-fork $(BUILD)/test_fork
 
 check-python: build
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) bindings/python/run-tests $(LIB)
