@@ -125,7 +125,7 @@ final class EasyHandle {
         // lets go as soon as the connection is ready.
         ccurl_fork_gate_enter()
         settingUp = true
-        var setup = ccurl_easy_setopt_string(handle, CURLOPT_URL, request.url)
+        var setup = request.withURL { ccurl_easy_setopt_string(handle, CURLOPT_URL, $0) }
         if setup == CURLE_OK { setup = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers) }
         let code: CURLcode
         switch request.method {
@@ -156,13 +156,11 @@ final class EasyHandle {
             // Only an error needs the request id or Retry-After: a success
             // does not pay for reading headers.
             let isError = !(200...299).contains(statusCode)
-            // A copy: the buffer stays this handle's alone. Shared, it would be
-            // freed by the caller's thread while the handle, lent to another
-            // thread, tests it for uniqueness: correct under Swift's atomic
-            // reference counts, but a race in the eyes of helgrind and DRD,
-            // and not worth a suppression that could hide a real one.
+            // The body is this handle's buffer, reused by its next perform:
+            // `Transport.send` has the response consumed while the handle is
+            // still lent, so no other thread ever sees the buffer.
             return .success(HTTPResponse(
-                status: statusCode, body: body.withUnsafeBufferPointer { Array($0) }, requestIDBytes: isError ? header("X-Request-Id") : nil,
+                status: statusCode, body: body, requestIDBytes: isError ? header("X-Request-Id") : nil,
                 retryAfterSeconds: isError ? header("Retry-After").flatMap(EasyHandle.delaySeconds) : nil))
         }
         return .failure(failure(for: code, httpStatus: statusCode == 0 ? nil : statusCode))

@@ -8,9 +8,40 @@ struct HTTPRequest {
     }
 
     let method: Method
-    let url: String
+    /// The URL is `urlPrefix + urlSuffix`, joined only in the buffer handed
+    /// to libcurl (which copies it): a view's URL is the client's fixed
+    /// prefix plus the payment id, and building a Swift string of it on every
+    /// call would cost an allocation.
+    let urlPrefix: String
+    let urlSuffix: String
     /// The body for POST; empty for GET.
     let body: [UInt8]
+
+    init(method: Method, urlPrefix: String, urlSuffix: String = "", body: [UInt8]) {
+        self.method = method
+        self.urlPrefix = urlPrefix
+        self.urlSuffix = urlSuffix
+        self.body = body
+    }
+
+    /// Calls `body` with the URL as a NUL-terminated C string.
+    func withURL<T>(_ body: (UnsafePointer<CChar>) -> T) -> T {
+        var prefix = urlPrefix
+        var suffix = urlSuffix
+        return prefix.withUTF8 { head in
+            suffix.withUTF8 { tail in
+                withUnsafeTemporaryAllocation(of: CChar.self, capacity: head.count + tail.count + 1) { buffer in
+                    // Never nil for a capacity of one or more.
+                    guard let base = buffer.baseAddress else { return "".withCString(body) }
+                    let raw = UnsafeMutableRawPointer(base)
+                    if let source = head.baseAddress { raw.copyMemory(from: source, byteCount: head.count) }
+                    if let source = tail.baseAddress { (raw + head.count).copyMemory(from: source, byteCount: tail.count) }
+                    base[head.count + tail.count] = 0
+                    return body(UnsafePointer(base))
+                }
+            }
+        }
+    }
 }
 
 /// A complete HTTP response: any status, with a body no larger than the limit.

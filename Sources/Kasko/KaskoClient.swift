@@ -23,14 +23,32 @@ public final class KaskoClient: Sendable {
 
     /// `POST /payments`: turns an offer into a paid policy.
     public func createPayment(_ request: PaymentRequest) -> Result<PaymentJSON, KaskoError> {
+        var kept: PaymentJSON?
+        return createPayment(request, deliver: { kept = $0.copied() }).map { kept ?? PaymentJSON(bytes: [], id: .decoded("")) }
+    }
+
+    /// `POST /payments`, handing the payment to `deliver` before the call
+    /// returns (not generic: a generic entry point called from another
+    /// module would look its metadata up at run time on every call). The
+    /// payment's bytes are valid only inside `deliver`: they are the transfer
+    /// buffer, reused by the next request (the C API copies them into the
+    /// string it returns, and so copies once).
+    public func createPayment(
+        _ request: PaymentRequest, deliver: (PaymentJSON) -> Void
+    ) -> Result<Void, KaskoError> {
         execute(
-            HTTPRequest(method: .post, url: createURL, body: request.body),
-            operation: .createPayment(policyID: request.policyID), callSecrets: [request.token])
+            HTTPRequest(method: .post, urlPrefix: createURL, body: request.body),
+            operation: .createPayment(policyID: request.policyID), callSecrets: [request.token], deliver: deliver)
     }
 
     public func createPayment(json: String) -> Result<PaymentJSON, KaskoError> {
+        var kept: PaymentJSON?
+        return createPayment(json: json, deliver: { kept = $0.copied() }).map { kept ?? PaymentJSON(bytes: [], id: .decoded("")) }
+    }
+
+    public func createPayment(json: String, deliver: (PaymentJSON) -> Void) -> Result<Void, KaskoError> {
         do {
-            return createPayment(try PaymentRequest(json: json))
+            return createPayment(try PaymentRequest(json: json), deliver: deliver)
         } catch {
             return .failure(error)
         }
@@ -38,6 +56,13 @@ public final class KaskoClient: Sendable {
 
     /// `GET /payments/{id}`.
     public func getPayment(id: String) -> Result<PaymentJSON, KaskoError> {
+        var kept: PaymentJSON?
+        return getPayment(id: id, deliver: { kept = $0.copied() }).map { kept ?? PaymentJSON(bytes: [], id: .decoded("")) }
+    }
+
+    /// `GET /payments/{id}`, handing the payment to `deliver` (see
+    /// `createPayment(_:deliver:)`).
+    public func getPayment(id: String, deliver: (PaymentJSON) -> Void) -> Result<Void, KaskoError> {
         let paymentID: PaymentID
         do {
             paymentID = try PaymentID(id)
@@ -45,30 +70,47 @@ public final class KaskoClient: Sendable {
             return .failure(error)
         }
         return execute(
-            HTTPRequest(method: .get, url: paymentsURLPrefix + paymentID.value, body: []),
-            operation: .getPayment(id: paymentID.value), callSecrets: [])
+            HTTPRequest(method: .get, urlPrefix: paymentsURLPrefix, urlSuffix: paymentID.value, body: []),
+            operation: .getPayment(id: paymentID.value), callSecrets: [], deliver: deliver)
+    }
+
+    /// How one attempt ended, decided while its handle was still held.
+    private enum AttemptEnd {
+        case delivered
+        case failed(FailedAttempt, retryAfterSeconds: Int?)
     }
 
     /// Attempts until success or until `OutcomeRules` and `max_retries` say
     /// stop. `callSecrets` (a payment token) are redacted from the error
     /// together with the client's keys.
-    private func execute(_ request: HTTPRequest, operation: Operation, callSecrets: [String]) -> Result<PaymentJSON, KaskoError> {
+    private func execute(
+        _ request: HTTPRequest, operation: Operation, callSecrets: [String], deliver: (PaymentJSON) -> Void
+    ) -> Result<Void, KaskoError> {
         var attempt = 0
         while true {
             attempt += 1
-            let failed: FailedAttempt
-            var retryAfterSeconds: Int?
-            switch transport.send(request) {
-            case .success(let response):
-                switch ResponseInterpreter.interpret(response, for: operation) {
-                case .success(let payment):
-                    return .success(payment)
+            let end: AttemptEnd = transport.send(request) { result in
+                switch result {
+                case .success(let response):
+                    switch ResponseInterpreter.interpret(response, for: operation) {
+                    case .success(let payment):
+                        deliver(payment)
+                        return .delivered
+                    case .failure(let failure): return .failed(failure, retryAfterSeconds: response.retryAfterSeconds)
+                    }
                 case .failure(let failure):
-                    failed = failure
-                    retryAfterSeconds = response.retryAfterSeconds
+                    return .failed(
+                        FailedAttempt(evidence: failure.evidence, error: KaskoClient.error(for: failure, call: operation.call)),
+                        retryAfterSeconds: nil)
                 }
-            case .failure(let failure):
-                failed = FailedAttempt(evidence: failure.evidence, error: KaskoClient.error(for: failure, call: operation.call))
+            }
+            let failed: FailedAttempt
+            let retryAfterSeconds: Int?
+            switch end {
+            case .delivered: return .success(())
+            case .failed(let failure, let delay):
+                failed = failure
+                retryAfterSeconds = delay
             }
             let verdict = OutcomeRules.verdict(failed.evidence, for: operation.call)
             if retryPolicy.shouldRetry(verdict, attempt: attempt) {

@@ -113,7 +113,7 @@ enum OutcomeRules {
          [.sentNoAnswer]),
         ("a reply that is not HTTP (garbage, `HTTP/1.2`, a status below 100), a header over libcurl's "
             + "limit, a body over 1 MiB; a 2xx that is not the payment asked for (not a payment, another "
-            + "id or policy, a duplicate `id`/`object`/`policy_id`)",
+            + "id or policy, a duplicated `id` or `object`, or for a create `policy_id`)",
          [.sentInvalidAnswer]),
         ("400", [.answered(status: 400)]),
         ("401, 403", [.answered(status: 401), .answered(status: 403)]),

@@ -26,18 +26,21 @@ struct PaymentScan {
     var object: Member = .absent
     var id: Member = .absent
     var policyID: Member = .absent
-    /// One of the three appeared twice (with plain keys; escaped keys leave
+    /// Whether "policy_id" is watched at all: only a create checks it, and a
+    /// view need not pay for the comparisons.
+    var watchesPolicyID = true
+    /// One of the watched appeared twice (with plain keys; escaped keys leave
     /// the members `.escaped`, and the full parser decides).
     var duplicate = false
 
 }
 
 enum PaymentScanner {
-    static func scan(_ bytes: [UInt8]) -> Result<PaymentScan, JSONParseError> {
+    static func scan(_ bytes: [UInt8], watchingPolicyID: Bool = true) -> Result<PaymentScan, JSONParseError> {
         var result: Result<PaymentScan, JSONParseError> = .failure(JSONParseError(message: "empty", offset: 0))
         bytes.withUnsafeBufferPointer { buffer in
             do throws(JSONParseError) {
-                result = .success(try scan(buffer))
+                result = .success(try scan(buffer, watchingPolicyID: watchingPolicyID))
             } catch {
                 result = .failure(error)
             }
@@ -68,9 +71,10 @@ enum PaymentScanner {
         }
     }
 
-    static func scan(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> PaymentScan {
+    static func scan(_ buffer: UnsafeBufferPointer<UInt8>, watchingPolicyID: Bool = true) throws(JSONParseError) -> PaymentScan {
         var cursor = JSONCursor(buffer: buffer)
         var result = PaymentScan()
+        result.watchesPolicyID = watchingPolicyID
         cursor.skipWhitespace()
         try cursor.scanValue(depth: 0, into: &result)
         try cursor.expectEnd()
@@ -151,12 +155,19 @@ private extension JSONCursor {
     /// "policy_id", and a second appearance of any of them.
     mutating func scanTopLevelMember(key: PaymentScan.Member, depth: Int, into result: inout PaymentScan) throws(JSONParseError) {
         switch key {
-        case .plain(let range) where PaymentScanner.bytes(buffer, range, equal: "object"):
-            PaymentScanner.record(try scanWatchedValue(depth: depth, into: &result), in: &result.object, duplicate: &result.duplicate)
-        case .plain(let range) where PaymentScanner.bytes(buffer, range, equal: "id"):
-            PaymentScanner.record(try scanWatchedValue(depth: depth, into: &result), in: &result.id, duplicate: &result.duplicate)
-        case .plain(let range) where PaymentScanner.bytes(buffer, range, equal: "policy_id"):
-            PaymentScanner.record(try scanWatchedValue(depth: depth, into: &result), in: &result.policyID, duplicate: &result.duplicate)
+        case .plain(let range):
+            // By length first: most keys are none of the three, and are
+            // passed over with one comparison.
+            switch range.count {
+            case 6 where PaymentScanner.bytes(buffer, range, equal: "object"):
+                PaymentScanner.record(try scanWatchedValue(depth: depth, into: &result), in: &result.object, duplicate: &result.duplicate)
+            case 2 where PaymentScanner.bytes(buffer, range, equal: "id"):
+                PaymentScanner.record(try scanWatchedValue(depth: depth, into: &result), in: &result.id, duplicate: &result.duplicate)
+            case 9 where result.watchesPolicyID && PaymentScanner.bytes(buffer, range, equal: "policy_id"):
+                PaymentScanner.record(try scanWatchedValue(depth: depth, into: &result), in: &result.policyID, duplicate: &result.duplicate)
+            default:
+                try scanValue(depth: depth, into: &result)
+            }
         case .escaped:
             // Rare: an escaped key could spell any of them. Mark what is not
             // yet known so that the caller decodes with the full parser.

@@ -37,16 +37,20 @@ final class Transport: @unchecked Sendable {
         }
     }
 
-    func send(_ request: HTTPRequest) -> Result<HTTPResponse, TransportFailure> {
+    /// Makes one attempt and hands its result to `consume` while the easy
+    /// handle is still lent to this thread: a response's body is the
+    /// handle's own buffer, which its next request reuses, so `consume` must
+    /// not let it escape (copy what must outlive the call).
+    func send<T>(_ request: HTTPRequest, consume: (Result<HTTPResponse, TransportFailure>) -> T) -> T {
         let headers = request.method == .get ? getHeaders.list : postHeaders.list
         let pool: HandlePool
         switch pools.pool() {
         case .success(let current): pool = current
-        case .failure(let failure): return .failure(failure)
+        case .failure(let failure): return consume(.failure(failure))
         }
-        switch pool.withHandle({ $0.perform(request, headers: headers) }) {
-        case .success(let result): return result
-        case .failure(let failure): return .failure(failure)
+        switch pool.withHandle({ consume($0.perform(request, headers: headers)) }) {
+        case .success(let consumed): return consumed
+        case .failure(let failure): return consume(.failure(failure))
         }
     }
 }

@@ -55,18 +55,17 @@ enum CStrings {
     }
 }
 
-/// Stores a call's outcome in `*out` and returns its status. If the
+/// Stores a call's outcome in `*out` and returns its status. A success is
+/// the payment already copied into a C string (nil: memory ran out). If the
 /// outcome's JSON cannot be allocated, `*out` is NULL and the status is
 /// KASKO_ERR_INTERNAL: the one case where no JSON accompanies an error.
-func deliver(_ result: Result<[UInt8], KaskoError>, to out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> KaskoCStatus {
+func deliver(
+    _ result: Result<UnsafeMutablePointer<CChar>?, KaskoError>, to out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+) -> KaskoCStatus {
     switch result {
-    case .success(let bytes):
-        guard let text = CStrings.copy(bytes) else {
-            out.pointee = nil
-            return .errInternal
-        }
+    case .success(let text):
         out.pointee = text
-        return .ok
+        return text == nil ? .errInternal : .ok
     case .failure(let error):
         guard let text = CStrings.copy(error.json) else {
             out.pointee = nil

@@ -42,8 +42,10 @@ public func kasko_payment_create(
     _ request_json: UnsafePointer<CChar>?,
     _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> KaskoCStatus {
-    paymentCall(client, out_json) { (owner) throws(KaskoError) in
-        owner.createPayment(json: try CStrings.read(request_json, name: "request_json", limit: CStrings.maximumDocumentBytes))
+    paymentCall(client, out_json) { (owner, deliver) throws(KaskoError) in
+        owner.createPayment(
+            json: try CStrings.read(request_json, name: "request_json", limit: CStrings.maximumDocumentBytes),
+            deliver: deliver)
     }
 }
 
@@ -76,25 +78,29 @@ public func kasko_payment_get(
     _ payment_id: UnsafePointer<CChar>?,
     _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> KaskoCStatus {
-    paymentCall(client, out_json) { (owner) throws(KaskoError) in
-        owner.getPayment(id: try CStrings.read(payment_id, name: "payment_id", limit: PaymentID.maximumLength))
+    paymentCall(client, out_json) { (owner, deliver) throws(KaskoError) in
+        owner.getPayment(
+            id: try CStrings.read(payment_id, name: "payment_id", limit: PaymentID.maximumLength), deliver: deliver)
     }
 }
 
 /// The shape both payment calls share: check `out_json`, borrow the client,
-/// run the call, hand the payment or the error object to the caller.
+/// run the call, hand the payment or the error object to the caller. The
+/// payment is copied into the caller's C string inside the call, while its
+/// bytes are still the transfer buffer: the one copy made of them.
 private func paymentCall(
     _ client: OpaquePointer?,
     _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
-    _ call: (KaskoClient) throws(KaskoError) -> Result<PaymentJSON, KaskoError>
+    _ call: (KaskoClient, (PaymentJSON) -> Void) throws(KaskoError) -> Result<Void, KaskoError>
 ) -> KaskoCStatus {
     guard let out_json else { return .errInvalidArgument }
     out_json.pointee = nil
-    let result: Result<PaymentJSON, KaskoError>
+    var text: UnsafeMutablePointer<CChar>?
+    let result: Result<Void, KaskoError>
     do throws(KaskoError) {
-        result = try call(try borrowClient(client))
+        result = try call(try borrowClient(client)) { payment in text = CStrings.copy(payment.bytes) }
     } catch {
         result = .failure(error)
     }
-    return deliver(result.map(\.bytes), to: out_json)
+    return deliver(result.map { text }, to: out_json)
 }

@@ -30,7 +30,10 @@ public func fuzzResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         : .getPayment(id: askMatching ? (parsedID ?? "t1") : "t1")
     var members: [JSONMember] = []
     if case .object(let all)? = parsed { members = all }
-    let duplicated = ["object", "id", "policy_id"].contains { name in members.filter { $0.key == name }.count > 1 }
+    // A create also checks policy_id, so a second one is refused there only.
+    var watched = ["object", "id"]
+    if case .createPayment = operation { watched.append("policy_id") }
+    let duplicated = watched.contains { name in members.filter { $0.key == name }.count > 1 }
     let answersTheQuestion: Bool
     switch operation {
     case .getPayment(let id): answersTheQuestion = parsedID == id
