@@ -40,21 +40,16 @@ static void init_gate(void) {
     pthread_rwlockattr_destroy(&attributes);
 }
 
-/* The sockets libcurl opened for the library in this process (fds; -1 is a
- * free slot). A socket beyond the table's size is simply not closed in a
- * child. */
+/* The sockets libcurl opened for the library in this process, as fd + 1
+ * (0, the static initial value, is a free slot). A socket beyond the
+ * table's size is simply not closed in a child. */
 enum { TRACKED_SOCKETS = 1024 };
 static int sockets[TRACKED_SOCKETS];
-static int sockets_ready;
 static pthread_mutex_t sockets_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Replaces the first slot holding `from` with `to`. */
+/* Replaces the first slot holding `from` with `to` (both fd + 1, or 0). */
 static void track(int from, int to) {
     pthread_mutex_lock(&sockets_lock);
-    if (!sockets_ready) {
-        for (int i = 0; i < TRACKED_SOCKETS; i++) sockets[i] = -1;
-        sockets_ready = 1;
-    }
     for (int i = 0; i < TRACKED_SOCKETS; i++) {
         if (sockets[i] == from) {
             sockets[i] = to;
@@ -80,12 +75,10 @@ static void after_fork_in_parent(void) {
  * thread id: glibc's rwlock unlock compares the writer's id, and would take
  * the child's for a reader's. Nobody else can hold them here: made anew. */
 static void after_fork_in_child(void) {
-    if (sockets_ready) {
-        for (int i = 0; i < TRACKED_SOCKETS; i++) {
-            if (sockets[i] >= 0) {
-                (void)close(sockets[i]);
-                sockets[i] = -1;
-            }
+    for (int i = 0; i < TRACKED_SOCKETS; i++) {
+        if (sockets[i] != 0) {
+            (void)close(sockets[i] - 1);
+            sockets[i] = 0;
         }
     }
     pthread_mutex_init(&sockets_lock, NULL);
@@ -98,13 +91,13 @@ curl_socket_t ccurl_open_socket(void *userdata, curlsocktype purpose, struct cur
     if (purpose != CURLSOCKTYPE_IPCXN || address == NULL) return CURL_SOCKET_BAD;
     /* CLOEXEC: an exec'd program has no use for the library's connections. */
     int fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-    if (fd >= 0) track(-1, fd);
+    if (fd >= 0) track(0, fd + 1);
     return fd >= 0 ? fd : CURL_SOCKET_BAD;
 }
 
 int ccurl_close_socket(void *userdata, curl_socket_t fd) {
     (void)userdata;
-    track(fd, -1);
+    track(fd + 1, 0);
     return close(fd);
 }
 

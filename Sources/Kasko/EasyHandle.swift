@@ -168,7 +168,7 @@ final class EasyHandle {
 
     private func failure(for code: CURLcode, httpStatus: Int?) -> TransportFailure {
         let detail = errorBuffer[0] != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
-        let evidence = EasyHandle.evidence(for: code, requestStarted: requestsStarted > 0, bodyTooLarge: bodyTooLarge)
+        let evidence = EasyHandle.evidence(for: code, requestStarted: requestsStarted > 0)
         let message: String
         switch code {
         case CURLE_WRITE_ERROR where bodyTooLarge, CURLE_FILESIZE_EXCEEDED:
@@ -193,7 +193,7 @@ final class EasyHandle {
     /// The evidence a failed perform leaves. Whether the request can have
     /// been written comes from libcurl's pre-request callback; the error code
     /// only says what kind of failure it was on either side of that line.
-    static func evidence(for code: CURLcode, requestStarted: Bool, bodyTooLarge: Bool) -> AttemptEvidence {
+    static func evidence(for code: CURLcode, requestStarted: Bool) -> AttemptEvidence {
         guard requestStarted else {
             switch code {
             case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
@@ -210,12 +210,12 @@ final class EasyHandle {
             }
         }
         switch code {
-        case CURLE_WRITE_ERROR where bodyTooLarge, CURLE_FILESIZE_EXCEEDED,
-             // "Unsupported HTTP version", a status below 100, a reply with
-             // no status line, a header over CURL_MAX_HTTP_HEADER ("out of
-             // memory" in 7.88), an encoding or framing libcurl cannot read.
-             CURLE_UNSUPPORTED_PROTOCOL, CURLE_WEIRD_SERVER_REPLY, CURLE_OUT_OF_MEMORY,
-             CURLE_BAD_CONTENT_ENCODING, CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_HTTP3, CURLE_WRITE_ERROR:
+        // A body over the limit (our write callback refused it: WRITE_ERROR),
+        // "Unsupported HTTP version", a status below 100, a reply with no
+        // status line, a header over CURL_MAX_HTTP_HEADER ("out of memory" in
+        // 7.88), an encoding or framing libcurl cannot read.
+        case CURLE_WRITE_ERROR, CURLE_FILESIZE_EXCEEDED, CURLE_UNSUPPORTED_PROTOCOL, CURLE_WEIRD_SERVER_REPLY,
+             CURLE_OUT_OF_MEMORY, CURLE_BAD_CONTENT_ENCODING, CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_HTTP3:
             return .sentInvalidAnswer
         default:
             return .sentNoAnswer

@@ -23,8 +23,7 @@ public final class KaskoClient: Sendable {
 
     /// `POST /payments`: turns an offer into a paid policy.
     public func createPayment(_ request: PaymentRequest) -> Result<PaymentJSON, KaskoError> {
-        var kept: PaymentJSON?
-        return createPayment(request, deliver: { kept = $0.copied() }).map { kept ?? PaymentJSON(bytes: [], id: .decoded("")) }
+        keeping { createPayment(request, deliver: $0) }
     }
 
     /// `POST /payments`, handing the payment to `deliver` before the call
@@ -42,8 +41,7 @@ public final class KaskoClient: Sendable {
     }
 
     public func createPayment(json: String) -> Result<PaymentJSON, KaskoError> {
-        var kept: PaymentJSON?
-        return createPayment(json: json, deliver: { kept = $0.copied() }).map { kept ?? PaymentJSON(bytes: [], id: .decoded("")) }
+        keeping { createPayment(json: json, deliver: $0) }
     }
 
     public func createPayment(json: String, deliver: (PaymentJSON) -> Void) -> Result<Void, KaskoError> {
@@ -56,8 +54,7 @@ public final class KaskoClient: Sendable {
 
     /// `GET /payments/{id}`.
     public func getPayment(id: String) -> Result<PaymentJSON, KaskoError> {
-        var kept: PaymentJSON?
-        return getPayment(id: id, deliver: { kept = $0.copied() }).map { kept ?? PaymentJSON(bytes: [], id: .decoded("")) }
+        keeping { getPayment(id: id, deliver: $0) }
     }
 
     /// `GET /payments/{id}`, handing the payment to `deliver` (see
@@ -72,6 +69,17 @@ public final class KaskoClient: Sendable {
         return execute(
             HTTPRequest(method: .get, urlPrefix: paymentsURLPrefix, urlSuffix: paymentID.value, body: []),
             operation: .getPayment(id: paymentID.value), callSecrets: [], deliver: deliver)
+    }
+
+    /// A delivering call's payment, copied out to be kept beyond the call.
+    private func keeping(
+        _ call: ((PaymentJSON) -> Void) -> Result<Void, KaskoError>
+    ) -> Result<PaymentJSON, KaskoError> {
+        var kept: PaymentJSON?
+        return call { kept = $0.copied() }.flatMap {
+            // Success means `deliver` ran; anything else is a bug here.
+            kept.map { .success($0) } ?? .failure(.internal("a successful call delivered no payment"))
+        }
     }
 
     /// How one attempt ended, decided while its handle was still held.

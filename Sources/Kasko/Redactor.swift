@@ -8,6 +8,9 @@ struct Redactor {
     /// The client's keys, read in place: no copy of a key is made.
     private let keys: [SecretBytes]
     private let callSecrets: [[UInt8]]
+    /// Indexes into `keys` then `callSecrets`, longest secret first, so that
+    /// a secret containing another is replaced whole.
+    private let order: [Int]
 
     /// The keys of a configuration plus a call's own secrets (its token),
     /// each also as JSON may spell it: a server that quotes the raw request
@@ -23,6 +26,8 @@ struct Redactor {
             }
         }
         self.callSecrets = spellings
+        order = (keys.map { $0.count } + spellings.map { $0.count }).enumerated()
+            .sorted { $0.element > $1.element }.map { $0.offset }
     }
 
     /// `text` as it appears between the quotes of a JSON string, in the
@@ -65,9 +70,7 @@ struct Redactor {
     func redact(_ text: String) -> String {
         var bytes = Array(text.utf8)
         var changed = false
-        // Longest first, so that a secret containing another goes whole.
-        let order = (keys.map { $0.count } + callSecrets.map { $0.count }).enumerated().sorted { $0.element > $1.element }
-        for (index, _) in order {
+        for index in order {
             let replaced = index < keys.count
                 ? keys[index].withBytes { Redactor.replace($0, in: &bytes) }
                 : Redactor.replace(callSecrets[index - keys.count], in: &bytes)

@@ -16,6 +16,9 @@ enum Operation {
         case .getPayment: return .view
         }
     }
+    /// Whether a success is checked for its `policy_id` (and so a second
+    /// one refused): a create's answer must be for the policy paid.
+    var watchesPolicyID: Bool { call == .create }
 }
 
 /// An attempt that did not succeed: the evidence `OutcomeRules` judged, and
@@ -51,9 +54,7 @@ enum ResponseInterpreter {
             refuse("response is not a payment object: \(why)")
         }
         let scan: PaymentScan
-        let isCreate: Bool
-        if case .createPayment = operation { isCreate = true } else { isCreate = false }
-        switch PaymentScanner.scan(response.body, watchingPolicyID: isCreate) {
+        switch PaymentScanner.scan(response.body, watchingPolicyID: operation.watchesPolicyID) {
         case .success(let result): scan = result
         case .failure(let error): return invalid("not valid JSON (\(error.message) at byte \(error.offset))")
         }
@@ -61,7 +62,7 @@ enum ResponseInterpreter {
         if scan.object == .escaped || scan.id == .escaped || scan.policyID == .escaped {
             return validateEscapedPayment(response, for: operation, refuse: refuse)
         }
-        if scan.duplicate { return invalid("a member \"object\", \"id\" or \"policy_id\" appears twice") }
+        if scan.duplicate { return invalid(duplicateMember) }
         let isPayment = response.body.withUnsafeBufferPointer { buffer in
             guard case .plain(let objectRange) = scan.object else { return false }
             return PaymentScanner.bytes(buffer, objectRange, equal: "payment")
@@ -94,8 +95,10 @@ enum ResponseInterpreter {
         guard let document = try? JSONParser.parse(response.body), case .object(let members) = document else {
             return invalid("not valid JSON")
         }
-        for name in ["object", "id", "policy_id"] where members.filter({ $0.key == name }).count > 1 {
-            return invalid("a member \"object\", \"id\" or \"policy_id\" appears twice")
+        // The same members the scanner watches for this operation.
+        let watched = operation.watchesPolicyID ? ["object", "id", "policy_id"] : ["object", "id"]
+        for name in watched where members.filter({ $0.key == name }).count > 1 {
+            return invalid(duplicateMember)
         }
         guard document["object"]?.stringValue == "payment" else {
             return invalid("\"object\" is not \"payment\"")
@@ -112,6 +115,8 @@ enum ResponseInterpreter {
         if let mismatch = mismatch(id: Array(id.utf8)[...], policyID: policyID, for: operation) { return refuse(mismatch) }
         return .success(PaymentJSON(bytes: response.body, id: .decoded(id)))
     }
+
+    static let duplicateMember = "a member \"object\", \"id\" or \"policy_id\" appears twice"
 
     /// A payment's `policy_id`, as far as checking it goes.
     enum PolicyMember {

@@ -60,16 +60,16 @@ import Glibc
     @Test func theErrorCodeAloneNeverSaysNotSent() {
         for code in 1..<100 {
             let curlCode = CURLcode(rawValue: UInt32(code))
-            let sent = EasyHandle.evidence(for: curlCode, requestStarted: true, bodyTooLarge: false)
+            let sent = EasyHandle.evidence(for: curlCode, requestStarted: true)
             #expect(sent == .sentNoAnswer || sent == .sentInvalidAnswer, "curl error \(code) after sending")
-            if case .notSent = EasyHandle.evidence(for: curlCode, requestStarted: false, bodyTooLarge: false) {
+            if case .notSent = EasyHandle.evidence(for: curlCode, requestStarted: false) {
             } else {
                 Issue.record("curl error \(code) before sending")
             }
         }
-        #expect(EasyHandle.evidence(for: CURLE_UNSUPPORTED_PROTOCOL, requestStarted: true, bodyTooLarge: false) == .sentInvalidAnswer)
-        #expect(EasyHandle.evidence(for: CURLE_OUT_OF_MEMORY, requestStarted: true, bodyTooLarge: false) == .sentInvalidAnswer)
-        #expect(EasyHandle.evidence(for: CURLE_GOT_NOTHING, requestStarted: true, bodyTooLarge: false) == .sentNoAnswer)
+        #expect(EasyHandle.evidence(for: CURLE_UNSUPPORTED_PROTOCOL, requestStarted: true) == .sentInvalidAnswer)
+        #expect(EasyHandle.evidence(for: CURLE_OUT_OF_MEMORY, requestStarted: true) == .sentInvalidAnswer)
+        #expect(EasyHandle.evidence(for: CURLE_GOT_NOTHING, requestStarted: true) == .sentNoAnswer)
     }
 
     private func readFile(_ path: String) -> String? {

@@ -108,7 +108,8 @@ def server_client(servers, clients, keys):
 @pytest.fixture
 def call(lib):
     """call.create(client, request) / call.view(client, id): bounded calls
-    returning (status, json bytes)."""
+    returning (status, json bytes); call.make(operation, client, ...) for
+    either, with a fresh request or payment id unless one is given."""
     class Call:
         @staticmethod
         def create(client, request):
@@ -119,6 +120,13 @@ def call(lib):
         def view(client, payment_id):
             result, _ = ks.run_bounded(lib.get, client, payment_id)
             return result
+
+        @staticmethod
+        def make(operation, client, request=None, payment_id=None):
+            assert operation in ("create", "view")
+            if operation == "create":
+                return Call.create(client, request or ks.create_request())
+            return Call.view(client, payment_id or ks.new_payment_id())
 
     return Call()
 
@@ -165,10 +173,7 @@ def exchange(server_client, call):
         if callable(script) and getattr(script, "wants_ids", False):
             script = script(payment_id, request)
         server, client = server_client(script, **config)
-        if operation == "create":
-            status, text = call.create(client, request)
-        else:
-            status, text = call.view(client, payment_id)
+        status, text = call.make(operation, client, request=request, payment_id=payment_id)
         return Exchange(server, client, operation, status, text, request, payment_id)
     return run
 

@@ -142,10 +142,7 @@ def test_view_timing_out_is_network_unknown_retried(lib, exchange, hang):
 def test_connection_refused_is_network_not_sent_and_retried(lib, clients, keys, call, operation):
     port = hs.free_port()
     client = clients(ks.client_config(keys, "http://127.0.0.1:%d" % port))
-    if operation == "create":
-        status, text = call.create(client, ks.create_request())
-    else:
-        status, text = call.view(client, ks.new_payment_id())
+    status, text = call.make(operation, client)
     ks.assert_error(lib, status, text, code="KASKO_ERR_NETWORK", outcome="not_sent", retryable=True,
                     attempts=3, http_status=None, request_id=None)
 
@@ -194,10 +191,7 @@ TLS_FAILURES = {
 def test_tls_handshake_failure_is_network_not_sent_not_retried(lib, servers, clients, keys, call, operation, failure):
     server = servers(hs.close_without_reply(), on_connect=TLS_FAILURES[failure])
     client = clients(ks.client_config(keys, "https://127.0.0.1:%d" % server.port))
-    if operation == "create":
-        status, text = call.create(client, ks.create_request())
-    else:
-        status, text = call.view(client, ks.new_payment_id())
+    status, text = call.make(operation, client)
     ks.assert_error(lib, status, text, code="KASKO_ERR_NETWORK", outcome="not_sent", retryable=False, attempts=1,
                     http_status=None)
     assert server.request_count == 0
@@ -233,9 +227,6 @@ def blackhole_port():
 @pytest.mark.parametrize("operation", ["create", "view"])
 def test_connect_timeout_is_network_not_sent_and_retried(lib, clients, keys, call, blackhole_port, operation):
     client = clients(ks.client_config(keys, "http://127.0.0.1:%d" % blackhole_port, connect_timeout_ms=150))
-    if operation == "create":
-        status, text = call.create(client, ks.create_request())
-    else:
-        status, text = call.view(client, ks.new_payment_id())
+    status, text = call.make(operation, client)
     ks.assert_error(lib, status, text, code="KASKO_ERR_NETWORK", outcome="not_sent", retryable=True, attempts=3,
                     http_status=None)

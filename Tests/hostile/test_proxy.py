@@ -37,10 +37,7 @@ def test_environment_proxy_is_not_used_for_plain_http_loopback(lib, servers, cli
     origin = servers(hs.respond(200, ks.full_payment(payment_id, request["policy_id"])), name="origin")
     clean_proxy_environment.setenv(variable, proxy.url)
     client = clients(ks.client_config(keys, origin.url))
-    if operation == "create":
-        status, text = call.create(client, request)
-    else:
-        status, text = call.view(client, payment_id)
+    status, text = call.make(operation, client, request=request, payment_id=payment_id)
     assert proxy.connection_count == 0, "the call went through the %s proxy: %r" % (variable, proxy.requests)
     ks.assert_ok(status, text)
     assert origin.request_count == 1
@@ -58,10 +55,7 @@ def test_environment_proxy_still_used_for_https_and_its_refusal_is_not_sent(lib,
     proxy = servers(hs.respond(403, b"", reason="Forbidden", close=True), name="proxy")
     clean_proxy_environment.setenv(variable, proxy.url)
     client = clients(ks.client_config(keys, "https://api.kasko.invalid"))
-    if operation == "create":
-        status, text = call.create(client, ks.create_request())
-    else:
-        status, text = call.view(client, ks.new_payment_id())
+    status, text = call.make(operation, client)
     assert proxy.request_count >= 1, "the https call did not use the %s proxy" % variable
     assert all(seen.method == "CONNECT" and seen.target == "api.kasko.invalid:443" for seen in proxy.requests), \
         proxy.requests
@@ -74,10 +68,7 @@ def test_environment_proxy_refusing_connections_for_https_is_not_sent(lib, clien
                                                                       clean_proxy_environment, operation):
     clean_proxy_environment.setenv("https_proxy", "http://127.0.0.1:%d" % hs.free_port())
     client = clients(ks.client_config(keys, "https://api.kasko.invalid"))
-    if operation == "create":
-        status, text = call.create(client, ks.create_request())
-    else:
-        status, text = call.view(client, ks.new_payment_id())
+    status, text = call.make(operation, client)
     ks.assert_error(lib, status, text, code="KASKO_ERR_NETWORK", outcome="not_sent", retryable=True, attempts=3,
                     http_status=None)
 
@@ -164,10 +155,7 @@ def test_explicit_loopback_proxy_refusing_connections_is_not_sent_and_retried(li
                                                                              clean_proxy_environment, operation):
     origin = servers(hs.respond(500, b""), name="origin")
     client = clients(ks.client_config(keys, origin.url, proxy="http://127.0.0.1:%d" % hs.free_port()))
-    if operation == "create":
-        status, text = call.create(client, ks.create_request())
-    else:
-        status, text = call.view(client, ks.new_payment_id())
+    status, text = call.make(operation, client)
     ks.assert_error(lib, status, text, code="KASKO_ERR_NETWORK", outcome="not_sent", retryable=True, attempts=3,
                     http_status=None)
     assert origin.connection_count == 0
