@@ -46,7 +46,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
 PYTHONDIR  ?= $(shell python3 -c 'import sysconfig,sys; print(sysconfig.get_path("purelib", vars={"base": sys.argv[1], "platbase": sys.argv[1]}))' $(PREFIX))
-VERSION    := $(shell sed -n 's/.*static let \(major\|minor\|patch\) = \([0-9]*\).*/\2/p' Sources/Kasko/Version.swift | paste -sd.)
+VERSION    := $(shell scripts/version)
 
 install: build install-files
 

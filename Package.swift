@@ -38,6 +38,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "KaskoTests", dependencies: ["Kasko"]),
+        .testTarget(name: "KaskoTests", dependencies: ["Kasko", "KaskoC"]),
     ]
 )

@@ -7,19 +7,31 @@
  * Conventions, for every function:
  * - Strings in are NUL-terminated UTF-8; the library keeps no pointer to them.
  * - Every `char *` handed out through an out parameter is owned by the
- *   caller and must be freed with kasko_string_free(). `const char *`
- *   results are static.
+ *   caller and must be freed with kasko_string_free(). A `const char *`
+ *   returned is static, or owned by the result it was read from (each
+ *   function says which).
  * - Results are JSON text: a payment object on KASKO_OK, an error object
- *   {"object":"error","code":...} on any other status.
+ *   {"object":"error","code":...} on any other status. The 1.1 calls
+ *   (kasko_payment_create_v2, kasko_payment_get_v2) hand out a kasko_result
+ *   instead, whose status, error members and payment members are read with
+ *   the kasko_result_* functions, without a JSON parser.
  * - Functions never abort the process: bad input gets a status.
+ * - Each function's comment says which version added it ("Added in 1.1.0"):
+ *   its symbol is in that version's node (KASKO_1.1), and a library with
+ *   kasko_version_number() >= KASKO_VERSION_NUMBER has all of them.
  */
 #ifndef KASKO_H
 #define KASKO_H
 
 #define KASKO_VERSION_MAJOR 1
-#define KASKO_VERSION_MINOR 0
+#define KASKO_VERSION_MINOR 1
 #define KASKO_VERSION_PATCH 0
-#define KASKO_VERSION "1.0.0"
+#define KASKO_VERSION "1.1.0"
+/* MAJOR * 1000000 + MINOR * 1000 + PATCH; compare with kasko_version_number(). */
+#define KASKO_VERSION_NUMBER 1001000
+
+#include <stddef.h>
+#include <stdint.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define KASKO_WARN_UNUSED_RESULT __attribute__((warn_unused_result))
@@ -97,6 +109,69 @@ typedef enum kasko_status {
 } kasko_status;
 
 /**
+ * What a call's request may have done, as a C enum: the error object's
+ * "outcome", plus the success case. kasko_outcome_name() gives the names.
+ * Added in 1.1.0.
+ */
+typedef enum kasko_outcome {
+    /**
+     * The call succeeded: the result is the answer to the question asked.
+     */
+    KASKO_OUTCOME_SUCCEEDED = 0,
+    /**
+     * No byte of the request can have been written (refused before any
+     * I/O, or libcurl never got past DNS, connect, proxy or TLS): safe to
+     * make the same call again.
+     */
+    KASKO_OUTCOME_NOT_SENT = 1,
+    /**
+     * The server answered 4xx and did not carry the request out.
+     */
+    KASKO_OUTCOME_REJECTED = 2,
+    /**
+     * The request may have taken effect (sent, and no usable answer):
+     * view the payment before creating it again.
+     */
+    KASKO_OUTCOME_UNKNOWN = 3,
+} kasko_outcome;
+
+/**
+ * The JSON type of a result's member, as kasko_result_member_type() says.
+ * Added in 1.1.0.
+ */
+typedef enum kasko_json_type {
+    /**
+     * There is no one member of that name: it is absent, or appears more
+     * than once, or the arguments were NULL.
+     */
+    KASKO_JSON_NONE = 0,
+    /**
+     * JSON null.
+     */
+    KASKO_JSON_NULL = 1,
+    /**
+     * true or false: read it with kasko_result_member_bool().
+     */
+    KASKO_JSON_BOOL = 2,
+    /**
+     * A number: kasko_result_member_int64() or kasko_result_member_double().
+     */
+    KASKO_JSON_NUMBER = 3,
+    /**
+     * A string: kasko_result_member_string().
+     */
+    KASKO_JSON_STRING = 4,
+    /**
+     * An array: kasko_result_member_json() gives its text.
+     */
+    KASKO_JSON_ARRAY = 5,
+    /**
+     * An object: kasko_result_member_json() gives its text.
+     */
+    KASKO_JSON_OBJECT = 6,
+} kasko_json_type;
+
+/**
  * A client of the KASKO Payments API: its keys, its settings and a pool of
  * connections. Opaque; made by kasko_client_new() and freed by
  * kasko_client_free(). One client may be used from many threads at once.
@@ -104,11 +179,27 @@ typedef enum kasko_status {
 typedef struct kasko_client kasko_client;
 
 /**
- * Returns the library's version, "MAJOR.MINOR.PATCH", e.g. "1.0.0".
+ * A finished call: its status, its JSON text (the payment, or the error
+ * object) and typed access to both. Opaque and immutable; made by the calls
+ * that take `kasko_result **out_result` and freed by kasko_result_free().
+ * Every string read from it belongs to it. Added in 1.1.0.
+ */
+typedef struct kasko_result kasko_result;
+
+/**
+ * Options of one call (its timeout, W3C trace context). Opaque; made by
+ * kasko_call_options_new() and freed by kasko_call_options_free(); may be
+ * NULL wherever a call takes it. Added in 1.1.0.
+ */
+typedef struct kasko_call_options kasko_call_options;
+
+/**
+ * Returns the library's version, "MAJOR.MINOR.PATCH", e.g. "1.1.0".
  *
  * Ownership: the string is static; do not free it.
  * Thread-safety: safe to call from any thread at any time.
  * Compare with KASKO_VERSION_MAJOR to detect a header/library mismatch.
+ * Added in 1.0.0.
  */
 const char *kasko_version(void) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
@@ -118,8 +209,45 @@ const char *kasko_version(void) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
  *
  * Ownership: the string is static; do not free it.
  * Thread-safety: safe to call from any thread at any time.
+ * Added in 1.0.0.
  */
 const char *kasko_status_name(kasko_status status) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns the library's version as one number, MAJOR * 1000000 +
+ * MINOR * 1000 + PATCH (1001000 for 1.1.0), as SQLITE_VERSION_NUMBER and
+ * LIBCURL_VERSION_NUM do. Compare it with KASKO_VERSION_NUMBER, the
+ * version of the header compiled against: a library at least as new as
+ * the header has every function the header declares.
+ *
+ * Thread-safety: safe to call from any thread at any time.
+ * Added in 1.1.0.
+ */
+int kasko_version_number(void) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns the name of an outcome, e.g. "KASKO_OUTCOME_NOT_SENT", or
+ * "KASKO_OUTCOME_INVALID" for a value that is not a kasko_outcome. The
+ * error object spells the same outcomes in lower case without the prefix
+ * ("not_sent").
+ *
+ * Ownership: the string is static; do not free it.
+ * Thread-safety: safe to call from any thread at any time.
+ * Added in 1.1.0.
+ */
+const char *kasko_outcome_name(kasko_outcome outcome) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Frees a string that libkasko returned through an out parameter
+ * (a payment object or an error object).
+ *
+ * Ownership: takes ownership of `string`; it must not be used afterwards.
+ * Use this function, not free(): the library and the caller may use
+ * different allocators. Passing NULL does nothing.
+ * Thread-safety: safe from any thread.
+ * Added in 1.0.0.
+ */
+void kasko_string_free(char *string) KASKO_NOEXCEPT;
 
 /**
  * Creates a client from a JSON configuration object.
@@ -175,6 +303,7 @@ const char *kasko_status_name(kasko_status status) KASKO_NOEXCEPT KASKO_WARN_UNU
  * public key, a key with whitespace or control characters, test and live
  * keys mixed, or a plain http:// base URL that is not loopback;
  * KASKO_ERR_INTERNAL if libcurl could not be initialised or memory ran out.
+ * Added in 1.0.0.
  */
 kasko_status kasko_client_new(const char *config_json, kasko_client **out_client, char **out_error_json) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
@@ -188,6 +317,7 @@ kasko_status kasko_client_new(const char *config_json, kasko_client **out_client
  * Ownership: takes ownership of `client`. Passing NULL does nothing.
  * Thread-safety: the caller must make sure no other thread is using the
  * client, or will use it afterwards.
+ * Added in 1.0.0.
  */
 void kasko_client_free(kasko_client *client) KASKO_NOEXCEPT;
 
@@ -228,6 +358,7 @@ void kasko_client_free(kasko_client *client) KASKO_NOEXCEPT;
  * (422, with "pending_payment_id"); KASKO_ERR_RATE_LIMITED (429);
  * KASKO_ERR_SERVER (5xx or an undocumented status); KASKO_ERR_NETWORK;
  * KASKO_ERR_INVALID_RESPONSE; KASKO_ERR_INTERNAL.
+ * Added in 1.0.0.
  */
 kasko_status kasko_payment_create(kasko_client *client, const char *request_json, char **out_json) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
@@ -255,19 +386,366 @@ kasko_status kasko_payment_create(kasko_client *client, const char *request_json
  * key); KASKO_ERR_NOT_FOUND (404: no such payment); KASKO_ERR_RATE_LIMITED;
  * KASKO_ERR_SERVER; KASKO_ERR_NETWORK; KASKO_ERR_INVALID_RESPONSE;
  * KASKO_ERR_INTERNAL.
+ * Added in 1.0.0.
  */
 kasko_status kasko_payment_get(kasko_client *client, const char *payment_id, char **out_json) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Frees a string that libkasko returned through an out parameter
- * (a payment object or an error object).
+ * Creates a payment as kasko_payment_create() does (the same request, the
+ * same at-most-once sending, the same statuses and error object) from the
+ * four fields as C strings, with per-call options, and hands back a result
+ * for typed access instead of a string.
  *
- * Ownership: takes ownership of `string`; it must not be used afterwards.
- * Use this function, not free(): the library and the caller may use
- * different allocators. Passing NULL does nothing.
- * Thread-safety: safe from any thread.
+ * `token` (the offer's payment token), `provider`, `method` and `policy_id`
+ * are NUL-terminated UTF-8, each 1 to 4096 bytes without control
+ * characters; the library escapes them into the JSON body, so any such text
+ * is safe to pass. `options` may be NULL (the client's settings).
+ *
+ * On KASKO_OK the result's JSON is the payment object as the API sent it
+ * (read "id" with kasko_result_member_string()), and the result carries
+ * the response's HTTP status, X-Request-Id and the attempts made.
+ * Otherwise it is the error result: read its members with
+ * kasko_result_outcome(), kasko_result_message(),
+ * kasko_result_pending_payment_id() and the others.
+ *
+ * Ownership: `*out_result` belongs to the caller, who frees it with
+ * kasko_result_free(). It is never NULL when `out_result` is not NULL,
+ * whatever the status (if memory ran out, it is a static
+ * KASKO_ERR_INTERNAL result), so there is always an error to read. The
+ * library keeps no pointer to the arguments.
+ * Thread-safety: one client may be used from many threads at once.
+ *
+ * Returns what kasko_payment_create() returns, always equal to
+ * kasko_result_status(*out_result); KASKO_ERR_INVALID_ARGUMENT also for a
+ * NULL field or `out_result` (then nothing is stored), or for options
+ * holding a refused value.
+ * Added in 1.1.0.
  */
-void kasko_string_free(char *string) KASKO_NOEXCEPT;
+kasko_status kasko_payment_create_v2(kasko_client *client, const char *token, const char *provider, const char *method, const char *policy_id, const kasko_call_options *options, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Views a payment as kasko_payment_get() does (the same request, retries,
+ * statuses and checks), with per-call options, and hands back a result
+ * for typed access instead of a string.
+ *
+ * `payment_id` is NUL-terminated, 1 to 128 characters from [A-Za-z0-9_-].
+ * `options` may be NULL (the client's settings).
+ *
+ * On KASKO_OK the result's JSON is the payment object as the API sent it,
+ * whose "id" is `payment_id`; the result carries the response's HTTP
+ * status, X-Request-Id and the attempts made. Otherwise it is the error
+ * result.
+ *
+ * Ownership: `*out_result` belongs to the caller, who frees it with
+ * kasko_result_free(). It is never NULL when `out_result` is not NULL,
+ * whatever the status (if memory ran out, it is a static
+ * KASKO_ERR_INTERNAL result).
+ * Thread-safety: one client may be used from many threads at once.
+ *
+ * Returns what kasko_payment_get() returns, always equal to
+ * kasko_result_status(*out_result); KASKO_ERR_INVALID_ARGUMENT also for a
+ * NULL `out_result` (then nothing is stored) or for options holding a
+ * refused value.
+ * Added in 1.1.0.
+ */
+kasko_status kasko_payment_get_v2(kasko_client *client, const char *payment_id, const kasko_call_options *options, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Makes an empty set of per-call options: the client's settings apply
+ * until an option is set. Pass it to any call that takes `options`; one
+ * set may serve many calls.
+ *
+ * A setter given an invalid value returns KASKO_ERR_INVALID_ARGUMENT and
+ * remembers why: every call made with these options then fails with
+ * KASKO_ERR_INVALID_ARGUMENT (nothing is sent; outcome "not_sent") and a
+ * message that says exactly what is wrong, until that option is set again
+ * to a valid value. So an unchecked setter never leaves a silent default.
+ *
+ * Ownership: the caller owns the options and frees them with
+ * kasko_call_options_free(). A call reads them only while it runs; they
+ * may be changed or freed as soon as it returns.
+ * Thread-safety: many calls on many threads may read one set at once, as
+ * long as no thread changes it meanwhile.
+ * Returns NULL only if memory ran out.
+ * Added in 1.1.0.
+ */
+kasko_call_options *kasko_call_options_new(void) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Frees a set of per-call options.
+ *
+ * Ownership: takes ownership of `options`. Passing NULL does nothing.
+ * Thread-safety: no call may be using them.
+ * Added in 1.1.0.
+ */
+void kasko_call_options_free(kasko_call_options *options) KASKO_NOEXCEPT;
+
+/**
+ * Sets the call's time limit per attempt, in milliseconds, instead of the
+ * client's "timeout_ms": from 1 to 3600000, or 0 for the client's again.
+ * A retried view may take several attempts, each within the limit.
+ *
+ * Thread-safety: not while a call reads these options.
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
+ * value out of range (remembered: see kasko_call_options_new()).
+ * Added in 1.1.0.
+ */
+kasko_status kasko_call_options_set_timeout_ms(kasko_call_options *options, long timeout_ms) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Sets the W3C Trace Context "traceparent" header sent on every attempt of
+ * the call, e.g. "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01":
+ * version, trace id, parent id and flags in lower-case hex, ids not all
+ * zeros, version not "ff" (https://www.w3.org/TR/trace-context/). NULL
+ * removes it.
+ *
+ * The value is copied. Thread-safety: not while a call reads these options.
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
+ * malformed value (remembered: see kasko_call_options_new()).
+ * Added in 1.1.0.
+ */
+kasko_status kasko_call_options_set_traceparent(kasko_call_options *options, const char *traceparent) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Sets the W3C Trace Context "tracestate" header sent on every attempt of
+ * the call, e.g. "vendor=value,other=value": at most 32 comma-separated
+ * key=value members, at most 512 bytes of printable ASCII. NULL removes it.
+ * Send it only together with a traceparent.
+ *
+ * The value is copied. Thread-safety: not while a call reads these options.
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
+ * malformed value (remembered: see kasko_call_options_new()).
+ * Added in 1.1.0.
+ */
+kasko_status kasko_call_options_set_tracestate(kasko_call_options *options, const char *tracestate) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Frees a result and every string it handed out.
+ *
+ * Ownership: takes ownership of `result`; neither it nor any string read
+ * from it may be used afterwards. Passing NULL does nothing.
+ * Thread-safety: the caller must make sure no other thread is still
+ * reading the result.
+ * Added in 1.1.0.
+ */
+void kasko_result_free(kasko_result *result) KASKO_NOEXCEPT;
+
+/**
+ * Returns the result's status: the same value the call that made it
+ * returned.
+ *
+ * Thread-safety: a result may be read from many threads at once.
+ * Returns KASKO_ERR_INVALID_ARGUMENT for a NULL `result`.
+ * Added in 1.1.0.
+ */
+kasko_status kasko_result_status(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns the result's JSON text: on KASKO_OK the payment object exactly as
+ * the API sent it, otherwise the error object described at
+ * kasko_payment_create() (its members are also readable one by one, below).
+ *
+ * Ownership: the string belongs to the result and is valid until
+ * kasko_result_free(); do not free it. Copy it to keep it longer.
+ * Thread-safety: a result may be read from many threads at once.
+ * Returns NULL only for a NULL `result`.
+ * Added in 1.1.0.
+ */
+const char *kasko_result_json(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns whether the call's request may have taken effect:
+ * KASKO_OUTCOME_SUCCEEDED on KASKO_OK; otherwise the error object's
+ * "outcome": KASKO_OUTCOME_NOT_SENT (no byte of it can have been written),
+ * KASKO_OUTCOME_REJECTED (a 4xx answer) or KASKO_OUTCOME_UNKNOWN (it may
+ * have taken effect: view the payment before creating it again).
+ *
+ * Thread-safety: a result may be read from many threads at once.
+ * Returns KASKO_OUTCOME_NOT_SENT for a NULL `result`.
+ * Added in 1.1.0.
+ */
+kasko_outcome kasko_result_outcome(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns the HTTP status of the last response, on success as on failure
+ * (e.g. 200, 404), or 0 when no HTTP response arrived (refused before any
+ * I/O, a connection failure, a timeout before the status line).
+ *
+ * Thread-safety: a result may be read from many threads at once.
+ * Returns 0 for a NULL `result`.
+ * Added in 1.1.0.
+ */
+int kasko_result_http_status(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns 1 if making the same call again may succeed and cannot do harm
+ * (for a create: it was provably not sent), else 0. Always 0 on success.
+ *
+ * Thread-safety: a result may be read from many threads at once.
+ * Returns 0 for a NULL `result`.
+ * Added in 1.1.0.
+ */
+int kasko_result_retryable(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns how many attempts the call made (retries included; a refused
+ * connection counts), or 0 when it was refused before any I/O.
+ *
+ * Thread-safety: a result may be read from many threads at once.
+ * Returns 0 for a NULL `result`.
+ * Added in 1.1.0.
+ */
+int kasko_result_attempts(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns what went wrong, in English (the error object's "message"; it
+ * never holds a key or a payment token), or NULL on success.
+ *
+ * Ownership: the string belongs to the result and is valid until
+ * kasko_result_free(); do not free it.
+ * Thread-safety: a result may be read from many threads at once.
+ * Added in 1.1.0.
+ */
+const char *kasko_result_message(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns the response's X-Request-Id (quote it to support), on success as
+ * on failure, or NULL when the server sent none or no response came.
+ *
+ * Ownership: the string belongs to the result and is valid until
+ * kasko_result_free(); do not free it.
+ * Thread-safety: a result may be read from many threads at once.
+ * Added in 1.1.0.
+ */
+const char *kasko_result_request_id(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns, for KASKO_ERR_PENDING_PAYMENT, the id of the payment that is
+ * already pending for the policy (view it, or wait for it to settle), or
+ * NULL.
+ *
+ * Ownership: the string belongs to the result and is valid until
+ * kasko_result_free(); do not free it.
+ * Thread-safety: a result may be read from many threads at once.
+ * Added in 1.1.0.
+ */
+const char *kasko_result_pending_payment_id(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns the JSON type of the top-level member `name` of the result's
+ * object (the payment on success, the error object otherwise), or
+ * KASKO_JSON_NONE when there is no member of that name, when the name
+ * appears more than once (which value would be the answer?), or when an
+ * argument is NULL.
+ *
+ * Thread-safety: a result may be read from many threads at once.
+ * Added in 1.1.0.
+ */
+kasko_json_type kasko_result_member_type(const kasko_result *result, const char *name) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Reads the string member `name`: on KASKO_OK, `*out_value` is its value,
+ * unescaped, NUL-terminated UTF-8, and `*out_length` (if `out_length` is
+ * not NULL) its length in bytes. The length tells the whole value also
+ * when it holds a NUL byte (a JSON "\u0000"), where the C string stops.
+ *
+ * Ownership: the string belongs to the result and is valid until
+ * kasko_result_free(); do not free it. Reading it again gives the same
+ * pointer.
+ * Thread-safety: a result may be read from many threads at once.
+ *
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT when `result`, `name` or
+ * `out_value` is NULL, when there is no member `name`, or when it is not a
+ * string; KASKO_ERR_INVALID_RESPONSE when `name` appears more than once;
+ * KASKO_ERR_INTERNAL when memory ran out. On failure `*out_value` and
+ * `*out_length` are left as they were.
+ * Added in 1.1.0.
+ */
+kasko_status kasko_result_member_string(const kasko_result *result, const char *name, const char **out_value, size_t *out_length) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Reads the member `name` as JSON text, whatever its type: an object such
+ * as "_links" or "transaction_metadata", an array, or a scalar (strings
+ * quoted and escaped). Numbers are written exactly as the API sent them.
+ *
+ * Ownership: the text belongs to the result and is valid until
+ * kasko_result_free(); do not free it.
+ * Thread-safety: a result may be read from many threads at once.
+ *
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT when `result`, `name` or
+ * `out_json` is NULL or there is no member `name`;
+ * KASKO_ERR_INVALID_RESPONSE when `name` appears more than once;
+ * KASKO_ERR_INTERNAL when memory ran out. On failure `*out_json` and
+ * `*out_length` are left as they were.
+ * Added in 1.1.0.
+ */
+kasko_status kasko_result_member_json(const kasko_result *result, const char *name, const char **out_json, size_t *out_length) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Reads the number member `name` as a 64-bit integer. Only a number
+ * written as an integer (no fraction, no exponent) within the range of
+ * int64_t is read: nothing is rounded or truncated. Use
+ * kasko_result_member_double() or kasko_result_member_json() for others.
+ *
+ * Thread-safety: a result may be read from many threads at once.
+ *
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT when an argument is NULL,
+ * there is no member `name`, it is not a number, or not an integer within
+ * range; KASKO_ERR_INVALID_RESPONSE when `name` appears more than once.
+ * On failure `*out_value` is left as it was.
+ * Added in 1.1.0.
+ */
+kasko_status kasko_result_member_int64(const kasko_result *result, const char *name, int64_t *out_value) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Reads the number member `name` as the nearest double.
+ *
+ * Thread-safety: a result may be read from many threads at once.
+ *
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT when an argument is NULL,
+ * there is no member `name`, it is not a number, or it is too large for a
+ * double; KASKO_ERR_INVALID_RESPONSE when `name` appears more than once.
+ * On failure `*out_value` is left as it was.
+ * Added in 1.1.0.
+ */
+kasko_status kasko_result_member_double(const kasko_result *result, const char *name, double *out_value) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Reads the boolean member `name`: `*out_value` is 1 for true, 0 for false.
+ *
+ * Thread-safety: a result may be read from many threads at once.
+ *
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT when an argument is NULL,
+ * there is no member `name`, or it is not true or false;
+ * KASKO_ERR_INVALID_RESPONSE when `name` appears more than once. On
+ * failure `*out_value` is left as it was.
+ * Added in 1.1.0.
+ */
+kasko_status kasko_result_member_bool(const kasko_result *result, const char *name, int *out_value) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Makes an error result of the library's own shape, for code that refuses
+ * an argument before calling the library: a binding given a string with a
+ * NUL byte, which a C string cannot carry, or a wrapper's own checks. Its
+ * error object is what the library would have written: "outcome"
+ * "not_sent", "attempts" 0, "retryable" false, "http_status" null, and
+ * `message`. Callers then handle every error alike, from one shape.
+ *
+ * `status` must be an error status (not KASKO_OK); `message` is
+ * NUL-terminated UTF-8, at most 64 KiB. Otherwise the result made says
+ * which argument was wrong, with KASKO_ERR_INVALID_ARGUMENT.
+ *
+ * Ownership: `*out_result` belongs to the caller, who frees it with
+ * kasko_result_free(). It is never NULL when `out_result` is not NULL (if
+ * memory ran out, it is a static KASKO_ERR_INTERNAL result).
+ * Thread-safety: safe from any thread.
+ *
+ * Returns the result's status: `status`, or KASKO_ERR_INVALID_ARGUMENT
+ * (NULL `out_result`, which is left alone; KASKO_OK or an unknown status;
+ * a NULL or invalid `message`), or KASKO_ERR_INTERNAL.
+ * Added in 1.1.0.
+ */
+kasko_status kasko_result_new_error(kasko_status status, const char *message, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 #ifdef __cplusplus
 } /* extern "C" */

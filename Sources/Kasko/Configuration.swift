@@ -11,6 +11,8 @@ public struct Configuration: Sendable {
     public static let defaultBaseURL = "https://api.eu1.kaskocloud.com"
     public static let defaultTimeoutMilliseconds = 60_000
     public static let defaultConnectTimeoutMilliseconds = 10_000
+    /// The accepted `timeout_ms` and `connect_timeout_ms`, also per call.
+    public static let timeoutRange = 1...3_600_000
     public static let defaultMaxRetries = 2
 
     static let knownKeys = [
@@ -54,10 +56,10 @@ public struct Configuration: Sendable {
 
         baseURL = try BaseURL(try Configuration.optionalString(document, "base_url") ?? Configuration.defaultBaseURL)
         timeoutMilliseconds = try Configuration.integer(
-            document, "timeout_ms", default: Configuration.defaultTimeoutMilliseconds, range: 1...3_600_000)
+            document, "timeout_ms", default: Configuration.defaultTimeoutMilliseconds, range: Configuration.timeoutRange)
         connectTimeoutMilliseconds = try Configuration.integer(
             document, "connect_timeout_ms", default: Configuration.defaultConnectTimeoutMilliseconds,
-            range: 1...3_600_000)
+            range: Configuration.timeoutRange)
         maxRetries = try Configuration.integer(
             document, "max_retries", default: Configuration.defaultMaxRetries, range: 0...10)
 

@@ -25,6 +25,9 @@ final class EasyHandle {
     private let handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let maximumBodyBytes: Int
+    private let timeoutMilliseconds: Int
+    /// A call set its own timeout: the next call without one restores the client's.
+    private var timeoutOverridden = false
 
     // Filled by the callbacks during `perform`, reset before each request.
     fileprivate var body: [UInt8] = []
@@ -48,6 +51,7 @@ final class EasyHandle {
         }
         self.handle = handle
         maximumBodyBytes = settings.maximumBodyBytes
+        timeoutMilliseconds = settings.timeoutMilliseconds
         errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         body.reserveCapacity(16 * 1024)
@@ -126,7 +130,24 @@ final class EasyHandle {
         ccurl_fork_gate_enter()
         settingUp = true
         var setup = request.withURL { ccurl_easy_setopt_string(handle, CURLOPT_URL, $0) }
-        if setup == CURLE_OK { setup = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers) }
+        if setup == CURLE_OK { setup = applyTimeout(request.timeoutMilliseconds) }
+        // A call's own header lines go in a list of their own whose last node
+        // points at the client's fixed list (which holds the secret key and
+        // is never copied); the link is cut again before the list is freed.
+        var callHeaders: (first: UnsafeMutablePointer<curl_slist>, last: UnsafeMutablePointer<curl_slist>)?
+        if setup == CURLE_OK, !request.extraHeaders.isEmpty {
+            callHeaders = EasyHandle.list(request.extraHeaders)
+            if callHeaders == nil { setup = CURLE_OUT_OF_MEMORY }
+        }
+        defer {
+            if let callHeaders {
+                _ = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+                callHeaders.last.pointee.next = nil
+                curl_slist_free_all(callHeaders.first)
+            }
+        }
+        if let callHeaders { callHeaders.last.pointee.next = headers }
+        if setup == CURLE_OK { setup = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, callHeaders?.first ?? headers) }
         let code: CURLcode
         switch request.method {
         case .get:
@@ -160,10 +181,37 @@ final class EasyHandle {
             // `Transport.send` has the response consumed while the handle is
             // still lent, so no other thread ever sees the buffer.
             return .success(HTTPResponse(
-                status: statusCode, body: body, requestIDBytes: isError ? header("X-Request-Id") : nil,
+                status: statusCode, body: body,
+                requestIDBytes: isError || request.readsRequestIDOnSuccess ? header("X-Request-Id") : nil,
                 retryAfterSeconds: isError ? header("Retry-After").flatMap(EasyHandle.delaySeconds) : nil))
         }
         return .failure(failure(for: code, httpStatus: statusCode == 0 ? nil : statusCode))
+    }
+
+    /// The call's own timeout, or the client's again after a call that had one.
+    private func applyTimeout(_ milliseconds: Int?) -> CURLcode {
+        if let milliseconds {
+            timeoutOverridden = true
+            return ccurl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, milliseconds)
+        }
+        guard timeoutOverridden else { return CURLE_OK }
+        timeoutOverridden = false
+        return ccurl_easy_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
+    }
+
+    /// A new libcurl list of `lines` with its last node; nil if memory ran out.
+    private static func list(_ lines: [String]) -> (first: UnsafeMutablePointer<curl_slist>, last: UnsafeMutablePointer<curl_slist>)? {
+        var first: UnsafeMutablePointer<curl_slist>?
+        for line in lines {
+            guard let grown = curl_slist_append(first, line) else {
+                curl_slist_free_all(first)
+                return nil
+            }
+            first = grown
+        }
+        guard var last = first else { return nil }
+        while let next = last.pointee.next { last = next }
+        return first.map { ($0, last) }
     }
 
     private func failure(for code: CURLcode, httpStatus: Int?) -> TransportFailure {

@@ -16,12 +16,28 @@ struct HTTPRequest {
     let urlSuffix: String
     /// The body for POST; empty for GET.
     let body: [UInt8]
+    /// A call's own limit per attempt, instead of the client's `timeout_ms`.
+    var timeoutMilliseconds: Int?
+    /// Header lines sent before the client's fixed ones (trace context).
+    var extraHeaders: [String] = []
+    /// Read `X-Request-Id` on success too (the typed results report it; the
+    /// 1.0 calls do not, and do not pay for the lookup).
+    var readsRequestIDOnSuccess = false
 
     init(method: Method, urlPrefix: String, urlSuffix: String = "", body: [UInt8]) {
         self.method = method
         self.urlPrefix = urlPrefix
         self.urlSuffix = urlSuffix
         self.body = body
+    }
+
+    /// This request as a call with `options` sends it.
+    func with(_ options: CallOptions) -> HTTPRequest {
+        var copy = self
+        copy.timeoutMilliseconds = options.timeoutMilliseconds
+        copy.extraHeaders = options.headers
+        copy.readsRequestIDOnSuccess = true
+        return copy
     }
 
     /// Calls `body` with the URL as a NUL-terminated C string.

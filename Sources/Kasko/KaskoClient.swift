@@ -35,9 +35,19 @@ public final class KaskoClient: Sendable {
     public func createPayment(
         _ request: PaymentRequest, deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
-        execute(
-            HTTPRequest(method: .post, urlPrefix: createURL, body: request.body),
-            operation: .createPayment(policyID: request.policyID), callSecrets: [request.token], deliver: deliver)
+        createPayment(request, options: nil, deliver: deliver)
+    }
+
+    /// `POST /payments` with the call's own options; the payment delivered
+    /// carries its request id.
+    public func createPayment(
+        _ request: PaymentRequest, options: CallOptions?, deliver: (PaymentJSON) -> Void
+    ) -> Result<Void, KaskoError> {
+        if let problem = options?.problem { return .failure(problem) }
+        var http = HTTPRequest(method: .post, urlPrefix: createURL, body: request.body)
+        if let options { http = http.with(options) }
+        return execute(
+            http, operation: .createPayment(policyID: request.policyID), callSecrets: [request.token], deliver: deliver)
     }
 
     public func createPayment(json: String) -> Result<PaymentJSON, KaskoError> {
@@ -60,15 +70,22 @@ public final class KaskoClient: Sendable {
     /// `GET /payments/{id}`, handing the payment to `deliver` (see
     /// `createPayment(_:deliver:)`).
     public func getPayment(id: String, deliver: (PaymentJSON) -> Void) -> Result<Void, KaskoError> {
+        getPayment(id: id, options: nil, deliver: deliver)
+    }
+
+    /// `GET /payments/{id}` with the call's own options; the payment
+    /// delivered carries its request id.
+    public func getPayment(id: String, options: CallOptions?, deliver: (PaymentJSON) -> Void) -> Result<Void, KaskoError> {
         let paymentID: PaymentID
         do {
             paymentID = try PaymentID(id)
         } catch {
             return .failure(error)
         }
-        return execute(
-            HTTPRequest(method: .get, urlPrefix: paymentsURLPrefix, urlSuffix: paymentID.value, body: []),
-            operation: .getPayment(id: paymentID.value), callSecrets: [], deliver: deliver)
+        if let problem = options?.problem { return .failure(problem) }
+        var request = HTTPRequest(method: .get, urlPrefix: paymentsURLPrefix, urlSuffix: paymentID.value, body: [])
+        if let options { request = request.with(options) }
+        return execute(request, operation: .getPayment(id: paymentID.value), callSecrets: [], deliver: deliver)
     }
 
     /// A delivering call's payment, copied out to be kept beyond the call.
@@ -101,7 +118,14 @@ public final class KaskoClient: Sendable {
                 switch result {
                 case .success(let response):
                     switch ResponseInterpreter.interpret(response, for: operation) {
-                    case .success(let payment):
+                    case .success(var payment):
+                        payment.httpStatus = response.status
+                        payment.attempts = attempt
+                        if let requestID = response.requestID {
+                            payment.requestID = KaskoError.prefix(
+                                Redactor(configuration: configuration, callSecrets: callSecrets).redact(requestID),
+                                bytes: KaskoError.maximumRequestIDBytes)
+                        }
                         deliver(payment)
                         return .delivered
                     case .failure(let failure): return .failed(failure, retryAfterSeconds: response.retryAfterSeconds)

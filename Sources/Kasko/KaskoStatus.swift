@@ -24,7 +24,10 @@ public enum KaskoStatus: Int32, Sendable, CaseIterable {
     case `internal` = 10
 
     /// The C enumerator's name, e.g. `KASKO_ERR_NOT_FOUND`.
-    public var name: String {
+    public var name: String { staticName.description }
+
+    /// The same name as static text (`kasko_status_name` hands it to C).
+    public var staticName: StaticString {
         switch self {
         case .ok: return "KASKO_OK"
         case .invalidArgument: return "KASKO_ERR_INVALID_ARGUMENT"

@@ -243,6 +243,12 @@ public struct PaymentJSON: Sendable {
     /// UTF-8 JSON text, exactly as received.
     public let bytes: [UInt8]
     let identifier: Identifier
+    /// How the call that brought it went: set by `KaskoClient` on delivery.
+    public internal(set) var httpStatus = 0
+    public internal(set) var attempts = 0
+    /// The response's `X-Request-Id` (redacted like an error's), read only
+    /// when the request asked for it.
+    public internal(set) var requestID: String?
 
     init(bytes: [UInt8], id: Identifier) {
         self.bytes = bytes
@@ -261,6 +267,10 @@ public struct PaymentJSON: Sendable {
 
     /// The same payment in storage of its own, to keep beyond the call.
     public func copied() -> PaymentJSON {
-        PaymentJSON(bytes: bytes.withUnsafeBufferPointer { Array($0) }, id: identifier)
+        var copy = PaymentJSON(bytes: bytes.withUnsafeBufferPointer { Array($0) }, id: identifier)
+        copy.httpStatus = httpStatus
+        copy.attempts = attempts
+        copy.requestID = requestID
+        return copy
     }
 }

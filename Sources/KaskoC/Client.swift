@@ -53,6 +53,7 @@ import Kasko
 /// public key, a key with whitespace or control characters, test and live
 /// keys mixed, or a plain http:// base URL that is not loopback;
 /// KASKO_ERR_INTERNAL if libcurl could not be initialised or memory ran out.
+/// Added in 1.0.0.
 @c(kasko_client_new)
 public func kasko_client_new(
     _ config_json: UnsafePointer<CChar>?,
@@ -88,6 +89,7 @@ public func kasko_client_new(
 /// Ownership: takes ownership of `client`. Passing NULL does nothing.
 /// Thread-safety: the caller must make sure no other thread is using the
 /// client, or will use it afterwards.
+/// Added in 1.0.0.
 @c(kasko_client_free)
 public func kasko_client_free(_ client: OpaquePointer?) {
     guard let client else { return }

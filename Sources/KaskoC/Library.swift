@@ -5,42 +5,59 @@ import Glibc
 import Musl
 #endif
 
-/// Returns the library's version, "MAJOR.MINOR.PATCH", e.g. "1.0.0".
+/// Returns the library's version, "MAJOR.MINOR.PATCH", e.g. "1.1.0".
 ///
 /// Ownership: the string is static; do not free it.
 /// Thread-safety: safe to call from any thread at any time.
 /// Compare with KASKO_VERSION_MAJOR to detect a header/library mismatch.
+/// Added in 1.0.0.
 @c(kasko_version)
 public func kasko_version() -> UnsafePointer<CChar> {
-    CStrings.staticText(libraryVersionText)
+    CStrings.staticText(KaskoVersion.text)
 }
-
-// Spelled out as a literal so that the string is static; a test checks it
-// against KaskoVersion.string.
-private let libraryVersionText: StaticString = "1.0.0"
 
 /// Returns the name of a status, e.g. "KASKO_ERR_NOT_FOUND", or
 /// "KASKO_STATUS_UNKNOWN" for a value that is not a kasko_status.
 ///
 /// Ownership: the string is static; do not free it.
 /// Thread-safety: safe to call from any thread at any time.
+/// Added in 1.0.0.
 @c(kasko_status_name)
 public func kasko_status_name(_ status: Int32) -> UnsafePointer<CChar> {
     // The argument arrives as an integer, not the Swift enum: C may pass any
     // int, and an out-of-range enum value would be undefined behaviour here.
-    switch KaskoCStatus(rawValue: status) {
-    case .ok?: return CStrings.staticText("KASKO_OK")
-    case .errInvalidArgument?: return CStrings.staticText("KASKO_ERR_INVALID_ARGUMENT")
-    case .errBadRequest?: return CStrings.staticText("KASKO_ERR_BAD_REQUEST")
-    case .errUnauthorized?: return CStrings.staticText("KASKO_ERR_UNAUTHORIZED")
-    case .errNotFound?: return CStrings.staticText("KASKO_ERR_NOT_FOUND")
-    case .errPendingPayment?: return CStrings.staticText("KASKO_ERR_PENDING_PAYMENT")
-    case .errRateLimited?: return CStrings.staticText("KASKO_ERR_RATE_LIMITED")
-    case .errServer?: return CStrings.staticText("KASKO_ERR_SERVER")
-    case .errNetwork?: return CStrings.staticText("KASKO_ERR_NETWORK")
-    case .errInvalidResponse?: return CStrings.staticText("KASKO_ERR_INVALID_RESPONSE")
-    case .errInternal?: return CStrings.staticText("KASKO_ERR_INTERNAL")
-    case nil: return CStrings.staticText("KASKO_STATUS_UNKNOWN")
+    CStrings.staticText(KaskoStatus(rawValue: status)?.staticName ?? "KASKO_STATUS_UNKNOWN")
+}
+
+/// Returns the library's version as one number, MAJOR * 1000000 +
+/// MINOR * 1000 + PATCH (1001000 for 1.1.0), as SQLITE_VERSION_NUMBER and
+/// LIBCURL_VERSION_NUM do. Compare it with KASKO_VERSION_NUMBER, the
+/// version of the header compiled against: a library at least as new as
+/// the header has every function the header declares.
+///
+/// Thread-safety: safe to call from any thread at any time.
+/// Added in 1.1.0.
+@c(kasko_version_number)
+public func kasko_version_number() -> CInt {
+    CInt(KaskoVersion.number)
+}
+
+/// Returns the name of an outcome, e.g. "KASKO_OUTCOME_NOT_SENT", or
+/// "KASKO_OUTCOME_INVALID" for a value that is not a kasko_outcome. The
+/// error object spells the same outcomes in lower case without the prefix
+/// ("not_sent").
+///
+/// Ownership: the string is static; do not free it.
+/// Thread-safety: safe to call from any thread at any time.
+/// Added in 1.1.0.
+@c(kasko_outcome_name)
+public func kasko_outcome_name(_ outcome: Int32) -> UnsafePointer<CChar> {
+    switch KaskoCOutcome(rawValue: outcome) {
+    case .outcomeSucceeded?: return CStrings.staticText("KASKO_OUTCOME_SUCCEEDED")
+    case .outcomeNotSent?: return CStrings.staticText("KASKO_OUTCOME_NOT_SENT")
+    case .outcomeRejected?: return CStrings.staticText("KASKO_OUTCOME_REJECTED")
+    case .outcomeUnknown?: return CStrings.staticText("KASKO_OUTCOME_UNKNOWN")
+    case nil: return CStrings.staticText("KASKO_OUTCOME_INVALID")
     }
 }
 
@@ -51,6 +68,7 @@ public func kasko_status_name(_ status: Int32) -> UnsafePointer<CChar> {
 /// Use this function, not free(): the library and the caller may use
 /// different allocators. Passing NULL does nothing.
 /// Thread-safety: safe from any thread.
+/// Added in 1.0.0.
 @c(kasko_string_free)
 public func kasko_string_free(_ string: UnsafeMutablePointer<CChar>?) {
     free(string)

@@ -36,6 +36,7 @@ import Kasko
 /// (422, with "pending_payment_id"); KASKO_ERR_RATE_LIMITED (429);
 /// KASKO_ERR_SERVER (5xx or an undocumented status); KASKO_ERR_NETWORK;
 /// KASKO_ERR_INVALID_RESPONSE; KASKO_ERR_INTERNAL.
+/// Added in 1.0.0.
 @c(kasko_payment_create)
 public func kasko_payment_create(
     _ client: OpaquePointer?,
@@ -72,6 +73,7 @@ public func kasko_payment_create(
 /// key); KASKO_ERR_NOT_FOUND (404: no such payment); KASKO_ERR_RATE_LIMITED;
 /// KASKO_ERR_SERVER; KASKO_ERR_NETWORK; KASKO_ERR_INVALID_RESPONSE;
 /// KASKO_ERR_INTERNAL.
+/// Added in 1.0.0.
 @c(kasko_payment_get)
 public func kasko_payment_get(
     _ client: OpaquePointer?,
@@ -103,4 +105,119 @@ private func paymentCall(
         result = .failure(error)
     }
     return deliver(result.map { text }, to: out_json)
+}
+
+/// Creates a payment as kasko_payment_create() does (the same request, the
+/// same at-most-once sending, the same statuses and error object) from the
+/// four fields as C strings, with per-call options, and hands back a result
+/// for typed access instead of a string.
+///
+/// `token` (the offer's payment token), `provider`, `method` and `policy_id`
+/// are NUL-terminated UTF-8, each 1 to 4096 bytes without control
+/// characters; the library escapes them into the JSON body, so any such text
+/// is safe to pass. `options` may be NULL (the client's settings).
+///
+/// On KASKO_OK the result's JSON is the payment object as the API sent it
+/// (read "id" with kasko_result_member_string()), and the result carries
+/// the response's HTTP status, X-Request-Id and the attempts made.
+/// Otherwise it is the error result: read its members with
+/// kasko_result_outcome(), kasko_result_message(),
+/// kasko_result_pending_payment_id() and the others.
+///
+/// Ownership: `*out_result` belongs to the caller, who frees it with
+/// kasko_result_free(). It is never NULL when `out_result` is not NULL,
+/// whatever the status (if memory ran out, it is a static
+/// KASKO_ERR_INTERNAL result), so there is always an error to read. The
+/// library keeps no pointer to the arguments.
+/// Thread-safety: one client may be used from many threads at once.
+///
+/// Returns what kasko_payment_create() returns, always equal to
+/// kasko_result_status(*out_result); KASKO_ERR_INVALID_ARGUMENT also for a
+/// NULL field or `out_result` (then nothing is stored), or for options
+/// holding a refused value.
+/// Added in 1.1.0.
+@c(kasko_payment_create_v2)
+public func kasko_payment_create_v2(
+    _ client: OpaquePointer?,
+    _ token: UnsafePointer<CChar>?,
+    _ provider: UnsafePointer<CChar>?,
+    _ method: UnsafePointer<CChar>?,
+    _ policy_id: UnsafePointer<CChar>?,
+    _ options: UnsafeRawPointer?,
+    _ out_result: UnsafeMutablePointer<OpaquePointer?>?
+) -> KaskoCStatus {
+    resultCall(client, options, out_result) { (owner, options, deliver) throws(KaskoError) in
+        let limit = CStrings.maximumDocumentBytes
+        let request = try PaymentRequest(
+            token: try CStrings.read(token, name: "token", limit: limit),
+            provider: try CStrings.read(provider, name: "provider", limit: limit),
+            method: try CStrings.read(method, name: "method", limit: limit),
+            policyID: try CStrings.read(policy_id, name: "policy_id", limit: limit))
+        return owner.createPayment(request, options: options, deliver: deliver)
+    }
+}
+
+/// Views a payment as kasko_payment_get() does (the same request, retries,
+/// statuses and checks), with per-call options, and hands back a result
+/// for typed access instead of a string.
+///
+/// `payment_id` is NUL-terminated, 1 to 128 characters from [A-Za-z0-9_-].
+/// `options` may be NULL (the client's settings).
+///
+/// On KASKO_OK the result's JSON is the payment object as the API sent it,
+/// whose "id" is `payment_id`; the result carries the response's HTTP
+/// status, X-Request-Id and the attempts made. Otherwise it is the error
+/// result.
+///
+/// Ownership: `*out_result` belongs to the caller, who frees it with
+/// kasko_result_free(). It is never NULL when `out_result` is not NULL,
+/// whatever the status (if memory ran out, it is a static
+/// KASKO_ERR_INTERNAL result).
+/// Thread-safety: one client may be used from many threads at once.
+///
+/// Returns what kasko_payment_get() returns, always equal to
+/// kasko_result_status(*out_result); KASKO_ERR_INVALID_ARGUMENT also for a
+/// NULL `out_result` (then nothing is stored) or for options holding a
+/// refused value.
+/// Added in 1.1.0.
+@c(kasko_payment_get_v2)
+public func kasko_payment_get_v2(
+    _ client: OpaquePointer?,
+    _ payment_id: UnsafePointer<CChar>?,
+    _ options: UnsafeRawPointer?,
+    _ out_result: UnsafeMutablePointer<OpaquePointer?>?
+) -> KaskoCStatus {
+    resultCall(client, options, out_result) { (owner, options, deliver) throws(KaskoError) in
+        owner.getPayment(
+            id: try CStrings.read(payment_id, name: "payment_id", limit: PaymentID.maximumLength),
+            options: options, deliver: deliver)
+    }
+}
+
+/// The shape of every call that hands back a result: check `out_result`,
+/// borrow the client, read the options, run the call, and hand over the
+/// payment (copied once, inside the call, from the transfer buffer) or
+/// the error.
+private func resultCall(
+    _ client: OpaquePointer?,
+    _ options: UnsafeRawPointer?,
+    _ out_result: UnsafeMutablePointer<OpaquePointer?>?,
+    _ call: (KaskoClient, CallOptions, (PaymentJSON) -> Void) throws(KaskoError) -> Result<Void, KaskoError>
+) -> KaskoCStatus {
+    guard let out_result else { return .errInvalidArgument }
+    out_result.pointee = nil
+    var made: CallResult?
+    let result: Result<Void, KaskoError>
+    do throws(KaskoError) {
+        let owner = try borrowClient(client)
+        result = try call(owner, CallOptionsBox.borrow(options)?.options ?? CallOptions()) { payment in
+            made = CallResult(payment: payment)
+        }
+    } catch {
+        result = .failure(error)
+    }
+    switch result {
+    case .success: return CallResult.hand(made, to: out_result)
+    case .failure(let error): return CallResult.hand(error, to: out_result)
+    }
 }

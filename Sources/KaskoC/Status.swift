@@ -6,8 +6,9 @@ import Kasko
 /// version 1; new statuses may be added at the end, so handle unknown
 /// values (for instance as KASKO_ERR_INTERNAL). kasko_status_name() gives
 /// each value's name.
+/// Added in 1.0.0.
 @c(kasko_status)
-public enum KaskoCStatus: Int32 {
+public enum KaskoCStatus: Int32, CaseIterable {
     /// Success.
     case ok = 0
     /// The caller's input was refused before any network I/O: a NULL

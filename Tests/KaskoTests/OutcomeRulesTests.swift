@@ -71,26 +71,6 @@ import Glibc
         #expect(EasyHandle.evidence(for: CURLE_OUT_OF_MEMORY, requestStarted: true) == .sentInvalidAnswer)
         #expect(EasyHandle.evidence(for: CURLE_GOT_NOTHING, requestStarted: true) == .sentNoAnswer)
     }
-
-    private func readFile(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count == 0 { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private func writeFile(_ path: String, _ text: String) -> Bool {
-        guard let file = fopen(path, "w") else { return false }
-        defer { fclose(file) }
-        let bytes = Array(text.utf8)
-        return fwrite(bytes, 1, bytes.count, file) == bytes.count
-    }
 }
 
 @Suite struct RedactorTests {

@@ -1,0 +1,117 @@
+import Kasko
+
+/// What a `kasko_call_options *` points at.
+final class CallOptionsBox {
+    var options = CallOptions()
+
+    static func borrow(_ pointer: UnsafeRawPointer?) -> CallOptionsBox? {
+        pointer.map { Unmanaged<CallOptionsBox>.fromOpaque($0).takeUnretainedValue() }
+    }
+}
+
+/// Makes an empty set of per-call options: the client's settings apply
+/// until an option is set. Pass it to any call that takes `options`; one
+/// set may serve many calls.
+///
+/// A setter given an invalid value returns KASKO_ERR_INVALID_ARGUMENT and
+/// remembers why: every call made with these options then fails with
+/// KASKO_ERR_INVALID_ARGUMENT (nothing is sent; outcome "not_sent") and a
+/// message that says exactly what is wrong, until that option is set again
+/// to a valid value. So an unchecked setter never leaves a silent default.
+///
+/// Ownership: the caller owns the options and frees them with
+/// kasko_call_options_free(). A call reads them only while it runs; they
+/// may be changed or freed as soon as it returns.
+/// Thread-safety: many calls on many threads may read one set at once, as
+/// long as no thread changes it meanwhile.
+/// Returns NULL only if memory ran out.
+/// Added in 1.1.0.
+@c(kasko_call_options_new)
+public func kasko_call_options_new() -> OpaquePointer? {
+    OpaquePointer(Unmanaged.passRetained(CallOptionsBox()).toOpaque())
+}
+
+/// Frees a set of per-call options.
+///
+/// Ownership: takes ownership of `options`. Passing NULL does nothing.
+/// Thread-safety: no call may be using them.
+/// Added in 1.1.0.
+@c(kasko_call_options_free)
+public func kasko_call_options_free(_ options: OpaquePointer?) {
+    guard let options else { return }
+    Unmanaged<CallOptionsBox>.fromOpaque(UnsafeRawPointer(options)).release()
+}
+
+/// Sets the call's time limit per attempt, in milliseconds, instead of the
+/// client's "timeout_ms": from 1 to 3600000, or 0 for the client's again.
+/// A retried view may take several attempts, each within the limit.
+///
+/// Thread-safety: not while a call reads these options.
+/// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
+/// value out of range (remembered: see kasko_call_options_new()).
+/// Added in 1.1.0.
+@c(kasko_call_options_set_timeout_ms)
+public func kasko_call_options_set_timeout_ms(_ options: OpaquePointer?, _ timeout_ms: CLong) -> KaskoCStatus {
+    set(options) { (options: inout CallOptions) throws(KaskoError) in try options.setTimeout(milliseconds: timeout_ms) }
+}
+
+/// Sets the W3C Trace Context "traceparent" header sent on every attempt of
+/// the call, e.g. "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01":
+/// version, trace id, parent id and flags in lower-case hex, ids not all
+/// zeros, version not "ff" (https://www.w3.org/TR/trace-context/). NULL
+/// removes it.
+///
+/// The value is copied. Thread-safety: not while a call reads these options.
+/// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
+/// malformed value (remembered: see kasko_call_options_new()).
+/// Added in 1.1.0.
+@c(kasko_call_options_set_traceparent)
+public func kasko_call_options_set_traceparent(_ options: OpaquePointer?, _ traceparent: UnsafePointer<CChar>?) -> KaskoCStatus {
+    set(options) { (options: inout CallOptions) throws(KaskoError) in
+        let value: String?
+        do throws(KaskoError) {
+            value = try traceparent.map { pointer throws(KaskoError) in
+                try CStrings.read(pointer, name: "call option traceparent", limit: 512)
+            }
+        } catch {
+            options.refuse("traceparent", because: error)
+            throw error
+        }
+        try options.setTraceparent(value)
+    }
+}
+
+/// Sets the W3C Trace Context "tracestate" header sent on every attempt of
+/// the call, e.g. "vendor=value,other=value": at most 32 comma-separated
+/// key=value members, at most 512 bytes of printable ASCII. NULL removes it.
+/// Send it only together with a traceparent.
+///
+/// The value is copied. Thread-safety: not while a call reads these options.
+/// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
+/// malformed value (remembered: see kasko_call_options_new()).
+/// Added in 1.1.0.
+@c(kasko_call_options_set_tracestate)
+public func kasko_call_options_set_tracestate(_ options: OpaquePointer?, _ tracestate: UnsafePointer<CChar>?) -> KaskoCStatus {
+    set(options) { (options: inout CallOptions) throws(KaskoError) in
+        let value: String?
+        do throws(KaskoError) {
+            value = try tracestate.map { pointer throws(KaskoError) in
+                try CStrings.read(pointer, name: "call option tracestate", limit: 512)
+            }
+        } catch {
+            options.refuse("tracestate", because: error)
+            throw error
+        }
+        try options.setTracestate(value)
+    }
+}
+
+private func set(_ options: OpaquePointer?, _ change: (inout CallOptions) throws(KaskoError) -> Void) -> KaskoCStatus {
+    guard let box = CallOptionsBox.borrow(options.map { UnsafeRawPointer($0) }) else { return .errInvalidArgument }
+    do throws(KaskoError) {
+        try change(&box.options)
+        return .ok
+    } catch {
+        return KaskoCStatus(error.status)
+    }
+}

@@ -1,0 +1,197 @@
+import Kasko
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// What a `kasko_result *` points at: a finished call's status, its JSON
+/// text and every member of its error object, already as C strings, so
+/// that the accessors only read. Immutable once made, except the caches of
+/// member values, which are filled under a lock: one result may be read
+/// from many threads at once. Everything it hands out lives as long as it.
+final class CallResult: @unchecked Sendable {
+    let status: KaskoStatus
+    let outcome: KaskoCOutcome
+    let httpStatus: Int32
+    let attempts: Int32
+    let retryable: Bool
+    let json: UnsafePointer<CChar>
+    let jsonLength: Int
+    let message: UnsafePointer<CChar>?
+    let requestID: UnsafePointer<CChar>?
+    let pendingPaymentID: UnsafePointer<CChar>?
+    /// Whether the C strings above were malloc'd here (the out-of-memory
+    /// result's are static).
+    private let ownsStrings: Bool
+
+    private let lock = Lock()
+    /// Parsed on the first member lookup; `.some(nil)`: not a JSON object.
+    private var members: TopLevelMembers??
+    /// Member values handed out, by name: they must stay put until freed.
+    private var strings: [String: (UnsafeMutablePointer<CChar>, Int)] = [:]
+    private var texts: [String: (UnsafeMutablePointer<CChar>, Int)] = [:]
+
+    private init(
+        status: KaskoStatus, outcome: KaskoCOutcome, httpStatus: Int, attempts: Int, retryable: Bool,
+        json: UnsafePointer<CChar>, jsonLength: Int, message: UnsafePointer<CChar>?, requestID: UnsafePointer<CChar>?,
+        pendingPaymentID: UnsafePointer<CChar>?, ownsStrings: Bool
+    ) {
+        self.status = status
+        self.outcome = outcome
+        self.httpStatus = Int32(clamping: httpStatus)
+        self.attempts = Int32(clamping: attempts)
+        self.retryable = retryable
+        self.json = json
+        self.jsonLength = jsonLength
+        self.message = message
+        self.requestID = requestID
+        self.pendingPaymentID = pendingPaymentID
+        self.ownsStrings = ownsStrings
+    }
+
+    /// A success: the payment's text is copied here, once. nil if memory ran out.
+    convenience init?(payment: PaymentJSON) {
+        guard let text = CStrings.copy(payment.bytes) else { return nil }
+        var requestID: UnsafeMutablePointer<CChar>?
+        if let id = payment.requestID {
+            requestID = CStrings.copy(id)
+            guard requestID != nil else {
+                free(text)
+                return nil
+            }
+        }
+        self.init(
+            status: .ok, outcome: .outcomeSucceeded, httpStatus: payment.httpStatus, attempts: payment.attempts,
+            retryable: false, json: text, jsonLength: payment.bytes.count, message: nil, requestID: requestID,
+            pendingPaymentID: nil, ownsStrings: true)
+    }
+
+    /// A failure, with its error object. nil if memory ran out.
+    convenience init?(error: KaskoError) {
+        let json = error.json
+        let text = CStrings.copy(json)
+        let message = CStrings.copy(error.message)
+        let requestID = error.requestID.map(CStrings.copy)
+        let pending = error.pendingPaymentID.map(CStrings.copy)
+        guard let text, let message, requestID != .some(nil), pending != .some(nil) else {
+            for pointer in [text, message, requestID ?? nil, pending ?? nil] { free(pointer) }
+            return nil
+        }
+        self.init(
+            status: error.status, outcome: KaskoCOutcome(error.outcome), httpStatus: error.httpStatus ?? 0,
+            attempts: error.attempts, retryable: error.retryable, json: text, jsonLength: json.utf8.count,
+            message: message, requestID: requestID ?? nil, pendingPaymentID: pending ?? nil, ownsStrings: true)
+    }
+
+    /// The result handed out when memory ran out: nothing of it is
+    /// allocated. Its JSON is `KaskoError.internal("out of memory").json`
+    /// (a test compares them).
+    static let outOfMemory = CallResult(
+        status: .internal, outcome: .outcomeNotSent, httpStatus: 0, attempts: 0, retryable: false,
+        json: CStrings.staticText(outOfMemoryJSON), jsonLength: outOfMemoryJSON.utf8CodeUnitCount,
+        message: CStrings.staticText("out of memory"), requestID: nil, pendingPaymentID: nil, ownsStrings: false)
+
+    static let outOfMemoryJSON: StaticString = """
+        {"object":"error","code":"KASKO_ERR_INTERNAL","http_status":null,"status":null,"message":"out of memory",\
+        "pending_payment_id":null,"retryable":false,"outcome":"not_sent","attempts":0,"request_id":null}
+        """
+
+    deinit {
+        if ownsStrings {
+            for pointer in [json, message, requestID, pendingPaymentID] {
+                free(UnsafeMutableRawPointer(mutating: pointer))
+            }
+        }
+        for (pointer, _) in strings.values { free(pointer) }
+        for (pointer, _) in texts.values { free(pointer) }
+    }
+
+    /// How a member lookup through the C API ended.
+    enum Member {
+        case found(UnsafePointer<CChar>, Int)
+        case refused(KaskoCStatus)
+    }
+
+    func type(of name: String) -> KaskoCJSONType {
+        if case .value(let value) = lookup(name) { return KaskoCJSONType(value) }
+        return .jsonNone
+    }
+
+    /// The member's value, converted by `convert`; a value that `convert`
+    /// refuses (another type) is an invalid argument, an ambiguous name an
+    /// invalid response.
+    func value<T>(of name: String, _ convert: (JSONValue) -> T?) -> Result<T, Refusal> {
+        switch lookup(name) {
+        case .absent: return .failure(Refusal(status: .errInvalidArgument))
+        case .ambiguous: return .failure(Refusal(status: .errInvalidResponse))
+        case .value(let value):
+            guard let converted = convert(value) else { return .failure(Refusal(status: .errInvalidArgument)) }
+            return .success(converted)
+        }
+    }
+
+    /// Why a member could not be read, as the status the C API returns.
+    struct Refusal: Error {
+        let status: KaskoCStatus
+    }
+
+    /// A string member, unescaped, as a C string kept here.
+    func string(of name: String) -> Member {
+        switch value(of: name, { $0.stringValue }) {
+        case .failure(let refusal): return .refused(refusal.status)
+        case .success(let text): return cached(text, for: name, in: \.strings)
+        }
+    }
+
+    /// Any member's value as JSON text, kept here.
+    func text(of name: String) -> Member {
+        switch value(of: name, { JSONWriter.serialize($0) }) {
+        case .failure(let refusal): return .refused(refusal.status)
+        case .success(let text): return cached(text, for: name, in: \.texts)
+        }
+    }
+
+    private func lookup(_ name: String) -> TopLevelMembers.Lookup {
+        lock.withLock {
+            if members == nil {
+                members = .some(TopLevelMembers(json: UnsafeBufferPointer(
+                    start: UnsafeRawPointer(json).assumingMemoryBound(to: UInt8.self), count: jsonLength)))
+            }
+            // Every result's JSON is an object; if one were not, it has no members.
+            guard case .some(.some(let parsed)) = members else { return .absent }
+            return parsed.lookup(name)
+        }
+    }
+
+    private func cached(
+        _ text: String, for name: String,
+        in cache: ReferenceWritableKeyPath<CallResult, [String: (UnsafeMutablePointer<CChar>, Int)]>
+    ) -> Member {
+        lock.withLock {
+            if let kept = self[keyPath: cache][name] { return .found(UnsafePointer(kept.0), kept.1) }
+            guard let copy = CStrings.copy(text) else { return .refused(.errInternal) }
+            self[keyPath: cache][name] = (copy, text.utf8.count)
+            return .found(UnsafePointer(copy), text.utf8.count)
+        }
+    }
+
+    /// The result behind a C pointer, without taking ownership.
+    static func borrow(_ pointer: UnsafeRawPointer?) -> CallResult? {
+        pointer.map { Unmanaged<CallResult>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// Hands `result` (or, if it could not be made, the out-of-memory one)
+    /// to the caller and returns its status.
+    static func hand(_ result: CallResult?, to out: UnsafeMutablePointer<OpaquePointer?>) -> KaskoCStatus {
+        let handed = result ?? outOfMemory
+        // The static result is retained too, so that kasko_result_free can
+        // release every result alike; it is never deallocated.
+        out.pointee = OpaquePointer(Unmanaged.passRetained(handed).toOpaque())
+        return KaskoCStatus(handed.status)
+    }
+
+    static func hand(_ error: KaskoError, to out: UnsafeMutablePointer<OpaquePointer?>) -> KaskoCStatus {
+        hand(CallResult(error: error), to: out)
+    }
+}
