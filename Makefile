@@ -89,9 +89,12 @@ check: build check-header check-abi check-traps check-sandbox check-reference ch
 check-header: build
 	scripts/generate-header --check
 	scripts/check-header-compiles include/kasko.h
+	scripts/check-c-api
+	scripts/check-version
 
 check-abi: build
 	scripts/check-abi $(BUILD)/libkasko.so.1
+	scripts/check-abi-compat $(BUILD)/libkasko.so.1
 
 check-traps:
 	scripts/check-no-traps Sources/Kasko Sources/KaskoC
