@@ -13,7 +13,7 @@
  *   connection each), with the options libkasko sets once per handle:
  *   NOSIGNAL, FOLLOWLOCATION 0, PROTOCOLS_STR "http,https", SSL_VERIFYPEER/HOST,
  *   CONNECTTIMEOUT_MS 10000, TIMEOUT_MS 60000, TCP_KEEPALIVE, the User-Agent
- *   "libkasko/1.0.0 libcurl/<version>", MAXFILESIZE_LARGE 1 MiB, an error
+ *   "libkasko/<version> libcurl/<version>" (BENCH_USER_AGENT), MAXFILESIZE_LARGE 1 MiB, an error
  *   buffer and a write callback;
  * - per call: CURLOPT_URL (the id goes into the path), CURLOPT_HTTPHEADER
  *   (a header list built once: Accept: application/vnd.kasko.v2+json,
@@ -216,7 +216,13 @@ int main(int argc, char **argv) {
     post_headers = append(post_headers, "Expect:");
     const char *fresh = getenv("BENCH_FLOOR_FRESH_POST");
     fresh_post = fresh != NULL && strcmp(fresh, "1") == 0;
-    snprintf(user_agent, sizeof user_agent, "libkasko/1.0.0 libcurl/%s", curl_version_info(CURLVERSION_NOW)->version);
+    /* bench/run passes libkasko's own User-Agent (its version from
+     * scripts/version), so that both send the same bytes. */
+    const char *agent = getenv("BENCH_USER_AGENT");
+    if (agent != NULL && agent[0] != '\0')
+        snprintf(user_agent, sizeof user_agent, "%s", agent);
+    else
+        snprintf(user_agent, sizeof user_agent, "libkasko libcurl/%s", curl_version_info(CURLVERSION_NOW)->version);
     peer_init(&main_peer);
 
     if (strcmp(argv[1], "once") == 0) {

@@ -51,7 +51,7 @@ def make_requests(base: str, pk: str, sk: str, pid: str, request: dict) -> Tuple
     session.headers = {  # type: ignore[assignment]
         "Accept": "application/vnd.kasko.v2+json",
         "Authorization": "Bearer " + sk,
-        "User-Agent": os.environ.get("BENCH_USER_AGENT", "libkasko/1.0.0 libcurl/7.88.1"),
+        "User-Agent": os.environ["BENCH_USER_AGENT"],
     }
     get_url = base + "/payments/" + pid
     post_url = base + "/payments"
