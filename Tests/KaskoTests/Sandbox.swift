@@ -74,6 +74,25 @@ extension PaymentJSON {
     var object: [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] ?? [:]
     }
+
+    /// The object's member names in the order they came.
+    var memberNames: [String] {
+        guard case .object(let members)? = try? JSONParser.parse(bytes) else { return [] }
+        return members.map(\.key)
+    }
+}
+
+/// The payment object's members as the reference lists them, from their
+/// one copy, Tests/reference/payment-fields.json.
+enum ReferenceFields {
+    static func list(_ shape: String) -> [String] {
+        guard let text = readFile(repositoryRoot + "/Tests/reference/payment-fields.json"),
+              case .array(let names)? = (try? JSONParser.parse(text))?[shape] else { return [] }
+        return names.compactMap(\.stringValue)
+    }
+
+    static var full: [String] { list("full") }
+    static var restricted: [String] { list("restricted") }
 }
 
 extension Result where Failure == KaskoError {

@@ -10,6 +10,8 @@ import Testing
         let offer = try await Sandbox.newOffer()
         let created = try client.createPayment(try Sandbox.request(offer)).get()
         let object = created.object
+        #expect(created.memberNames == ReferenceFields.full)
+        #expect(ReferenceFields.full.count == 19)
         #expect(object["object"] as? String == "payment")
         #expect(object["policy_id"] as? String == offer.policyID)
         #expect(object["livemode"] as? Bool == false)
@@ -27,7 +29,8 @@ import Testing
     @Test func aPublicKeyAloneGetsTheRestrictedObject() async throws {
         let client = try Sandbox.client(secret: false)
         let created = try client.createPayment(try Sandbox.request(try await Sandbox.newOffer())).get()
-        #expect(Set(created.object.keys) == ["object", "id", "livemode", "provider", "method", "status", "transaction_metadata", "_links"])
+        #expect(created.memberNames == ReferenceFields.restricted)
+        #expect(ReferenceFields.restricted.count == 8)
         let view = client.getPayment(id: created.id).error
         #expect(view?.status == .unauthorized)
         #expect(view?.httpStatus == 401)
