@@ -56,6 +56,7 @@ extern "C" {
  * version 1; new statuses may be added at the end, so handle unknown
  * values (for instance as KASKO_ERR_INTERNAL). kasko_status_name() gives
  * each value's name.
+ * Added in 1.0.0.
  */
 typedef enum kasko_status {
     /**
@@ -308,6 +309,29 @@ void kasko_string_free(char *string) KASKO_NOEXCEPT;
 kasko_status kasko_client_new(const char *config_json, kasko_client **out_client, char **out_error_json) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
+ * Creates a client as kasko_client_new() does, from the same JSON
+ * configuration with the same rules, and reports a refusal as a result,
+ * read with kasko_result_message() and the other accessors (no JSON to
+ * parse).
+ *
+ * On KASKO_OK, `*out_client` is the new client and `*out_result` (if
+ * `out_result` is not NULL) is set to NULL: there is nothing to report.
+ * On failure, `*out_client` is NULL and `*out_result` is the error result,
+ * never NULL (if memory ran out, it is a static KASKO_ERR_INTERNAL
+ * result); its message says exactly what is wrong and never quotes a key.
+ *
+ * Ownership: the caller owns the client (kasko_client_free()) and the
+ * result (kasko_result_free()). The library keeps no pointer to
+ * `config_json`.
+ * Thread-safety: as kasko_client_new().
+ *
+ * Returns what kasko_client_new() returns, equal to
+ * kasko_result_status(*out_result) on failure.
+ * Added in 1.1.0.
+ */
+kasko_status kasko_client_new_v2(const char *config_json, kasko_client **out_client, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
  * Frees a client and everything it holds: pooled connections are closed
  * and the header memory that held the secret key is overwritten. In a
  * process forked after the client was made, the connections inherited from
@@ -518,6 +542,25 @@ kasko_status kasko_call_options_set_traceparent(kasko_call_options *options, con
  * Added in 1.1.0.
  */
 kasko_status kasko_call_options_set_tracestate(kasko_call_options *options, const char *tracestate) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Reports whether the options hold a refused value, and why, without
+ * making a call: what a call made with them would refuse.
+ *
+ * On KASKO_OK, `*out_result` (if `out_result` is not NULL) is set to NULL.
+ * Otherwise it is the error result that a call would return (never NULL;
+ * if memory ran out, the static KASKO_ERR_INTERNAL result), whose message
+ * names the option and says what is wrong.
+ *
+ * Ownership: the caller owns `*out_result` and frees it with
+ * kasko_result_free().
+ * Thread-safety: many threads may check one set at once, as long as no
+ * thread changes it meanwhile.
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or
+ * options holding a refused value.
+ * Added in 1.1.0.
+ */
+kasko_status kasko_call_options_check(const kasko_call_options *options, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
  * Frees a result and every string it handed out.

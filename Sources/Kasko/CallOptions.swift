@@ -124,23 +124,55 @@ enum TraceContext {
               bytes.allSatisfy({ $0 >= 0x20 && $0 <= 0x7E }) else {
             throw .invalidArgument(problem)
         }
-        var members = 0
+        var keys: [ArraySlice<UInt8>] = []
         for member in bytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-            let trimmed = member.drop(while: { $0 == 0x20 || $0 == 0x09 })
-            if trimmed.isEmpty { continue }  // empty list members are allowed and ignored
-            members += 1
-            guard let equals = trimmed.firstIndex(of: UInt8(ascii: "=")) else {
-                throw .invalidArgument(problem + " (each member is key=value)")
+            let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+            guard let first = member.firstIndex(where: { !isBlank($0) }),
+                  let last = member.lastIndex(where: { !isBlank($0) }) else {
+                continue  // empty list members are allowed and ignored
             }
-            let key = trimmed[..<equals]
-            let memberValue = trimmed[(equals + 1)...]
-            guard !key.isEmpty, !memberValue.isEmpty, !memberValue.contains(UInt8(ascii: "=")) else {
-                throw .invalidArgument(problem + " (each member is key=value)")
+            let trimmed = member[first...last]
+            guard let equals = trimmed.firstIndex(of: UInt8(ascii: "=")),
+                  isKey(trimmed[..<equals]), isValue(trimmed[(equals + 1)...]) else {
+                throw .invalidArgument(problem + " (each member is key=value: a key of a-z, 0-9, _-*/ and at most one @, "
+                    + "a value without ',' or '=')")
             }
+            guard !keys.contains(where: { $0.elementsEqual(trimmed[..<equals]) }) else {
+                throw .invalidArgument(problem + " (a key appears twice)")
+            }
+            keys.append(trimmed[..<equals])
         }
-        guard members >= 1, members <= maximumTracestateMembers else {
+        guard !keys.isEmpty, keys.count <= maximumTracestateMembers else {
             throw .invalidArgument(problem)
         }
+    }
+
+    /// simple-key = lcalpha 0*255(keychar); multi-tenant-key = tenant-id "@"
+    /// system-id, tenant-id = (lcalpha / DIGIT) 0*240(keychar), system-id =
+    /// lcalpha 0*13(keychar).
+    private static func isKey(_ key: ArraySlice<UInt8>) -> Bool {
+        let isLower = { (byte: UInt8) in byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") }
+        let isDigit = { (byte: UInt8) in byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+        let isKeyChar = { (byte: UInt8) in isLower(byte) || isDigit(byte) || "_-*/".utf8.contains(byte) }
+        let parts = key.split(separator: UInt8(ascii: "@"), omittingEmptySubsequences: false)
+        switch parts.count {
+        case 1:
+            guard let head = key.first, isLower(head), key.count <= 256 else { return false }
+            return key.allSatisfy(isKeyChar)
+        case 2:
+            let tenant = parts[0], system = parts[1]
+            guard let tenantHead = tenant.first, isLower(tenantHead) || isDigit(tenantHead), tenant.count <= 241,
+                  let systemHead = system.first, isLower(systemHead), system.count <= 14 else { return false }
+            return tenant.allSatisfy(isKeyChar) && system.allSatisfy(isKeyChar)
+        default:
+            return false
+        }
+    }
+
+    /// 0*255(chr) nblk-chr: printable ASCII but ',' and '=', not ending in a space.
+    private static func isValue(_ value: ArraySlice<UInt8>) -> Bool {
+        guard let last = value.last, last != 0x20, value.count <= 256 else { return false }
+        return value.allSatisfy { $0 >= 0x20 && $0 <= 0x7E && $0 != UInt8(ascii: ",") && $0 != UInt8(ascii: "=") }
     }
 
     private static func isHex(_ bytes: ArraySlice<UInt8>) -> Bool {

@@ -3,7 +3,7 @@
 public struct PaymentRequest: Sendable {
     public static let fields = ["token", "provider", "method", "policy_id"]
     /// Each field's longest accepted value, in bytes.
-    static let maximumFieldLength = 4096
+    public static let maximumFieldLength = 4096
 
     public let token: String
     public let provider: String

@@ -106,6 +106,30 @@ public func kasko_call_options_set_tracestate(_ options: OpaquePointer?, _ trace
     }
 }
 
+/// Reports whether the options hold a refused value, and why, without
+/// making a call: what a call made with them would refuse.
+///
+/// On KASKO_OK, `*out_result` (if `out_result` is not NULL) is set to NULL.
+/// Otherwise it is the error result that a call would return (never NULL;
+/// if memory ran out, the static KASKO_ERR_INTERNAL result), whose message
+/// names the option and says what is wrong.
+///
+/// Ownership: the caller owns `*out_result` and frees it with
+/// kasko_result_free().
+/// Thread-safety: many threads may check one set at once, as long as no
+/// thread changes it meanwhile.
+/// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or
+/// options holding a refused value.
+/// Added in 1.1.0.
+@c(kasko_call_options_check)
+public func kasko_call_options_check(_ options: UnsafeRawPointer?, _ out_result: UnsafeMutablePointer<OpaquePointer?>?) -> KaskoCStatus {
+    out_result?.pointee = nil
+    let problem = CallOptionsBox.borrow(options).map { $0.options.problem } ?? .invalidArgument("options is NULL")
+    guard let problem else { return .ok }
+    guard let out_result else { return KaskoCStatus(problem.status) }
+    return CallResult.hand(problem, to: out_result)
+}
+
 private func set(_ options: OpaquePointer?, _ change: (inout CallOptions) throws(KaskoError) -> Void) -> KaskoCStatus {
     guard let box = CallOptionsBox.borrow(options.map { UnsafeRawPointer($0) }) else { return .errInvalidArgument }
     do throws(KaskoError) {

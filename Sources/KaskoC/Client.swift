@@ -60,23 +60,62 @@ public func kasko_client_new(
     _ out_client: UnsafeMutablePointer<OpaquePointer?>?,
     _ out_error_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> KaskoCStatus {
-    out_client?.pointee = nil
     out_error_json?.pointee = nil
-    let result: Result<KaskoClient, KaskoError>
-    do throws(KaskoError) {
-        guard out_client != nil else { throw .invalidArgument("out_client is NULL") }
-        let text = try CStrings.read(config_json, name: "config_json", limit: CStrings.maximumDocumentBytes)
-        result = .success(try KaskoClient(configurationJSON: text))
-    } catch {
-        result = .failure(error)
-    }
-    switch result {
-    case .success(let client):
-        out_client?.pointee = OpaquePointer(Unmanaged.passRetained(client).toOpaque())
-        return .ok
+    switch makeClient(config_json, out_client) {
+    case .success: return .ok
     case .failure(let error):
         guard let out_error_json else { return KaskoCStatus(error.status) }
         return deliver(.failure(error), to: out_error_json)
+    }
+}
+
+/// Creates a client as kasko_client_new() does, from the same JSON
+/// configuration with the same rules, and reports a refusal as a result,
+/// read with kasko_result_message() and the other accessors (no JSON to
+/// parse).
+///
+/// On KASKO_OK, `*out_client` is the new client and `*out_result` (if
+/// `out_result` is not NULL) is set to NULL: there is nothing to report.
+/// On failure, `*out_client` is NULL and `*out_result` is the error result,
+/// never NULL (if memory ran out, it is a static KASKO_ERR_INTERNAL
+/// result); its message says exactly what is wrong and never quotes a key.
+///
+/// Ownership: the caller owns the client (kasko_client_free()) and the
+/// result (kasko_result_free()). The library keeps no pointer to
+/// `config_json`.
+/// Thread-safety: as kasko_client_new().
+///
+/// Returns what kasko_client_new() returns, equal to
+/// kasko_result_status(*out_result) on failure.
+/// Added in 1.1.0.
+@c(kasko_client_new_v2)
+public func kasko_client_new_v2(
+    _ config_json: UnsafePointer<CChar>?,
+    _ out_client: UnsafeMutablePointer<OpaquePointer?>?,
+    _ out_result: UnsafeMutablePointer<OpaquePointer?>?
+) -> KaskoCStatus {
+    out_result?.pointee = nil
+    switch makeClient(config_json, out_client) {
+    case .success: return .ok
+    case .failure(let error):
+        guard let out_result else { return KaskoCStatus(error.status) }
+        return CallResult.hand(error, to: out_result)
+    }
+}
+
+/// Both constructors: the client in `*out_client` (NULL on failure).
+private func makeClient(
+    _ config_json: UnsafePointer<CChar>?, _ out_client: UnsafeMutablePointer<OpaquePointer?>?
+) -> Result<Void, KaskoError> {
+    out_client?.pointee = nil
+    do throws(KaskoError) {
+        guard let out_client else { throw .invalidArgument("out_client is NULL") }
+        let text = try CStrings.read(config_json, name: "config_json", limit: CStrings.maximumDocumentBytes)
+        let client = try KaskoClient(configurationJSON: text)
+        out_client.pointee = OpaquePointer(Unmanaged.passRetained(client).toOpaque())
+        return .success(())
+    } catch {
+        return .failure(error)
     }
 }
 

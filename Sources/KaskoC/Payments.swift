@@ -147,12 +147,14 @@ public func kasko_payment_create_v2(
     _ out_result: UnsafeMutablePointer<OpaquePointer?>?
 ) -> KaskoCStatus {
     resultCall(client, options, out_result) { (owner, options, deliver) throws(KaskoError) in
-        let limit = CStrings.maximumDocumentBytes
+        // The same words as for a JSON request, and the same limit: the
+        // field is refused before more than that is read.
+        func field(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(KaskoError) -> String {
+            try CStrings.read(pointer, name: "payment request field \"\(name)\"", limit: PaymentRequest.maximumFieldLength)
+        }
         let request = try PaymentRequest(
-            token: try CStrings.read(token, name: "token", limit: limit),
-            provider: try CStrings.read(provider, name: "provider", limit: limit),
-            method: try CStrings.read(method, name: "method", limit: limit),
-            policyID: try CStrings.read(policy_id, name: "policy_id", limit: limit))
+            token: try field(token, "token"), provider: try field(provider, "provider"),
+            method: try field(method, "method"), policyID: try field(policy_id, "policy_id"))
         return owner.createPayment(request, options: options, deliver: deliver)
     }
 }

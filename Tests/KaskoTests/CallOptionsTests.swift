@@ -67,7 +67,8 @@ import Testing
         #expect(options.problem != nil)
     }
 
-    @Test(arguments: ["a=b", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", "a=b, ,c=d", "k@v=x y"])
+    @Test(arguments: ["a=b", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", "a=b, ,c=d", "k@v=x y", "1tenant@sys=v",
+                      "a-_*/9=b ,c=d ", "a=b ,"])
     func acceptsTracestates(_ value: String) throws {
         var options = CallOptions()
         try options.setTracestate(value)
@@ -75,7 +76,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "", "novalue", "=x", "a=", "a=b=c", "a=b\r\nX: y", "a=\u{e9}",
+        "", "novalue", "=x", "a=", "a=b=c", "a=b\r\nX: y", "a=\u{e9}", "A=b", "1a=b", "a=b,a=c", "a@1=b",
+        "a@b@c=d", " , ", "a=b\t",
         String(repeating: "a=b,", count: 33) + "a=b",
         "k=" + String(repeating: "v", count: 511),
     ])
