@@ -22,7 +22,7 @@ KASKO_LIBS   := -L$(BUILD) -lkasko
 RUN_LIB      := env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)
 WITH_SANDBOX := scripts/with-sandbox --sandbox $(SANDBOX)
 
-.PHONY: all deps build install install-files header demo deb check check-header check-abi check-swift check-c \
+.PHONY: all deps build install install-files header demo deb check check-header check-abi check-swift check-c check-results check-readme \
         check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress \
         check-hostile check-valgrind-stress check-helgrind check-transport check-fork check-bindings check-install fuzz bench clean
 
@@ -81,7 +81,7 @@ $(BUILD)/create_and_view: examples/c/create_and_view.c include/kasko.h build
 demo: build $(BUILD)/create_and_view
 	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
 
-check: build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-valgrind \
+check: build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-readme check-valgrind \
        check-asan check-faults check-hostile check-stress check-valgrind-stress check-helgrind check-transport check-fork check-python \
        check-bindings check-install check-deb fuzz
 	@echo "make check: all checks passed"
@@ -110,6 +110,18 @@ check-swift: build
 
 check-c: $(BUILD)/test_api
 	$(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_api
+
+# The 1.1 API (kasko_result, per-call options, the _v2 calls) against a sandbox
+# with fault injection and the test's own raw-socket recorder; then under valgrind.
+check-results: $(BUILD)/test_results $(BUILD)/nodebug/libkasko.so.1
+	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_results
+	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug KASKO_TEST_QUICK=1 \
+	    valgrind --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \
+	    --error-exitcode=1 $(BUILD)/test_results
+
+# The README's C and Python programs, extracted and run as printed against the sandbox.
+check-readme: build
+	$(WITH_SANDBOX) env KASKO_LIB_DIR=$(BUILD) scripts/check-readme-programs README.md
 
 # valgrind 3.19 cannot read the DWARF 5 debug info that the Swift runtime
 # brings along, so it checks a copy of the library without debug info. The

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"example.org/libkasko/kasko"
 )
@@ -16,14 +17,19 @@ func Example() {
 	defer client.Close()
 
 	payment, err := client.CreatePayment(
-		`{"token":"...","provider":"invoice","method":"invoice","policy_id":"tpol_..."}`)
+		kasko.PaymentRequest{Token: "...", Provider: "invoice", Method: "invoice", PolicyID: "tpol_..."},
+		kasko.WithTimeout(10*time.Second),
+		kasko.WithTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))
 	var kerr *kasko.Error
 	switch {
 	case errors.As(err, &kerr) && kerr.Status == kasko.StatusPendingPayment:
 		fmt.Println("already pending:", kerr.PendingPaymentID)
+	case errors.As(err, &kerr) && kerr.Outcome == kasko.OutcomeUnknown:
+		fmt.Println("may have been created: look before creating again;", kerr.Message)
 	case err != nil:
 		log.Fatal(err)
 	default:
-		fmt.Println(payment) // the payment object, as the API sent it
+		id, _ := payment.MemberString("id")
+		fmt.Println(id, payment.HTTPStatus, payment) // payment prints as the JSON the API sent
 	}
 }

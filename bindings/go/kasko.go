@@ -1,35 +1,46 @@
 // Package kasko is a client for the KASKO Payments API over libkasko, the
-// C library (libkasko.so.1), through cgo.
+// C library (libkasko.so.1, C API 1.1), through cgo.
 //
 //	client, err := kasko.NewClient(`{"public_key":"pk_test_...","secret_key":"sk_test_..."}`)
 //	if err != nil { ... }
 //	defer client.Close()
-//	payment, err := client.CreatePayment(`{"token":"...","provider":"invoice","method":"invoice","policy_id":"tpol_..."}`)
+//	payment, err := client.CreatePayment(kasko.PaymentRequest{
+//		Token: "ptok_...", Provider: "invoice", Method: "invoice", PolicyID: "tpol_...",
+//	}, kasko.WithTimeout(5*time.Second), kasko.WithTraceparent(traceparent))
 //	var kerr *kasko.Error
 //	if errors.As(err, &kerr) && kerr.Status == kasko.StatusPendingPayment { ... kerr.PendingPaymentID ... }
+//	id, _ := payment.MemberString("id")
 //
-// The package translates types and ownership only: configuration, requests
-// and results are the C API's JSON text, unchanged; validation, retries and
-// the JSON shapes are the library's (see kasko.h).
+// The package translates types and ownership only: configuration is the C
+// API's JSON text; validation, retries, the JSON shapes and every message
+// are the library's (see kasko.h). Results are the library's kasko_result:
+// a *Payment on success (the payment object as JSON, typed getters, and
+// typed access to its members, read by the library), an *Error otherwise
+// (built from the result's typed getters).
 //
-// Building needs kasko.h and libkasko.so: with libkasko-dev (or make
-// install) they are where the C compiler looks; for a libkasko build tree
-// set CGO_CFLAGS=-I$TREE/include and CGO_LDFLAGS=-L$TREE/build (and
-// LD_LIBRARY_PATH=$TREE/build to run).
+// Building needs kasko.h and libkasko.so of 1.1 or later: with libkasko-dev
+// (or make install) they are where the C compiler looks; for a libkasko
+// build tree set CGO_CFLAGS=-I$TREE/include and CGO_LDFLAGS=-L$TREE/build
+// (and LD_LIBRARY_PATH=$TREE/build to run).
 package kasko
 
 /*
 #cgo LDFLAGS: -lkasko
 #include <stdlib.h>
 #include <kasko.h>
+
+#if !defined(KASKO_VERSION_NUMBER) || KASKO_VERSION_NUMBER < 1001000
+#error "the kasko Go package needs kasko.h 1.1 or later"
+#endif
 */
 import "C"
 
 import (
-	"encoding/json"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -57,20 +68,66 @@ func (s Status) String() string {
 	return C.GoString(C.kasko_status_name(C.kasko_status(s)))
 }
 
+// Outcome is a kasko_outcome: whether a call may have taken effect.
+type Outcome int
+
+// The outcomes of kasko.h.
+const (
+	OutcomeSucceeded Outcome = C.KASKO_OUTCOME_SUCCEEDED // the call succeeded
+	OutcomeNotSent   Outcome = C.KASKO_OUTCOME_NOT_SENT  // no byte of the request can have been written
+	OutcomeRejected  Outcome = C.KASKO_OUTCOME_REJECTED  // the server answered 4xx and did not act
+	OutcomeUnknown   Outcome = C.KASKO_OUTCOME_UNKNOWN   // may have taken effect: look before creating again
+)
+
+// String is the outcome's name, e.g. "KASKO_OUTCOME_NOT_SENT"
+// ("KASKO_OUTCOME_INVALID" for a value that is not one).
+func (o Outcome) String() string {
+	return C.GoString(C.kasko_outcome_name(C.kasko_outcome(o)))
+}
+
+// JSONType is a kasko_json_type: the type of a top-level member.
+type JSONType int
+
+// The JSON types of kasko.h.
+const (
+	JSONNone   JSONType = C.KASKO_JSON_NONE // no member of that name, or more than one (ambiguous)
+	JSONNull   JSONType = C.KASKO_JSON_NULL
+	JSONBool   JSONType = C.KASKO_JSON_BOOL
+	JSONNumber JSONType = C.KASKO_JSON_NUMBER
+	JSONString JSONType = C.KASKO_JSON_STRING
+	JSONArray  JSONType = C.KASKO_JSON_ARRAY
+	JSONObject JSONType = C.KASKO_JSON_OBJECT
+)
+
+// HeaderVersionNumber is KASKO_VERSION_NUMBER of the kasko.h this package
+// was built with: MAJOR*1000000 + MINOR*1000 + PATCH.
+const HeaderVersionNumber = int(C.KASKO_VERSION_NUMBER)
+
 // Version is the loaded library's version, "MAJOR.MINOR.PATCH".
 func Version() string {
 	return C.GoString(C.kasko_version())
 }
 
-// Error is a failed call: the status and the library's error object.
+// VersionNumber is the loaded library's version as MAJOR*1000000 +
+// MINOR*1000 + PATCH (compare with HeaderVersionNumber).
+func VersionNumber() int {
+	return int(C.kasko_version_number())
+}
+
+// Error is a failed call, read from the library's result.
 // Get it with errors.As(err, &kerr) where kerr is a *kasko.Error.
 type Error struct {
-	Status           Status // never StatusOK
-	HTTPStatus       int    // the API's HTTP status; 0 when no response came
-	Message          string // the error object's "message"
-	PendingPaymentID string // with StatusPendingPayment: the pending payment's id
-	// JSON is the library's error object ("outcome", "retryable",
-	// "request_id", ... are there). Empty only if the library ran out of memory.
+	Status           Status  // never StatusOK
+	HTTPStatus       int     // the API's HTTP status; 0 when no response came
+	Message          string  // what went wrong: the library's message
+	PendingPaymentID string  // with StatusPendingPayment: the pending payment's id
+	Outcome          Outcome // OutcomeUnknown: a payment may exist, look it up before creating it again
+	Retryable        bool    // whether the same call may succeed if made again later
+	Attempts         int     // HTTP attempts made; 0 if refused before any I/O
+	RequestID        string  // the response's X-Request-Id, "" if none
+	// JSON is the library's error object ("code", "errors", ... are there).
+	// For a refused configuration it is the one kasko_client_new gave, whose
+	// "message" says why (kasko_client_new has no kasko_result to carry it).
 	JSON string
 }
 
@@ -78,62 +135,335 @@ func (e *Error) Error() string {
 	return e.Status.String() + ": " + e.Message
 }
 
-func newError(status Status, text string) *Error {
-	e := &Error{Status: status, JSON: text}
-	var members struct {
-		HTTPStatus       *int    `json:"http_status"`
-		Message          *string `json:"message"`
-		PendingPaymentID *string `json:"pending_payment_id"`
+// goString copies a C string the result owns; "" for NULL.
+func goString(s *C.char) string {
+	if s == nil {
+		return ""
 	}
-	if json.Unmarshal([]byte(text), &members) == nil {
-		if members.HTTPStatus != nil {
-			e.HTTPStatus = *members.HTTPStatus
-		}
-		if members.Message != nil {
-			e.Message = *members.Message
-		}
-		if members.PendingPaymentID != nil {
-			e.PendingPaymentID = *members.PendingPaymentID
-		}
+	return C.GoString(s)
+}
+
+// errorFromResult reads a failed call's result and frees it.
+func errorFromResult(status C.kasko_status, r *C.kasko_result) *Error {
+	defer C.kasko_result_free(r)
+	e := &Error{
+		Status:           Status(status),
+		HTTPStatus:       int(C.kasko_result_http_status(r)),
+		Message:          goString(C.kasko_result_message(r)),
+		PendingPaymentID: goString(C.kasko_result_pending_payment_id(r)),
+		Outcome:          Outcome(C.kasko_result_outcome(r)),
+		Retryable:        C.kasko_result_retryable(r) != 0,
+		Attempts:         int(C.kasko_result_attempts(r)),
+		RequestID:        goString(C.kasko_result_request_id(r)),
+		JSON:             goString(C.kasko_result_json(r)),
+	}
+	if e.Status == StatusOK { // never from the library; keep the promise above
+		e.Status = StatusInternal
 	}
 	if e.Message == "" {
-		e.Message = status.String()
+		e.Message = e.Status.String()
 	}
 	return e
 }
 
+// newError is an error result made by the library (kasko_result_new_error):
+// outcome not sent, no attempt, not retryable, no HTTP status.
+func newError(status Status, message string) *Error {
+	text := C.CString(message)
+	defer C.free(unsafe.Pointer(text))
+	var r *C.kasko_result
+	made := C.kasko_result_new_error(C.kasko_status(status), text, &r)
+	return errorFromResult(made, r)
+}
+
 // cString copies s to C memory (free it with C.free). A C string cannot
 // carry a NUL byte: rather than let C see a shorter string, it is refused
-// with the error object the library uses before any I/O.
+// with an error result made by the library, as its own refusals are.
 func cString(s, name string) (*C.char, error) {
 	if strings.IndexByte(s, 0) >= 0 {
-		return nil, newError(StatusInvalidArgument,
-			`{"object":"error","code":"KASKO_ERR_INVALID_ARGUMENT","http_status":null,"status":null,`+
-				`"message":"`+name+` contains a NUL character","pending_payment_id":null,`+
-				`"retryable":false,"outcome":"not_sent","attempts":0,"request_id":null}`)
+		return nil, newError(StatusInvalidArgument, name+" contains a NUL character")
 	}
 	return C.CString(s), nil
 }
 
-// take copies and frees a string the library handed out.
-func take(out *C.char) string {
-	if out == nil {
-		return ""
+// cStrings copies each value (named by names) to C memory; free them with
+// freeCStrings. On a NUL byte, nothing is left allocated.
+func cStrings(values, names []string) ([]*C.char, error) {
+	out := make([]*C.char, 0, len(values))
+	for i, value := range values {
+		s, err := cString(value, names[i])
+		if err != nil {
+			freeCStrings(out)
+			return nil, err
+		}
+		out = append(out, s)
 	}
-	defer C.kasko_string_free(out)
-	return C.GoString(out)
+	return out, nil
 }
 
-func result(status C.kasko_status, out *C.char) (string, error) {
-	text := take(out)
-	switch {
-	case status != C.KASKO_OK:
-		return "", newError(Status(status), text)
-	case out == nil:
-		return "", newError(StatusInternal, "")
+func freeCStrings(values []*C.char) {
+	for _, s := range values {
+		C.free(unsafe.Pointer(s))
 	}
-	return text, nil
 }
+
+// ---- per-call options -------------------------------------------------------
+
+// A CallOption is a per-call setting (WithTimeout, WithTraceparent,
+// WithTracestate). The library checks each value when the call is made: an
+// invalid one makes the call fail with StatusInvalidArgument (OutcomeNotSent,
+// nothing sent) and a message saying what is wrong.
+type CallOption func(*callOptions)
+
+type callOptions struct {
+	timeout     time.Duration
+	traceparent string
+	tracestate  string
+}
+
+// WithTimeout sets the call's total timeout per attempt, in place of the
+// client's "timeout_ms"; 0 keeps the client's. It is sent in whole
+// milliseconds, rounded up (from 1 to 3600000 are accepted).
+func WithTimeout(timeout time.Duration) CallOption {
+	return func(o *callOptions) { o.timeout = timeout }
+}
+
+// WithTraceparent sends a W3C "traceparent" header on every attempt:
+// "00-<32 hex>-<16 hex>-<2 hex>", lower-case. "" sends none.
+func WithTraceparent(traceparent string) CallOption {
+	return func(o *callOptions) { o.traceparent = traceparent }
+}
+
+// WithTracestate sends a W3C "tracestate" header on every attempt (with a
+// traceparent). "" sends none.
+func WithTracestate(tracestate string) CallOption {
+	return func(o *callOptions) { o.tracestate = tracestate }
+}
+
+// milliseconds is a timeout as kasko_call_options_set_timeout_ms takes it:
+// a positive duration is never 0 (the client's), a negative one never
+// becomes valid, and out-of-range values stay out of range.
+func milliseconds(d time.Duration) C.long {
+	ms := d.Milliseconds()
+	switch {
+	case d > 0 && d%time.Millisecond != 0:
+		ms++
+	case d < 0 && ms == 0:
+		ms = -1
+	}
+	if ms > math.MaxInt32 {
+		ms = math.MaxInt32
+	} else if ms < math.MinInt32 {
+		ms = math.MinInt32
+	}
+	return C.long(ms)
+}
+
+// nativeOptions makes the kasko_call_options of one call: NULL for the
+// client's defaults; else free it with C.kasko_call_options_free.
+func nativeOptions(options []CallOption) (*C.kasko_call_options, error) {
+	var o callOptions
+	for _, option := range options {
+		if option != nil {
+			option(&o)
+		}
+	}
+	if o.timeout == 0 && o.traceparent == "" && o.tracestate == "" {
+		return nil, nil
+	}
+	var texts []string
+	var names []string
+	if o.traceparent != "" {
+		texts, names = append(texts, o.traceparent), append(names, "traceparent")
+	}
+	if o.tracestate != "" {
+		texts, names = append(texts, o.tracestate), append(names, "tracestate")
+	}
+	cTexts, err := cStrings(texts, names)
+	if err != nil {
+		return nil, err
+	}
+	defer freeCStrings(cTexts)
+	native := C.kasko_call_options_new()
+	if native == nil {
+		return nil, newError(StatusInternal, "out of memory")
+	}
+	// The setters' statuses are not needed: given an invalid value, the
+	// options remember why, and the call made with them fails with the
+	// library's message.
+	if o.timeout != 0 {
+		C.kasko_call_options_set_timeout_ms(native, milliseconds(o.timeout))
+	}
+	for i, name := range names {
+		if name == "traceparent" {
+			C.kasko_call_options_set_traceparent(native, cTexts[i])
+		} else {
+			C.kasko_call_options_set_tracestate(native, cTexts[i])
+		}
+	}
+	return native, nil
+}
+
+// ---- payments -------------------------------------------------------------
+
+// PaymentRequest is what CreatePayment sends. The library checks each field
+// (non-empty, no control characters, bounded length).
+type PaymentRequest struct {
+	Token    string // the offer's payment token
+	Provider string // e.g. "invoice"
+	Method   string // e.g. "invoice"
+	PolicyID string // the offer's policy id
+}
+
+// Payment is a successful call's result: the payment object as the API
+// sent it, and typed access to its top-level members, read by the library.
+// It holds the library's kasko_result, freed once no copy of the Payment
+// refers to it (nothing to free by hand). Safe for concurrent use.
+type Payment struct {
+	JSON       string // the payment object exactly as the API sent it
+	HTTPStatus int    // the API's HTTP status (200, 201, ...)
+	Attempts   int    // HTTP attempts made
+	RequestID  string // the response's X-Request-Id, "" if none
+
+	result *result
+}
+
+// result owns a kasko_result until the garbage collector finds it unreachable.
+type result struct {
+	native *C.kasko_result
+}
+
+func newResult(native *C.kasko_result) *result {
+	r := &result{native: native}
+	runtime.SetFinalizer(r, func(r *result) { C.kasko_result_free(r.native) })
+	return r
+}
+
+// String is the payment object as JSON text.
+func (p *Payment) String() string {
+	return p.JSON
+}
+
+// member calls read with the result and the member's name as a C string;
+// it reports false (and does not call read) for a zero Payment or a name
+// with a NUL byte, which no member can match.
+func (p *Payment) member(name string, read func(*C.kasko_result, *C.char) bool) bool {
+	if p == nil || p.result == nil || strings.IndexByte(name, 0) >= 0 {
+		return false
+	}
+	cName := C.CString(name)
+	defer C.free(unsafe.Pointer(cName))
+	ok := read(p.result.native, cName)
+	runtime.KeepAlive(p.result) // what read copied came from the result's memory
+	return ok
+}
+
+// MemberType is the type of the member name; JSONNone if there is none, or
+// more than one (ambiguous).
+func (p *Payment) MemberType(name string) JSONType {
+	t := JSONNone
+	p.member(name, func(r *C.kasko_result, n *C.char) bool {
+		t = JSONType(C.kasko_result_member_type(r, n))
+		return true
+	})
+	return t
+}
+
+// MemberString is a string member, unescaped (a "\u0000" in it stays a NUL
+// byte). false: no such member, another type, or ambiguous.
+func (p *Payment) MemberString(name string) (string, bool) {
+	var value string
+	ok := p.member(name, func(r *C.kasko_result, n *C.char) bool {
+		var text *C.char
+		var length C.size_t
+		if C.kasko_result_member_string(r, n, &text, &length) != C.KASKO_OK {
+			return false
+		}
+		value = C.GoStringN(text, C.int(length))
+		return true
+	})
+	return value, ok
+}
+
+// MemberInt64 is an integer member within int64. false: no such member,
+// another type (1.5, 1e3 included), or ambiguous.
+func (p *Payment) MemberInt64(name string) (int64, bool) {
+	var value int64
+	ok := p.member(name, func(r *C.kasko_result, n *C.char) bool {
+		var out C.int64_t
+		if C.kasko_result_member_int64(r, n, &out) != C.KASKO_OK {
+			return false
+		}
+		value = int64(out)
+		return true
+	})
+	return value, ok
+}
+
+// MemberFloat64 is a number member, as a finite float64. false: no such
+// member, another type, or ambiguous.
+func (p *Payment) MemberFloat64(name string) (float64, bool) {
+	var value float64
+	ok := p.member(name, func(r *C.kasko_result, n *C.char) bool {
+		var out C.double
+		if C.kasko_result_member_double(r, n, &out) != C.KASKO_OK {
+			return false
+		}
+		value = float64(out)
+		return true
+	})
+	return value, ok
+}
+
+// MemberBool is a true/false member. false as the second value: no such
+// member, another type, or ambiguous.
+func (p *Payment) MemberBool(name string) (value bool, ok bool) {
+	ok = p.member(name, func(r *C.kasko_result, n *C.char) bool {
+		var out C.int
+		if C.kasko_result_member_bool(r, n, &out) != C.KASKO_OK {
+			return false
+		}
+		value = out != 0
+		return true
+	})
+	return value, ok
+}
+
+// MemberJSON is any member's value as JSON text (e.g. the "_links" object).
+// false: no such member, or ambiguous.
+func (p *Payment) MemberJSON(name string) (string, bool) {
+	var value string
+	ok := p.member(name, func(r *C.kasko_result, n *C.char) bool {
+		var text *C.char
+		var length C.size_t
+		if C.kasko_result_member_json(r, n, &text, &length) != C.KASKO_OK {
+			return false
+		}
+		value = C.GoStringN(text, C.int(length))
+		return true
+	})
+	return value, ok
+}
+
+// finish turns a call's status and result into a *Payment or an *Error.
+func finish(status C.kasko_status, r *C.kasko_result) (*Payment, error) {
+	if status != C.KASKO_OK {
+		return nil, errorFromResult(status, r)
+	}
+	if C.kasko_result_status(r) != C.KASKO_OK { // never, per kasko.h
+		C.kasko_result_free(r)
+		return nil, newError(StatusInternal, "libkasko returned KASKO_OK with a failed result")
+	}
+	return &Payment{
+		JSON:       goString(C.kasko_result_json(r)),
+		HTTPStatus: int(C.kasko_result_http_status(r)),
+		Attempts:   int(C.kasko_result_attempts(r)),
+		RequestID:  goString(C.kasko_result_request_id(r)),
+		result:     newResult(r),
+	}, nil
+}
+
+// ---- the client -------------------------------------------------------------
 
 // Client is a client of the KASKO Payments API, owning one kasko_client.
 // It may be used from many goroutines at once.
@@ -145,7 +475,8 @@ type Client struct {
 // NewClient creates a client from the C API's JSON configuration
 // ("public_key", "secret_key", "base_url", "timeout_ms", ...; see
 // kasko_client_new). A bad configuration is an *Error with
-// StatusInvalidArgument. Close the client when done with it.
+// StatusInvalidArgument, whose JSON is the library's error object saying
+// why. Close the client when done with it.
 func NewClient(configJSON string) (*Client, error) {
 	config, err := cString(configJSON, "config_json")
 	if err != nil {
@@ -155,13 +486,21 @@ func NewClient(configJSON string) (*Client, error) {
 	var handle *C.kasko_client
 	var errorJSON *C.char
 	status := C.kasko_client_new(config, &handle, &errorJSON)
-	text := take(errorJSON)
+	text := goString(errorJSON)
+	C.kasko_string_free(errorJSON)
 	if status != C.KASKO_OK || handle == nil {
 		C.kasko_client_free(handle) // NULL per the contract; never leak one
 		if status == C.KASKO_OK {
 			status = C.KASKO_ERR_INTERNAL
 		}
-		return nil, newError(Status(status), text)
+		// kasko_client_new gives an error object as JSON text, not a
+		// kasko_result: the error is the library's, with a message of ours,
+		// and the library's own object is kept as its JSON.
+		e := newError(Status(status), "the client could not be created: Error.JSON has the reason")
+		if text != "" {
+			e.JSON = text
+		}
+		return nil, e
 	}
 	c := &Client{handle: handle}
 	runtime.SetFinalizer(c, (*Client).Close)
@@ -170,6 +509,7 @@ func NewClient(configJSON string) (*Client, error) {
 
 // Close frees the client. It waits for calls in progress to return; later
 // calls fail with StatusInvalidArgument. Closing twice is harmless.
+// Payments already returned stay readable.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -181,34 +521,46 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// CreatePayment creates a payment from the C API's request JSON ("token",
-// "provider", "method", "policy_id") and returns the payment object as the
-// API sent it. Errors are *Error.
-func (c *Client) CreatePayment(requestJSON string) (string, error) {
-	request, err := cString(requestJSON, "request_json")
+// CreatePayment creates a payment (kasko_payment_create_v2). Errors are
+// *Error; an invalid option is one too (StatusInvalidArgument, nothing sent).
+func (c *Client) CreatePayment(request PaymentRequest, options ...CallOption) (*Payment, error) {
+	fields, err := cStrings(
+		[]string{request.Token, request.Provider, request.Method, request.PolicyID},
+		[]string{`payment request field "token"`, `payment request field "provider"`,
+			`payment request field "method"`, `payment request field "policy_id"`})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	defer C.free(unsafe.Pointer(request))
+	defer freeCStrings(fields)
+	native, err := nativeOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer C.kasko_call_options_free(native)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	var out *C.char
+	var out *C.kasko_result
 	// A closed client passes NULL: the library refuses it.
-	status := C.kasko_payment_create(c.handle, request, &out)
-	return result(status, out)
+	status := C.kasko_payment_create_v2(c.handle, fields[0], fields[1], fields[2], fields[3], native, &out)
+	return finish(status, out)
 }
 
-// GetPayment views a payment and returns the payment object as the API
-// sent it. Errors are *Error.
-func (c *Client) GetPayment(paymentID string) (string, error) {
-	id, err := cString(paymentID, "payment_id")
+// GetPayment views a payment (kasko_payment_get_v2). Errors are *Error; an
+// invalid option is one too (StatusInvalidArgument, nothing sent).
+func (c *Client) GetPayment(paymentID string, options ...CallOption) (*Payment, error) {
+	id, err := cString(paymentID, "payment id")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer C.free(unsafe.Pointer(id))
+	native, err := nativeOptions(options)
+	if err != nil {
+		return nil, err
+	}
+	defer C.kasko_call_options_free(native)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	var out *C.char
-	status := C.kasko_payment_get(c.handle, id, &out)
-	return result(status, out)
+	var out *C.kasko_result
+	status := C.kasko_payment_get_v2(c.handle, id, native, &out)
+	return finish(status, out)
 }

@@ -7,15 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"example.org/libkasko/kasko"
 )
 
-const unknownID = "t00000000000000000000000000000000"
+const (
+	unknownID        = "t00000000000000000000000000000000"
+	validTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+)
 
 func env(t testing.TB, name, fallback string) string {
 	t.Helper()
@@ -86,11 +92,18 @@ func fetchOffer() (offer, error) {
 	return o, nil
 }
 
-func request(o offer, provider string) string {
-	text, _ := json.Marshal(map[string]string{
-		"token": o.Token, "provider": provider, "method": provider, "policy_id": o.PolicyID,
-	})
-	return string(text)
+func request(o offer, provider string) kasko.PaymentRequest {
+	return kasko.PaymentRequest{Token: o.Token, Provider: provider, Method: provider, PolicyID: o.PolicyID}
+}
+
+// idOf is the payment's "id", read by the library.
+func idOf(t testing.TB, p *kasko.Payment) string {
+	t.Helper()
+	id, ok := p.MemberString("id")
+	if !ok || id == "" {
+		t.Fatalf("no \"id\" in %s", p.JSON)
+	}
+	return id
 }
 
 func field(t testing.TB, text, key string) string {
@@ -119,9 +132,29 @@ func kaskoError(t testing.TB, err error, status kasko.Status) *kasko.Error {
 	return kerr
 }
 
+// refusedBeforeIO requires err to be StatusInvalidArgument with nothing sent.
+func refusedBeforeIO(t testing.TB, err error, what string) *kasko.Error {
+	t.Helper()
+	var kerr *kasko.Error
+	if !errors.As(err, &kerr) {
+		t.Fatalf("%s: want a *kasko.Error, got %#v", what, err)
+	}
+	if kerr.Status != kasko.StatusInvalidArgument || kerr.Outcome != kasko.OutcomeNotSent || kerr.Attempts != 0 ||
+		kerr.Retryable || kerr.HTTPStatus != 0 || kerr.PendingPaymentID != "" || kerr.RequestID != "" {
+		t.Fatalf("%s: want INVALID_ARGUMENT, not sent: %+v", what, kerr)
+	}
+	if field(t, kerr.JSON, "code") != "KASKO_ERR_INVALID_ARGUMENT" || field(t, kerr.JSON, "message") != kerr.Message {
+		t.Fatalf("%s: the library's error object: %s", what, kerr.JSON)
+	}
+	return kerr
+}
+
 func TestVersionAndStatusNames(t *testing.T) {
 	if !strings.HasPrefix(kasko.Version(), "1.") {
 		t.Fatalf("major version 1, got %s", kasko.Version())
+	}
+	if kasko.VersionNumber() < kasko.HeaderVersionNumber || kasko.VersionNumber()/1000000 != 1 {
+		t.Fatalf("VersionNumber %d, header %d", kasko.VersionNumber(), kasko.HeaderVersionNumber)
 	}
 	names := []string{"KASKO_OK", "KASKO_ERR_INVALID_ARGUMENT", "KASKO_ERR_BAD_REQUEST",
 		"KASKO_ERR_UNAUTHORIZED", "KASKO_ERR_NOT_FOUND", "KASKO_ERR_PENDING_PAYMENT",
@@ -136,6 +169,16 @@ func TestVersionAndStatusNames(t *testing.T) {
 			t.Errorf("status %d: %d %s, want %s", i, int(status), status, names[i])
 		}
 	}
+	outcomes := map[kasko.Outcome]string{
+		kasko.OutcomeSucceeded: "KASKO_OUTCOME_SUCCEEDED", kasko.OutcomeNotSent: "KASKO_OUTCOME_NOT_SENT",
+		kasko.OutcomeRejected: "KASKO_OUTCOME_REJECTED", kasko.OutcomeUnknown: "KASKO_OUTCOME_UNKNOWN",
+		kasko.Outcome(42): "KASKO_OUTCOME_INVALID",
+	}
+	for outcome, name := range outcomes {
+		if outcome.String() != name {
+			t.Errorf("outcome %d: %s, want %s", int(outcome), outcome, name)
+		}
+	}
 }
 
 func TestCreateThenGet(t *testing.T) {
@@ -144,16 +187,121 @@ func TestCreateThenGet(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreatePayment: %v", err)
 	}
-	if field(t, created, "object") != "payment" {
+	if field(t, created.JSON, "object") != "payment" {
 		t.Fatalf("not a payment: %s", created)
 	}
-	id := field(t, created, "id")
+	id := field(t, created.JSON, "id")
 	viewed, err := client.GetPayment(id)
 	if err != nil {
 		t.Fatalf("GetPayment: %v", err)
 	}
-	if field(t, viewed, "id") != id || field(t, viewed, "status") != "ok" {
+	if field(t, viewed.JSON, "id") != id || field(t, viewed.JSON, "status") != "ok" {
 		t.Fatalf("viewed %s", viewed)
+	}
+}
+
+func TestTypedGettersOnSuccess(t *testing.T) {
+	client := newClient(t)
+	o := newOffer(t)
+	created, err := client.CreatePayment(request(o, "invoice"))
+	if err != nil {
+		t.Fatalf("CreatePayment: %v", err)
+	}
+	if created.HTTPStatus != 200 && created.HTTPStatus != 201 {
+		t.Fatalf("HTTPStatus %d", created.HTTPStatus)
+	}
+	if created.Attempts != 1 || !strings.HasPrefix(created.RequestID, "req_") {
+		t.Fatalf("attempts %d, request id %q", created.Attempts, created.RequestID)
+	}
+	if policy, ok := created.MemberString("policy_id"); !ok || policy != o.PolicyID {
+		t.Fatalf("policy_id %q %v: %s", policy, ok, created)
+	}
+	if created.String() != created.JSON {
+		t.Fatal("String() is the JSON")
+	}
+	id := idOf(t, created)
+	if id != field(t, created.JSON, "id") {
+		t.Fatalf("MemberString(\"id\") %q: %s", id, created)
+	}
+
+	viewed, err := client.GetPayment(id)
+	if err != nil {
+		t.Fatalf("GetPayment: %v", err)
+	}
+	if viewed.HTTPStatus != 200 || idOf(t, viewed) != id {
+		t.Fatalf("viewed %d %s", viewed.HTTPStatus, viewed)
+	}
+	if viewed.MemberType("id") != kasko.JSONString || viewed.MemberType("livemode") != kasko.JSONBool ||
+		viewed.MemberType("fee") != kasko.JSONNumber || viewed.MemberType("charge_id") != kasko.JSONNull ||
+		viewed.MemberType("refunds") != kasko.JSONArray || viewed.MemberType("_links") != kasko.JSONObject ||
+		viewed.MemberType("no_such_member") != kasko.JSONNone {
+		t.Fatalf("member types: %s", viewed)
+	}
+	if livemode, ok := viewed.MemberBool("livemode"); !ok || livemode {
+		t.Fatalf("livemode %v %v", livemode, ok)
+	}
+	if fee, ok := viewed.MemberInt64("fee"); !ok || fee != 0 {
+		t.Fatalf("fee %v %v", fee, ok)
+	}
+	if fee, ok := viewed.MemberFloat64("fee"); !ok || fee != 0 {
+		t.Fatalf("fee %v %v", fee, ok)
+	}
+	if refunds, ok := viewed.MemberJSON("refunds"); !ok || refunds != "[]" {
+		t.Fatalf("refunds %q %v", refunds, ok)
+	}
+	links, ok := viewed.MemberJSON("_links")
+	var decoded map[string]map[string]string
+	if !ok || json.Unmarshal([]byte(links), &decoded) != nil || !strings.HasSuffix(decoded["_self"]["href"], "/payments/"+id) {
+		t.Fatalf("_links %q %v", links, ok)
+	}
+	// Absent, another type, a name C cannot carry: nothing.
+	if _, ok := viewed.MemberString("no_such_member"); ok {
+		t.Error("an absent member")
+	}
+	if _, ok := viewed.MemberString("fee"); ok {
+		t.Error("fee is no string")
+	}
+	if _, ok := viewed.MemberInt64("id"); ok {
+		t.Error("id is no integer")
+	}
+	if _, ok := viewed.MemberBool("status"); ok {
+		t.Error("status is no bool")
+	}
+	if _, ok := viewed.MemberString("id\x00x"); ok || viewed.MemberType("id\x00x") != kasko.JSONNone {
+		t.Error("a name with a NUL byte")
+	}
+}
+
+func TestZeroPaymentReadsNothing(t *testing.T) {
+	var zero kasko.Payment
+	var none *kasko.Payment
+	if _, ok := zero.MemberString("id"); ok || zero.MemberType("id") != kasko.JSONNone {
+		t.Error("a zero Payment")
+	}
+	if _, ok := none.MemberJSON("id"); ok || none.MemberType("id") != kasko.JSONNone {
+		t.Error("a nil *Payment")
+	}
+}
+
+// The kasko_result stays alive as long as some copy of the Payment refers to it.
+func TestPaymentOutlivesGCAndClient(t *testing.T) {
+	client, err := kasko.NewClient(config(t, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := client.CreatePayment(request(newOffer(t), "invoice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := idOf(t, created)
+	client.Close()
+	copied := *created
+	created = nil
+	for i := 0; i < 3; i++ {
+		runtime.GC()
+	}
+	if got, ok := copied.MemberString("id"); !ok || got != id {
+		t.Fatalf("after GC and Close: %q %v", got, ok)
 	}
 }
 
@@ -168,9 +316,37 @@ func TestUnknownPaymentIsNotFound(t *testing.T) {
 	}
 }
 
+func TestTypedGettersOnError(t *testing.T) {
+	_, err := newClient(t).GetPayment(unknownID)
+	kerr := kaskoError(t, err, kasko.StatusNotFound)
+	if kerr.HTTPStatus != 404 || kerr.Outcome != kasko.OutcomeRejected || kerr.Retryable || kerr.Attempts != 1 {
+		t.Fatalf("%+v", kerr)
+	}
+	if kerr.Message == "" || !strings.HasPrefix(kerr.RequestID, "req_") || kerr.PendingPaymentID != "" {
+		t.Fatalf("%+v", kerr)
+	}
+	// The typed getters agree with the library's error object.
+	var object struct {
+		Code       string `json:"code"`
+		HTTPStatus int    `json:"http_status"`
+		Message    string `json:"message"`
+		Outcome    string `json:"outcome"`
+		Retryable  bool   `json:"retryable"`
+		Attempts   int    `json:"attempts"`
+		RequestID  string `json:"request_id"`
+	}
+	if err := json.Unmarshal([]byte(kerr.JSON), &object); err != nil {
+		t.Fatal(err)
+	}
+	if object.Code != "KASKO_ERR_NOT_FOUND" || object.HTTPStatus != 404 || object.Message != kerr.Message ||
+		object.Outcome != "rejected" || object.Retryable || object.Attempts != 1 || object.RequestID != kerr.RequestID {
+		t.Fatalf("%+v vs %s", kerr, kerr.JSON)
+	}
+}
+
 func TestUnknownProviderIsNotFound(t *testing.T) {
 	_, err := newClient(t).CreatePayment(request(newOffer(t), "no_such_provider"))
-	if kerr := kaskoError(t, err, kasko.StatusNotFound); kerr.HTTPStatus != 404 {
+	if kerr := kaskoError(t, err, kasko.StatusNotFound); kerr.HTTPStatus != 404 || kerr.Outcome != kasko.OutcomeRejected {
 		t.Fatalf("%+v", kerr)
 	}
 }
@@ -182,14 +358,27 @@ func TestPendingPaymentBlocksAnother(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreatePayment: %v", err)
 	}
-	pending := field(t, created, "id")
+	pending := field(t, created.JSON, "id")
+	if status, _ := created.MemberString("status"); status != "pending" {
+		t.Fatalf("deferred is pending: %s", created)
+	}
 	_, err = client.CreatePayment(request(o, "deferred"))
 	kerr := kaskoError(t, err, kasko.StatusPendingPayment)
 	if kerr.HTTPStatus != 422 || kerr.PendingPaymentID != pending {
 		t.Fatalf("want 422 with %s, got %+v", pending, kerr)
 	}
+	if kerr.Outcome != kasko.OutcomeRejected || kerr.Retryable || field(t, kerr.JSON, "pending_payment_id") != pending {
+		t.Fatalf("%+v", kerr)
+	}
 	if !strings.Contains(kerr.Message, pending) {
 		t.Fatalf("the message names it: %s", kerr.Message)
+	}
+	viewed, err := client.GetPayment(kerr.PendingPaymentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := viewed.MemberString("status"); status != "pending" {
+		t.Fatalf("the pending payment: %s", viewed)
 	}
 }
 
@@ -199,22 +388,53 @@ func TestBadPaymentIDIsRefusedBeforeIO(t *testing.T) {
 	if kerr.HTTPStatus != 0 || !strings.Contains(kerr.JSON, `"outcome":"not_sent"`) {
 		t.Fatalf("%+v", kerr)
 	}
+	refusedBeforeIO(t, err, "../x")
 }
 
+// Was "a request without a field": a PaymentRequest cannot lack one, but an
+// empty one is refused the same way, by the library.
 func TestRequestWithoutAFieldIsInvalid(t *testing.T) {
 	o := newOffer(t)
-	incomplete, _ := json.Marshal(map[string]string{"token": o.Token, "provider": "invoice", "policy_id": o.PolicyID})
-	_, err := newClient(t).CreatePayment(string(incomplete))
+	_, err := newClient(t).CreatePayment(kasko.PaymentRequest{Token: o.Token, Provider: "invoice", PolicyID: o.PolicyID})
 	kerr := kaskoError(t, err, kasko.StatusInvalidArgument)
 	if kerr.HTTPStatus != 0 || !strings.Contains(kerr.Message, "method") {
 		t.Fatalf("the message names the field: %+v", kerr)
 	}
+	refusedBeforeIO(t, err, "no method")
 }
 
 func TestNULIsRefusedNotTruncated(t *testing.T) {
 	_, err := newClient(t).GetPayment("t123\x00../x")
 	if kerr := kaskoError(t, err, kasko.StatusInvalidArgument); !strings.Contains(kerr.Message, "NUL") {
 		t.Fatalf("%+v", kerr)
+	}
+}
+
+// Every argument with a NUL byte: an error result made by the library.
+func TestNULInAnyArgument(t *testing.T) {
+	client := newClient(t)
+	o := newOffer(t)
+	check := func(err error, what, message string) {
+		t.Helper()
+		if kerr := refusedBeforeIO(t, err, what); kerr.Message != message {
+			t.Errorf("%s: message %q, want %q", what, kerr.Message, message)
+		}
+	}
+	_, err := client.GetPayment("t123\x00../x")
+	check(err, "payment id", "payment id contains a NUL character")
+	_, err = client.CreatePayment(kasko.PaymentRequest{Token: o.Token + "\x00", Provider: "invoice", Method: "invoice", PolicyID: o.PolicyID})
+	check(err, "token", `payment request field "token" contains a NUL character`)
+	_, err = client.CreatePayment(kasko.PaymentRequest{Token: o.Token, Provider: "invoice", Method: "in\x00voice", PolicyID: o.PolicyID})
+	check(err, "method", `payment request field "method" contains a NUL character`)
+	_, err = client.GetPayment(unknownID, kasko.WithTraceparent(validTraceparent+"\x00"))
+	check(err, "traceparent", "traceparent contains a NUL character")
+	_, err = client.CreatePayment(request(o, "invoice"), kasko.WithTraceparent(validTraceparent), kasko.WithTracestate("a=b\x00"))
+	check(err, "tracestate", "tracestate contains a NUL character")
+	_, err = kasko.NewClient(config(t, true) + "\x00")
+	check(err, "config", "config_json contains a NUL character")
+	// None of these was sent: the offer is still unpaid.
+	if _, err := client.CreatePayment(request(o, "invoice")); err != nil {
+		t.Fatalf("the offer: %v", err)
 	}
 }
 
@@ -226,6 +446,155 @@ func TestBadConfigurationIsInvalid(t *testing.T) {
 	kerr := kaskoError(t, err, kasko.StatusInvalidArgument)
 	if kerr.HTTPStatus != 0 || !strings.Contains(kerr.JSON, `"object":"error"`) {
 		t.Fatalf("%+v", kerr)
+	}
+	if kerr.Outcome != kasko.OutcomeNotSent || kerr.Attempts != 0 || kerr.Message == "" {
+		t.Fatalf("%+v", kerr)
+	}
+	if reason := field(t, kerr.JSON, "message"); !strings.Contains(reason, "typo") && !strings.Contains(reason, "unknown") {
+		t.Fatalf("the library's reason: %s", kerr.JSON)
+	}
+}
+
+func TestCallOptionsValidAreAccepted(t *testing.T) {
+	client := newClient(t)
+	options := []kasko.CallOption{
+		kasko.WithTimeout(30 * time.Second),
+		kasko.WithTraceparent(validTraceparent),
+		kasko.WithTracestate("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"),
+	}
+	created, err := client.CreatePayment(request(newOffer(t), "invoice"), options...)
+	if err != nil {
+		t.Fatalf("CreatePayment with options: %v", err)
+	}
+	id := idOf(t, created)
+	for _, opts := range [][]kasko.CallOption{
+		options,
+		{kasko.WithTimeout(time.Hour)}, // the largest
+		{kasko.WithTimeout(5 * time.Second)},
+		{kasko.WithTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")},
+		{kasko.WithTimeout(0), kasko.WithTraceparent(""), kasko.WithTracestate("")}, // the client's defaults
+		{nil},
+	} {
+		viewed, err := client.GetPayment(id, opts...)
+		if err != nil || idOf(t, viewed) != id {
+			t.Fatalf("GetPayment with %d options: %v", len(opts), err)
+		}
+	}
+	_, err = client.GetPayment(unknownID, options...)
+	if kerr := kaskoError(t, err, kasko.StatusNotFound); kerr.HTTPStatus != 404 {
+		t.Fatalf("%+v", kerr)
+	}
+}
+
+func TestCallOptionsInvalidAreRefusedWithTheLibrarysMessage(t *testing.T) {
+	client := newClient(t)
+	o := newOffer(t)
+	refused := func(what, names string, options ...kasko.CallOption) {
+		t.Helper()
+		_, err := client.GetPayment(unknownID, options...)
+		get := refusedBeforeIO(t, err, what+" (get)")
+		if !strings.Contains(get.Message, names) {
+			t.Errorf("%s: the message names %s: %q", what, names, get.Message)
+		}
+		_, err = client.CreatePayment(request(o, "invoice"), options...)
+		if create := refusedBeforeIO(t, err, what+" (create)"); create.Message != get.Message {
+			t.Errorf("%s: one message, got %q and %q", what, get.Message, create.Message)
+		}
+	}
+	for _, value := range []string{
+		"not-a-traceparent",
+		"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", // upper-case hex
+		"00-00000000000000000000000000000000-00f067aa0ba902b7-01", // all-zero trace id
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", // all-zero parent id
+		"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", // version ff
+	} {
+		refused("traceparent "+value, "traceparent", kasko.WithTraceparent(value))
+	}
+	var many []string
+	for i := 0; i < 33; i++ {
+		many = append(many, fmt.Sprintf("k%d=v", i))
+	}
+	for _, value := range []string{strings.Join(many, ","), strings.Repeat("a", 513), "k=v\x01", "k=caf\u00e9"} {
+		refused(fmt.Sprintf("tracestate of %d bytes", len(value)), "tracestate",
+			kasko.WithTraceparent(validTraceparent), kasko.WithTracestate(value))
+	}
+	for _, timeout := range []time.Duration{-time.Nanosecond, -time.Second, time.Hour + time.Millisecond, 1000 * time.Hour} {
+		refused("timeout "+timeout.String(), "timeout", kasko.WithTimeout(timeout))
+	}
+	// A later option replaces an earlier one.
+	if _, err := client.GetPayment(unknownID, kasko.WithTraceparent("bogus"), kasko.WithTraceparent(validTraceparent)); err == nil {
+		t.Fatal("no 404")
+	} else {
+		kaskoError(t, err, kasko.StatusNotFound)
+	}
+	// Nothing was sent: the offer is still unpaid.
+	if _, err := client.CreatePayment(request(o, "invoice")); err != nil {
+		t.Fatalf("the offer: %v", err)
+	}
+}
+
+// The options reach the wire: a local server (not the sandbox, which does
+// not echo headers) sees the trace headers, and a per-call timeout shorter
+// than its delay ends the call while the client's own timeout would not.
+func TestCallOptionsReachTheServer(t *testing.T) {
+	const id = "tcalloptions0000000000000000000000"
+	var mu sync.Mutex
+	var seen []http.Header
+	release := make(chan struct{})
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Clone())
+		mu.Unlock()
+		if r.URL.Query().Get("slow") != "" || r.Header.Get("Traceparent") == "" {
+			select {
+			case <-release:
+			case <-time.After(3 * time.Second):
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Request-Id", "req_local")
+		fmt.Fprintf(w, `{"object":"payment","id":%q,"status":"ok"}`, id)
+	}))
+	defer server.Close()
+	defer close(release)
+	text, _ := json.Marshal(map[string]interface{}{
+		"public_key": "pk_test_sandbox", "secret_key": "sk_test_sandbox",
+		"base_url": server.URL, "max_retries": 0, "timeout_ms": 20000,
+	})
+	client, err := kasko.NewClient(string(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+
+	state := "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
+	payment, err := client.GetPayment(id, kasko.WithTraceparent(validTraceparent), kasko.WithTracestate(state))
+	if err != nil {
+		t.Fatalf("GetPayment: %v", err)
+	}
+	if payment.RequestID != "req_local" || payment.HTTPStatus != 200 || idOf(t, payment) != id {
+		t.Fatalf("%+v", payment)
+	}
+	mu.Lock()
+	got := seen[len(seen)-1]
+	mu.Unlock()
+	if got.Get("Traceparent") != validTraceparent || got.Get("Tracestate") != state {
+		t.Fatalf("headers sent: traceparent %q, tracestate %q", got.Get("Traceparent"), got.Get("Tracestate"))
+	}
+
+	// Without a traceparent the server waits (up to 3 s); 300 ms is enough here.
+	start := time.Now()
+	_, err = client.GetPayment(id, kasko.WithTimeout(300*time.Millisecond))
+	elapsed := time.Since(start)
+	kerr := kaskoError(t, err, kasko.StatusNetwork)
+	if elapsed > 2*time.Second || kerr.HTTPStatus != 0 || kerr.Attempts != 1 {
+		t.Fatalf("after %v: %+v", elapsed, kerr)
+	}
+	mu.Lock()
+	got = seen[len(seen)-1]
+	mu.Unlock()
+	if got.Get("Traceparent") != "" || got.Get("Tracestate") != "" {
+		t.Fatalf("no trace headers without the options: %v", got)
 	}
 }
 
@@ -239,7 +608,7 @@ func TestWithoutSecretKeyAViewIsUnauthorized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = client.GetPayment(field(t, created, "id"))
+	_, err = client.GetPayment(field(t, created.JSON, "id"))
 	if kerr := kaskoError(t, err, kasko.StatusUnauthorized); kerr.HTTPStatus != 401 && kerr.HTTPStatus != 403 {
 		t.Fatalf("%+v", kerr)
 	}
@@ -260,6 +629,7 @@ func TestClosedClientIsRefused(t *testing.T) {
 	kaskoError(t, err, kasko.StatusInvalidArgument)
 	_, err = client.CreatePayment(request(newOffer(t), "invoice"))
 	kaskoError(t, err, kasko.StatusInvalidArgument)
+	refusedBeforeIO(t, err, "closed")
 }
 
 func TestErrorsWrap(t *testing.T) {
@@ -290,13 +660,13 @@ func TestEightGoroutinesShareOneClient(t *testing.T) {
 					return
 				}
 				var payment struct{ ID string }
-				if err := json.Unmarshal([]byte(created), &payment); err != nil || payment.ID == "" {
+				if err := json.Unmarshal([]byte(created.JSON), &payment); err != nil || payment.ID == "" {
 					problems <- fmt.Errorf("no id in %s", created)
 					return
 				}
-				viewed, err := client.GetPayment(payment.ID)
-				if err != nil || !strings.Contains(viewed, payment.ID) {
-					problems <- fmt.Errorf("GetPayment(%s): %v %s", payment.ID, err, viewed)
+				viewed, err := client.GetPayment(payment.ID, kasko.WithTraceparent(validTraceparent))
+				if err != nil || !strings.Contains(viewed.JSON, payment.ID) {
+					problems <- fmt.Errorf("GetPayment(%s): %v %v", payment.ID, err, viewed)
 					return
 				}
 				var kerr *kasko.Error
@@ -312,6 +682,30 @@ func TestEightGoroutinesShareOneClient(t *testing.T) {
 	for err := range problems {
 		t.Error(err)
 	}
+}
+
+// One Payment read from many goroutines (results are immutable).
+func TestOnePaymentReadFromEightGoroutines(t *testing.T) {
+	client := newClient(t)
+	created, err := client.CreatePayment(request(newOffer(t), "invoice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := idOf(t, created)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				if got, ok := created.MemberString("id"); !ok || got != id {
+					t.Errorf("MemberString: %q %v", got, ok)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Close waits for calls in progress and refuses later ones.

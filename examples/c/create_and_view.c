@@ -1,16 +1,24 @@
 /*
  * create_and_view: create a payment for an offer, then view it.
  *
- *   create_and_view POLICY_ID PAYMENT_TOKEN
+ *   create_and_view POLICY_ID PAYMENT_TOKEN [PROVIDER [METHOD]]
  *
- * Settings come from the environment:
- *   KASKO_BASE_URL    the API (default: the library's, https://api.eu1.kaskocloud.com)
- *   KASKO_PUBLIC_KEY  pk_test_... / pk_live_...
- *   KASKO_SECRET_KEY  sk_test_... / sk_live_... (optional: without it the API
- *                     returns the restricted payment object and refuses views)
+ * PROVIDER and METHOD default to "invoice". Settings come from the environment:
+ *   KASKO_BASE_URL    the API; else KASKO_SANDBOX_URL (set by scripts/with-sandbox);
+ *                     else the library's default, https://api.eu1.kaskocloud.com
+ *   KASKO_PUBLIC_KEY  pk_test_... / pk_live_...; else KASKO_SANDBOX_PUBLIC_KEY;
+ *                     else the sandbox's default, pk_test_sandbox
+ *   KASKO_SECRET_KEY  sk_test_... / sk_live_...; else KASKO_SANDBOX_SECRET_KEY; else,
+ *                     when no public key was given either, sk_test_sandbox. Without
+ *                     a secret key the API returns the restricted payment object
+ *                     and refuses the view.
+ *
+ * Uses the 1.1 calls: the request fields go in as C strings (the library
+ * escapes them), and every answer comes back as a kasko_result whose members
+ * are read with accessors; this program parses no JSON.
  *
  * Build: cc create_and_view.c $(pkg-config --cflags --libs kasko)
- *    or: cc -Iinclude create_and_view.c -Lbuild -lkasko
+ *    or: cc -Iinclude create_and_view.c -Lbuild -lkasko   (run with LD_LIBRARY_PATH=build)
  */
 #include <kasko.h>
 
@@ -18,11 +26,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *env_or(const char *name, const char *fallback) {
+    const char *value = getenv(name);
+    return value != NULL && value[0] != '\0' ? value : fallback;
+}
+
+/* Appends `value` to buf as a JSON string literal. Returns 0 if it does not fit. */
+static int append_json_string(char *buf, size_t size, const char *value) {
+    size_t used = strlen(buf);
+    if (used + 1 >= size) return 0;
+    buf[used++] = '"';
+    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
+        char escaped[8];
+        if (*p == '"' || *p == '\\') {
+            snprintf(escaped, sizeof escaped, "\\%c", *p);
+        } else if (*p < 0x20) {
+            snprintf(escaped, sizeof escaped, "\\u%04x", *p);
+        } else {
+            escaped[0] = (char)*p;
+            escaped[1] = '\0';
+        }
+        size_t length = strlen(escaped);
+        if (used + length + 2 > size) return 0;
+        memcpy(buf + used, escaped, length);
+        used += length;
+    }
+    buf[used++] = '"';
+    buf[used] = '\0';
+    return 1;
+}
+
+/* Appends `"key":"value"` (with a comma before all but the first member). */
+static int add_member(char *buf, size_t size, const char *key, const char *value) {
+    size_t used = strlen(buf);
+    if (used + strlen(key) + 4 >= size) return 0;
+    snprintf(buf + used, size - used, "%s\"%s\":", used > 1 ? "," : "", key);
+    return append_json_string(buf, size, value);
+}
+
 /* Prints why a call failed, and what the caller should do next. */
-static void report_failure(const char *what, kasko_status status, const char *error_json) {
-    fprintf(stderr, "%s failed: %s\n%s\n", what, kasko_status_name(status),
-            error_json != NULL ? error_json : "(no details: out of memory)");
+static void report_failure(const char *what, const kasko_result *result) {
+    kasko_status status = kasko_result_status(result);
+    const char *request_id = kasko_result_request_id(result);
+    fprintf(stderr, "%s failed: %s: %s\n", what, kasko_status_name(status), kasko_result_message(result));
+    fprintf(stderr, "  outcome %s, HTTP status %d, %d attempt(s), %s, request id %s\n",
+            kasko_outcome_name(kasko_result_outcome(result)), kasko_result_http_status(result),
+            kasko_result_attempts(result), kasko_result_retryable(result) ? "retryable" : "not retryable",
+            request_id != NULL ? request_id : "(none)");
     switch (status) {
+    case KASKO_OK:
+        break;
     case KASKO_ERR_INVALID_ARGUMENT:
         fprintf(stderr, "Nothing was sent: fix the input named in the message.\n");
         break;
@@ -35,52 +88,56 @@ static void report_failure(const char *what, kasko_status status, const char *er
     case KASKO_ERR_NOT_FOUND:
         fprintf(stderr, "Unknown payment or payment provider.\n");
         break;
-    case KASKO_ERR_PENDING_PAYMENT:
-        fprintf(stderr, "The policy already has a pending payment: see pending_payment_id.\n");
-        break;
-    case KASKO_ERR_RATE_LIMITED:
-    case KASKO_ERR_SERVER:
-        fprintf(stderr, "The API is struggling; try again later (see \"retryable\").\n");
-        break;
-    case KASKO_ERR_NETWORK:
-        fprintf(stderr, "No answer. If \"outcome\" is \"unknown\", view the payment before creating it again.\n");
-        break;
-    case KASKO_ERR_INVALID_RESPONSE:
-        fprintf(stderr, "The answer was not a payment object; quote request_id to support.\n");
-        break;
-    case KASKO_ERR_INTERNAL:
-    case KASKO_OK:
-    default:
+    case KASKO_ERR_PENDING_PAYMENT: {
+        const char *pending = kasko_result_pending_payment_id(result);
+        fprintf(stderr, "The policy already has a pending payment, %s: view it or wait for it to settle.\n",
+                pending != NULL ? pending : "(id not given)");
         break;
     }
-}
-
-/* Appends `"key":"value",` to buf; values come from the environment or argv
- * and are assumed to need no JSON escaping, which the library re-checks. */
-static int add_member(char *buf, size_t size, const char *key, const char *value) {
-    size_t used = strlen(buf);
-    int written = snprintf(buf + used, size - used, "%s\"%s\":\"%s\"", used > 1 ? "," : "", key, value);
-    return written > 0 && (size_t)written < size - used;
+    case KASKO_ERR_RATE_LIMITED:
+    case KASKO_ERR_SERVER:
+    case KASKO_ERR_NETWORK:
+        if (kasko_result_outcome(result) == KASKO_OUTCOME_UNKNOWN) {
+            fprintf(stderr, "The request may have taken effect: view the payment before creating it again.\n");
+        } else if (kasko_result_retryable(result)) {
+            fprintf(stderr, "Nothing was done; the same call may be made again later.\n");
+        } else {
+            fprintf(stderr, "The API could not be reached or could not answer; try again later.\n");
+        }
+        break;
+    case KASKO_ERR_INVALID_RESPONSE:
+        fprintf(stderr, "The answer was not a payment object; quote the request id to support.\n");
+        break;
+    case KASKO_ERR_INTERNAL:
+        fprintf(stderr, "A failure inside the library (such as memory exhaustion).\n");
+        break;
+    default: /* a status added after this program was written */
+        fprintf(stderr, "An error this program does not know (status %d).\n", (int)status);
+        break;
+    }
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s POLICY_ID PAYMENT_TOKEN\n", argv[0]);
+    if (argc < 3 || argc > 5) {
+        fprintf(stderr, "usage: %s POLICY_ID PAYMENT_TOKEN [PROVIDER [METHOD]]\n", argv[0]);
         return 2;
     }
-    const char *base_url = getenv("KASKO_BASE_URL");
-    const char *public_key = getenv("KASKO_PUBLIC_KEY");
-    const char *secret_key = getenv("KASKO_SECRET_KEY");
-    if (public_key == NULL) {
-        fprintf(stderr, "set KASKO_PUBLIC_KEY (and KASKO_SECRET_KEY, KASKO_BASE_URL)\n");
-        return 2;
-    }
+    const char *policy_id = argv[1];
+    const char *token = argv[2];
+    const char *provider = argc > 3 ? argv[3] : "invoice";
+    const char *method = argc > 4 ? argv[4] : provider;
+    const char *base_url = env_or("KASKO_BASE_URL", env_or("KASKO_SANDBOX_URL", NULL));
+    const char *given_public_key = env_or("KASKO_PUBLIC_KEY", env_or("KASKO_SANDBOX_PUBLIC_KEY", NULL));
+    const char *public_key = given_public_key != NULL ? given_public_key : "pk_test_sandbox";
+    const char *secret_key =
+        env_or("KASKO_SECRET_KEY", env_or("KASKO_SANDBOX_SECRET_KEY", given_public_key == NULL ? "sk_test_sandbox" : NULL));
 
-    char config[1024] = "{";
-    int ok = add_member(config, sizeof config, "public_key", public_key);
-    if (secret_key != NULL) ok = ok && add_member(config, sizeof config, "secret_key", secret_key);
-    if (base_url != NULL) ok = ok && add_member(config, sizeof config, "base_url", base_url);
-    ok = ok && strlen(config) + 2 <= sizeof config;
+    /* The client still takes a JSON configuration; the library checks each value. */
+    char config[2048] = "{";
+    int ok = add_member(config, sizeof config, "public_key", public_key)
+             && (secret_key == NULL || add_member(config, sizeof config, "secret_key", secret_key))
+             && (base_url == NULL || add_member(config, sizeof config, "base_url", base_url))
+             && strlen(config) + 2 <= sizeof config;
     if (!ok) {
         fprintf(stderr, "settings are too long\n");
         return 2;
@@ -91,60 +148,55 @@ int main(int argc, char **argv) {
     char *error_json = NULL;
     kasko_status status = kasko_client_new(config, &client, &error_json);
     if (status != KASKO_OK) {
-        report_failure("kasko_client_new", status, error_json);
+        fprintf(stderr, "kasko_client_new failed: %s\n%s\n", kasko_status_name(status),
+                error_json != NULL ? error_json : "(no details: out of memory)");
         kasko_string_free(error_json);
         return 1;
     }
 
-    char request[2048] = "{";
-    ok = add_member(request, sizeof request, "token", argv[2])
-        && add_member(request, sizeof request, "provider", "invoice")
-        && add_member(request, sizeof request, "method", "invoice")
-        && add_member(request, sizeof request, "policy_id", argv[1])
-        && strlen(request) + 2 <= sizeof request;
-    if (!ok) {
-        fprintf(stderr, "policy id or token is too long\n");
-        kasko_client_free(client);
-        return 2;
-    }
-    strcat(request, "}");
-
-    char *payment = NULL;
-    status = kasko_payment_create(client, request, &payment);
+    /* Create: plain C strings in, a result out (never NULL). */
+    kasko_result *created = NULL;
+    status = kasko_payment_create_v2(client, token, provider, method, policy_id, NULL, &created);
     if (status != KASKO_OK) {
-        report_failure("kasko_payment_create", status, payment);
-        kasko_string_free(payment);
+        report_failure("kasko_payment_create_v2", created);
+        kasko_result_free(created);
         kasko_client_free(client);
         return 1;
     }
-    printf("created: %s\n", payment);
-
-    /* The id is in the payment JSON; a real program would use its JSON
-     * parser. This example finds "id":"..." by hand to stay dependency-free. */
-    char id[129] = "";
-    const char *found = strstr(payment, "\"id\":");
-    if (found != NULL) {
-        found = strchr(found + 5, '"');
-        if (found != NULL) {
-            size_t length = strcspn(found + 1, "\"");
-            if (length < sizeof id) {
-                memcpy(id, found + 1, length);
-                id[length] = '\0';
-            }
-        }
-    }
-    kasko_string_free(payment);
-
-    char *viewed = NULL;
-    status = kasko_payment_get(client, id, &viewed);
-    if (status != KASKO_OK) {
-        report_failure("kasko_payment_get", status, viewed);
-        kasko_string_free(viewed);
+    const char *id = NULL;
+    const char *payment_status = NULL;
+    if (kasko_result_member_string(created, "id", &id, NULL) != KASKO_OK) {
+        fprintf(stderr, "the payment has no id: %s\n", kasko_result_json(created));
+        kasko_result_free(created);
         kasko_client_free(client);
         return 1;
     }
-    printf("viewed:  %s\n", viewed);
-    kasko_string_free(viewed);
+    if (kasko_result_member_string(created, "status", &payment_status, NULL) != KASKO_OK) payment_status = "?";
+    const char *request_id = kasko_result_request_id(created);
+    printf("created: %s (status %s, HTTP %d, request id %s)\n", id, payment_status, kasko_result_http_status(created),
+           request_id != NULL ? request_id : "(none)");
+
+    /* View the payment just created, by its id. `id` belongs to `created`,
+     * so `created` is freed only after the view. */
+    kasko_result *viewed = NULL;
+    status = kasko_payment_get_v2(client, id, NULL, &viewed);
+    if (status != KASKO_OK) {
+        report_failure("kasko_payment_get_v2", viewed);
+        kasko_result_free(viewed);
+        kasko_result_free(created);
+        kasko_client_free(client);
+        return 1;
+    }
+    const char *viewed_id = NULL;
+    if (kasko_result_member_string(viewed, "id", &viewed_id, NULL) != KASKO_OK) viewed_id = "?";
+    if (kasko_result_member_string(viewed, "status", &payment_status, NULL) != KASKO_OK) payment_status = "?";
+    int livemode = 0;
+    if (kasko_result_member_bool(viewed, "livemode", &livemode) != KASKO_OK) livemode = -1;
+    printf("viewed:  %s (status %s, %s)\n", viewed_id, payment_status,
+           livemode == 1 ? "live" : livemode == 0 ? "test mode" : "mode unknown");
+
+    kasko_result_free(viewed);
+    kasko_result_free(created);
     kasko_client_free(client);
     return 0;
 }

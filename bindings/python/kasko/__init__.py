@@ -4,12 +4,13 @@
 >>> with kasko.Client("pk_test_...", "sk_test_...") as client:
 ...     payment = client.create_payment(token="...", provider="invoice",
 ...                                     method="invoice", policy_id="tpol_...")
-...     print(client.get_payment(payment.id).status)
+...     print(client.get_payment(payment.id, timeout_ms=5000).status)
 
 Importing the package loads ``libkasko.so.1`` (see ``kasko._lib`` for the
 discovery order: ``KASKO_LIBRARY``, the SONAME through the loader, then
-``ctypes.util.find_library``) and checks its major version; if it cannot,
-the import raises ``ImportError`` saying what was tried and how to fix it.
+``ctypes.util.find_library``) and checks its version (1.1 or later of major
+1: the binding uses the C API 1.1); if it cannot, the import raises
+``ImportError`` saying what was tried and how to fix it.
 """
 
 from __future__ import annotations
@@ -47,20 +48,29 @@ __all__ = [
     "InternalError",
     "library_version",
     "library_path",
+    "version_number",
     "EXPECTED_MAJOR",
 ]
 
 #: The version of this Python package.
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 _library()  # load now: a missing or mismatched library fails the import
 
 
 def library_version() -> str:
-    """The loaded C library's version, e.g. ``"1.0.0"``."""
+    """The loaded C library's version, e.g. ``"1.1.0"``."""
     return _library().version()
 
 
 def library_path() -> str:
     """How the C library was found: the path or name it was loaded from."""
     return _library().path
+
+
+def version_number() -> int:
+    """The loaded C library's version as one number,
+    ``MAJOR * 1000000 + MINOR * 1000 + PATCH`` (``kasko_version_number()``),
+    e.g. ``1001000`` for 1.1.0: for comparisons such as
+    ``kasko.version_number() >= 1002000``."""
+    return _library().version_number()

@@ -1,23 +1,33 @@
-"""The Client: one libkasko ``kasko_client`` handle, safe to share between threads."""
+"""The Client: one libkasko ``kasko_client`` handle, safe to share between threads.
+
+Calls go through the C API 1.1: ``kasko_payment_create_v2`` /
+``kasko_payment_get_v2`` take the request's fields as C strings (the library
+writes the JSON) and hand back a ``kasko_result``, freed here in every case.
+A success is decoded from ``kasko_result_json``; anything else becomes an
+exception through ``_errors.error_from_result``.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import json
-import json.encoder
 import json.scanner
 import math
 import os
 from types import TracebackType
 from typing import Any, Callable, Dict, NoReturn, Optional, Tuple, Type, Union
 
-from ._errors import KaskoError, error_from_status, invalid_argument
-from ._lib import LibKasko, OutString, library
+from ._errors import KaskoError, error_from_result, internal_error, invalid_argument, new_error
+from ._lib import LibKasko, library
 from ._payment import Payment, _from_decoded
 
 __all__ = ["Client"]
 
 StrPath = Union[str, "os.PathLike[str]"]
+
+_C_LONG_BITS = ctypes.sizeof(ctypes.c_long) * 8
+_C_LONG_MIN = -(1 << (_C_LONG_BITS - 1))
+_C_LONG_MAX = (1 << (_C_LONG_BITS - 1)) - 1
 
 
 def _milliseconds(name: str, seconds: Optional[float]) -> Optional[int]:
@@ -34,8 +44,22 @@ def _milliseconds(name: str, seconds: Optional[float]) -> Optional[int]:
     return math.ceil(seconds * 1000)
 
 
-def _decode(data: bytes) -> Any:
-    return json.loads(data.decode("utf-8"))
+def _c_string(name: str, value: Any) -> bytes:
+    """A ``str`` argument as the NUL-terminated UTF-8 the library takes, or
+    the ``InvalidArgumentError`` of what C cannot carry. What the text may
+    say is the library's to check."""
+    if not isinstance(value, str):
+        raise invalid_argument(f"{name} must be a str, not {type(value).__name__}")
+    if "\x00" in value:
+        raise invalid_argument(
+            f"{name} contains a NUL character, which a C string cannot carry"
+        )
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid_argument(
+            f"{name} is not valid Unicode (it holds a lone surrogate)"
+        ) from None
 
 
 _DECODER = json.JSONDecoder()
@@ -46,8 +70,8 @@ _DECODER = json.JSONDecoder()
 _scan_once: Callable[[str, int], Tuple[Any, int]] = json.scanner.make_scanner(
     _DECODER  # type: ignore[arg-type]
 )
-_quote = json.encoder.encode_basestring_ascii
 _byref = ctypes.byref
+_Result = ctypes.c_void_p
 
 
 def _decode_slowly(text: str) -> Any:
@@ -105,6 +129,13 @@ class Client:
     ``None`` means "the library's default". Values are checked by the library:
     a bad one raises ``InvalidArgumentError`` here, before any I/O.
 
+    Per call, ``create_payment`` and ``get_payment`` take the keyword-only
+    options ``timeout_ms`` (this call's timeout per attempt in milliseconds,
+    ``0`` for the client's), ``traceparent`` and ``tracestate`` (W3C Trace
+    Context headers, sent on every attempt). The library checks them: a bad
+    one raises ``InvalidArgumentError`` with the library's message, and
+    nothing is sent.
+
     Threads: one client may be used from many threads at once; calls release
     the GIL while they wait for the network. ``close()`` (or leaving a
     ``with`` block) is idempotent and never blocks: calls already running
@@ -129,8 +160,9 @@ class Client:
         # None once closed; calls pass the _Handle itself (a c_void_p).
         self._handle: Optional[_Handle] = None
         self._closed = True
-        self._get = self._lib.payment_get_outstring
-        self._create = self._lib.payment_create_outstring
+        self._ok = self._lib.OK
+        self._get = self._lib.kasko_payment_get_v2
+        self._create = self._lib.kasko_payment_create_v2
         self._public_key = public_key
         self._base_url = base_url
 
@@ -159,20 +191,21 @@ class Client:
             raise invalid_argument(f"the configuration cannot be encoded: {exc}") from None
         del config, secret_key
 
+        lib = self._lib
         handle = ctypes.c_void_p()
         error = ctypes.c_void_p()
-        status: int = self._lib.kasko_client_new(
+        status: int = lib.kasko_client_new(
             config_json, ctypes.byref(handle), ctypes.byref(error)
         )
         del config_json
-        error_text = self._lib.take_string(error.value)
-        if status != 0:
+        error_text = lib.take_string(error.value)
+        if status != self._ok:
             if handle.value:  # not per the contract, but never leak a handle
-                self._lib.kasko_client_free(handle.value)
-            self._raise(status, error_text)
+                lib.kasko_client_free(handle.value)
+            raise _client_new_error(lib, status, error_text)
         if not handle.value:
-            self._raise(10, None)
-        self._handle = _Handle(handle.value, self._lib)
+            raise internal_error("kasko_client_new returned KASKO_OK but no client")
+        self._handle = _Handle(handle.value, lib)
         self._closed = False
 
     # -- public API ---------------------------------------------------------
@@ -193,7 +226,15 @@ class Client:
         return self._closed
 
     def create_payment(
-        self, *, token: str, provider: str, method: str, policy_id: str
+        self,
+        *,
+        token: str,
+        provider: str,
+        method: str,
+        policy_id: str,
+        timeout_ms: Optional[int] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
     ) -> Payment:
         """Creates a payment for an offer (``POST /payments``).
 
@@ -204,51 +245,67 @@ class Client:
         other ``KaskoError`` subclasses. On ``NetworkError`` with
         ``outcome == "unknown"`` the payment may exist: look it up before
         creating it again.
+
+        ``timeout_ms``, ``traceparent`` and ``tracestate`` apply to this call
+        only (see the class's documentation).
         """
         if (
             type(token) is str
             and type(provider) is str
             and type(method) is str
             and type(policy_id) is str
+            and "\x00" not in token
+            and "\x00" not in provider
+            and "\x00" not in method
+            and "\x00" not in policy_id
         ):
-            # Byte for byte what json.dumps makes of the dict below, 4 µs sooner.
-            body = (
-                '{"token": %s, "provider": %s, "method": %s, "policy_id": %s}'
-                % (_quote(token), _quote(provider), _quote(method), _quote(policy_id))
-            ).encode("utf-8")
-        else:
-            request = {
-                "token": token,
-                "provider": provider,
-                "method": method,
-                "policy_id": policy_id,
-            }
             try:
-                body = json.dumps(request).encode("utf-8")
-            except (TypeError, ValueError) as exc:
-                raise invalid_argument(
-                    f"the payment request cannot be encoded: {exc}"
-                ) from None
-        return self._call(self._create, body)
+                fields: Tuple[bytes, ...] = (
+                    token.encode(), provider.encode(), method.encode(), policy_id.encode()
+                )
+            except UnicodeEncodeError:
+                fields = _fields_slowly(token, provider, method, policy_id)
+        else:
+            fields = _fields_slowly(token, provider, method, policy_id)
+        if timeout_ms is None and traceparent is None and tracestate is None:
+            return self._call(self._create, fields, None)
+        options = self._options(timeout_ms, traceparent, tracestate)
+        try:
+            return self._call(self._create, fields, options)
+        finally:
+            self._lib.kasko_call_options_free(options)
 
-    def get_payment(self, payment_id: str) -> Payment:
+    def get_payment(
+        self,
+        payment_id: str,
+        *,
+        timeout_ms: Optional[int] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
+    ) -> Payment:
         """Views a payment (``GET /payments/{payment_id}``); needs a secret key.
 
         Raises ``InvalidArgumentError`` for a malformed id (nothing is sent),
         ``NotFoundError`` (404), ``AuthenticationError`` (401/403), and the
         other ``KaskoError`` subclasses.
+
+        ``timeout_ms``, ``traceparent`` and ``tracestate`` apply to this call
+        only (see the class's documentation).
         """
-        if not isinstance(payment_id, str):
-            raise invalid_argument(
-                f"payment_id must be a str, not {type(payment_id).__name__}"
-            )
-        if "\x00" in payment_id:  # C would see a shorter id: refuse it here
-            raise invalid_argument("payment_id contains a NUL character")
+        if type(payment_id) is str and "\x00" not in payment_id:
+            try:
+                encoded = payment_id.encode()
+            except UnicodeEncodeError:
+                encoded = _c_string("payment_id", payment_id)
+        else:
+            encoded = _c_string("payment_id", payment_id)
+        if timeout_ms is None and traceparent is None and tracestate is None:
+            return self._call(self._get, (encoded,), None)
+        options = self._options(timeout_ms, traceparent, tracestate)
         try:
-            encoded = payment_id.encode("utf-8")
-        except UnicodeEncodeError:
-            raise invalid_argument("payment_id is not valid Unicode") from None
-        return self._call(self._get, encoded)
+            return self._call(self._get, (encoded,), options)
+        finally:
+            self._lib.kasko_call_options_free(options)
 
     def close(self) -> None:
         """Releases the client (idempotent, thread-safe, non-blocking)."""
@@ -289,58 +346,118 @@ class Client:
 
     # -- internals ----------------------------------------------------------
 
-    def _call(self, function: Callable[..., int], argument: bytes) -> Payment:
-        # `function` is LibKasko.payment_*_outstring: the handle, the
-        # argument as bytes, and the OutString that receives the result.
-        out = OutString()
+    def _options(
+        self, timeout_ms: Optional[int], traceparent: Optional[str], tracestate: Optional[str]
+    ) -> int:
+        """A new ``kasko_call_options *`` with the options given (the caller
+        frees it). The binding checks only what C cannot carry; the values
+        are the library's to judge."""
+        if timeout_ms is not None:
+            if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int):
+                raise invalid_argument(
+                    f"timeout_ms must be an int (milliseconds), not {type(timeout_ms).__name__}"
+                )
+            if not _C_LONG_MIN <= timeout_ms <= _C_LONG_MAX:
+                # ctypes would wrap it silently (2**64 + 5 would be 5 ms).
+                raise invalid_argument(
+                    f"timeout_ms must be a whole number of milliseconds that fits a C long, "
+                    f"got {timeout_ms}"
+                )
+        parent = _c_string("traceparent", traceparent) if traceparent is not None else None
+        state = _c_string("tracestate", tracestate) if tracestate is not None else None
+        lib = self._lib
+        options: Optional[int] = lib.kasko_call_options_new()
+        if not options:
+            raise internal_error("kasko_call_options_new failed: out of memory")
+        try:
+            # A setter that refuses a value returns KASKO_ERR_INVALID_ARGUMENT
+            # and the options remember why: the call made with them then
+            # fails before any I/O with the library's own message. So the
+            # setters' statuses need no checking here.
+            if timeout_ms is not None:
+                lib.kasko_call_options_set_timeout_ms(options, timeout_ms)
+            if parent is not None:
+                lib.kasko_call_options_set_traceparent(options, parent)
+            if state is not None:
+                lib.kasko_call_options_set_tracestate(options, state)
+        except BaseException:
+            lib.kasko_call_options_free(options)
+            raise
+        return options
+
+    def _call(
+        self, function: Callable[..., int], fields: Tuple[bytes, ...], options: Optional[int]
+    ) -> Payment:
+        # `function` is kasko_payment_get_v2 or kasko_payment_create_v2: the
+        # handle, the request's fields, the options (None: the client's
+        # defaults) and the kasko_result ** out parameter.
         handle = self._handle
         if handle is None:
             raise invalid_argument("the client is closed")
+        result = _Result()
+        lib = self._lib
         try:
-            status: int = function(handle, argument, _byref(out))
+            status: int = function(handle, *fields, options, _byref(result))
+            if status == self._ok:
+                text: Optional[bytes] = lib.kasko_result_json(result)
+            else:
+                raise error_from_result(lib, result)
         finally:
             # Even on KeyboardInterrupt: let go of the handle (which frees it
             # if close() came meanwhile and no other call is running), and
-            # free the string.
+            # free the result (NULL, if the call never ran, is a no-op).
             del handle
-            pointer: Optional[int] = out.ptr
-            text: Optional[bytes] = None
-            if pointer:
-                try:
-                    text = out.text
-                finally:
-                    self._lib.kasko_string_free(pointer)
-        if status != 0:
-            self._raise(status, text)
-        if text is None:
-            self._raise(10, None)
+            lib.kasko_result_free(result)
         # data = json.loads(text.decode("utf-8")), or None if not JSON:
-        try:
-            string = text.decode("utf-8")
-            data, end = _scan_once(string, 0)
-        except ValueError:  # not UTF-8, or not JSON
-            data = None
-        except StopIteration:  # no value at 0: whitespace first, or not JSON
-            data = _decode_slowly(string)
-        else:
-            # After the value json.loads allows JSON whitespace only.
-            if end != len(string) and string[end:].strip(" \t\n\r"):
-                data = None
-        if type(data) is not dict:  # json makes plain dicts only
-            self._raise(10, None, "the library returned a payment that is not a JSON object")
-        return _from_decoded(data)
-
-    def _raise(self, status: int, text: Optional[bytes], message: Optional[str] = None) -> NoReturn:
-        raw: Optional[Dict[str, Any]] = None
+        data: Any = None
         if text is not None:
             try:
-                decoded = _decode(text)
-            except ValueError:
-                decoded = None
-            if isinstance(decoded, dict):
-                raw = decoded
-        code = self._lib.status_name(status)
-        error: KaskoError = error_from_status(status, raw, code)
-        if message is not None and raw is None:
-            error = error_from_status(status, dict(error.raw, message=message), code)
-        raise error
+                string = text.decode("utf-8")
+                data, end = _scan_once(string, 0)
+            except ValueError:  # not UTF-8, or not JSON
+                data = None
+            except StopIteration:  # no value at 0: whitespace first, or not JSON
+                data = _decode_slowly(string)
+            else:
+                # After the value json.loads allows JSON whitespace only.
+                if end != len(string) and string[end:].strip(" \t\n\r"):
+                    data = None
+        if type(data) is not dict:  # json makes plain dicts only
+            raise internal_error("the library returned a payment that is not a JSON object")
+        return _from_decoded(data)
+
+
+def _fields_slowly(token: Any, provider: Any, method: Any, policy_id: Any) -> Tuple[bytes, ...]:
+    """create_payment's fields as C strings, or the error of the first that
+    is not a ``str`` C can carry."""
+    return (
+        _c_string("token", token),
+        _c_string("provider", provider),
+        _c_string("method", method),
+        _c_string("policy_id", policy_id),
+    )
+
+
+def _client_new_error(lib: LibKasko, status: int, error_json: Optional[bytes]) -> KaskoError:
+    """The exception for a failed ``kasko_client_new``.
+
+    That 1.0 function hands out its error object as JSON text, not as a
+    kasko_result. Its errors are all of one shape (nothing was sent: outcome
+    not_sent, no HTTP status, no attempts), which kasko_result_new_error
+    makes too, so the exception is made from a result of the same status
+    and message.
+    """
+    message: Any = None
+    if error_json is not None:
+        try:
+            decoded = json.loads(error_json)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, dict):
+            message = decoded.get("message")
+    code = lib.status_name(status)
+    if not isinstance(message, str) or not message:
+        message = f"kasko_client_new failed with {code} and no message"
+    if code not in lib.statuses or status == lib.OK:  # not per the contract
+        return internal_error(f"kasko_client_new returned {code} ({status}): {message}")
+    return new_error(lib, code, message)

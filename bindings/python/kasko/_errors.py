@@ -16,13 +16,22 @@ KASKO_ERR_INTERNAL          InternalError                 inside the library
 (any status added later)    InternalError                 (as the header advises)
 ==========================  ============================  =====================
 
-The class is chosen from the numeric status the C function returned; the
-attributes come from the library's error object (``raw``).
+Every exception the package raises is made from a ``kasko_result`` by
+``error_from_result``: the class from the name of ``kasko_result_status``
+(``kasko_status_name``), each attribute from the result's typed accessor,
+``raw`` from ``kasko_result_json``. An argument the binding refuses itself
+(a ``str`` holding a NUL, a value of the wrong type) gets its result from
+``kasko_result_new_error``, so it is the library's error object too.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
+import ctypes
+import json
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Type
+
+if TYPE_CHECKING:
+    from ._lib import LibKasko
 
 __all__ = [
     "KaskoError",
@@ -36,23 +45,18 @@ __all__ = [
     "NetworkError",
     "InvalidResponseError",
     "InternalError",
-    "error_from_status",
+    "class_for_code",
+    "error_from_result",
+    "new_error",
     "invalid_argument",
+    "internal_error",
 ]
-
-
-def _opt_str(value: Any) -> Optional[str]:
-    return value if isinstance(value, str) else None
-
-
-def _opt_int(value: Any) -> Optional[int]:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class KaskoError(Exception):
     """Base class of every error raised by the ``kasko`` package.
 
-    Attributes mirror the library's error object:
+    Attributes, as the library's ``kasko_result`` gives them:
 
     * ``code`` -- the status name, e.g. ``"KASKO_ERR_NOT_FOUND"``;
     * ``http_status`` -- the HTTP status, ``None`` when no response came;
@@ -66,6 +70,9 @@ class KaskoError(Exception):
     * ``request_id`` -- the response's ``X-Request-Id`` (quote it to support);
     * ``errors`` -- the server's ``errors`` array when it sent one, else ``None``;
     * ``raw`` -- the whole error object as a dict.
+
+    The package makes its exceptions from the library's results; the keyword
+    arguments are there for code that raises one itself (a test double).
     """
 
     code: str
@@ -79,19 +86,31 @@ class KaskoError(Exception):
     errors: Optional[List[Any]]
     raw: Dict[str, Any]
 
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.raw = dict(raw)
-        self.code = _opt_str(raw.get("code")) or "KASKO_STATUS_UNKNOWN"
-        self.http_status = _opt_int(raw.get("http_status"))
-        self.status = _opt_str(raw.get("status"))
-        self.message = _opt_str(raw.get("message")) or ""
-        self.retryable = raw.get("retryable") is True
-        self.outcome = _opt_str(raw.get("outcome")) or "unknown"
-        self.attempts = _opt_int(raw.get("attempts")) or 0
-        self.request_id = _opt_str(raw.get("request_id"))
-        errors = raw.get("errors")
-        self.errors = list(errors) if isinstance(errors, list) else None
-        super().__init__(self.message)
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str = "KASKO_STATUS_UNKNOWN",
+        http_status: Optional[int] = None,
+        status: Optional[str] = None,
+        retryable: bool = False,
+        outcome: str = "unknown",
+        attempts: int = 0,
+        request_id: Optional[str] = None,
+        errors: Optional[List[Any]] = None,
+        raw: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+        self.status = status
+        self.message = message
+        self.retryable = retryable
+        self.outcome = outcome
+        self.attempts = attempts
+        self.request_id = request_id
+        self.errors = errors
+        self.raw = raw if raw is not None else {}
 
     def __str__(self) -> str:
         text = self.code
@@ -110,9 +129,10 @@ class KaskoError(Exception):
             f"http_status={self.http_status!r}, message={self.message!r})"
         )
 
-    def __reduce__(self) -> Tuple[Any, ...]:
-        # Exceptions are pickled through their args; rebuild from raw instead.
-        return (type(self), (self.raw,))
+    def __reduce__(self) -> Any:
+        # Exceptions are pickled through their args; the attributes go as the
+        # state (BaseException.__setstate__ puts them back in __dict__).
+        return (type(self), (self.message,), dict(self.__dict__))
 
 
 class InvalidArgumentError(KaskoError, ValueError):
@@ -145,9 +165,10 @@ class PendingPaymentError(KaskoError):
 
     pending_payment_id: Optional[str]
 
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        super().__init__(raw)
-        self.pending_payment_id = _opt_str(raw.get("pending_payment_id"))
+    def __init__(self, message: str = "", *, pending_payment_id: Optional[str] = None,
+                 **attributes: Any) -> None:
+        super().__init__(message, **attributes)
+        self.pending_payment_id = pending_payment_id
 
 
 class RateLimitError(KaskoError):
@@ -175,59 +196,94 @@ class InternalError(KaskoError):
     this binding does not know (a newer library)."""
 
 
-_CLASSES: Dict[int, Type[KaskoError]] = {
-    1: InvalidArgumentError,
-    2: BadRequestError,
-    3: AuthenticationError,
-    4: NotFoundError,
-    5: PendingPaymentError,
-    6: RateLimitError,
-    7: ServerError,
-    8: NetworkError,
-    9: InvalidResponseError,
-    10: InternalError,
+#: status name (as kasko_status_name gives it) -> class; the values are the
+#: library's (LibKasko.statuses), never written down here.
+_CLASSES: Dict[str, Type[KaskoError]] = {
+    "KASKO_ERR_INVALID_ARGUMENT": InvalidArgumentError,
+    "KASKO_ERR_BAD_REQUEST": BadRequestError,
+    "KASKO_ERR_UNAUTHORIZED": AuthenticationError,
+    "KASKO_ERR_NOT_FOUND": NotFoundError,
+    "KASKO_ERR_PENDING_PAYMENT": PendingPaymentError,
+    "KASKO_ERR_RATE_LIMITED": RateLimitError,
+    "KASKO_ERR_SERVER": ServerError,
+    "KASKO_ERR_NETWORK": NetworkError,
+    "KASKO_ERR_INVALID_RESPONSE": InvalidResponseError,
+    "KASKO_ERR_INTERNAL": InternalError,
 }
 
 
-def error_from_status(
-    status: int, raw: Optional[Mapping[str, Any]], code: str
-) -> KaskoError:
-    """The exception for a non-OK status and the library's error object.
+def class_for_code(code: str) -> Type[KaskoError]:
+    """The exception class of a status name; ``InternalError`` for one this
+    binding does not know."""
+    return _CLASSES.get(code, InternalError)
 
-    ``code`` (the status name) is used when ``raw`` is missing or lacks one.
+
+def _text(raw: Optional[bytes]) -> Optional[str]:
+    return raw.decode("utf-8", "replace") if raw is not None else None
+
+
+def _decoded(text: Optional[bytes]) -> Any:
+    """``json.loads`` of what the library handed out, ``None`` if nothing
+    (or, against its contract, not JSON)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def error_from_result(lib: "LibKasko", result: Any) -> KaskoError:
+    """The exception for a ``kasko_result *`` that is not a success.
+
+    Reads the result only; the caller still owns it and frees it.
     """
-    cls = _CLASSES.get(status, InternalError)
-    if raw is None:
-        raw = {
-            "object": "error",
-            "code": code,
-            "http_status": None,
-            "status": None,
-            "message": f"{code} (the library returned no error details)",
-            "pending_payment_id": None,
-            "retryable": False,
-            "outcome": "unknown",
-            "attempts": 0,
-            "request_id": None,
-        }
-    elif not isinstance(raw.get("code"), str):
-        raw = dict(raw, code=code)
-    return cls(raw)
+    code = lib.status_name(lib.kasko_result_status(result))
+    cls = class_for_code(code)
+    http_status: int = lib.kasko_result_http_status(result)
+    status = lib.member_bytes(lib.kasko_result_member_string, result, b"status")
+    errors = _decoded(lib.member_bytes(lib.kasko_result_member_json, result, b"errors"))
+    raw = _decoded(lib.kasko_result_json(result))
+    attributes: Dict[str, Any] = {
+        "code": code,
+        "http_status": http_status or None,
+        "status": _text(status),
+        "retryable": bool(lib.kasko_result_retryable(result)),
+        "outcome": lib.outcome_name(lib.kasko_result_outcome(result)),
+        "attempts": int(lib.kasko_result_attempts(result)),
+        "request_id": _text(lib.kasko_result_request_id(result)),
+        "errors": errors if isinstance(errors, list) else None,
+        "raw": raw if isinstance(raw, dict) else {},
+    }
+    if issubclass(cls, PendingPaymentError):
+        attributes["pending_payment_id"] = _text(lib.kasko_result_pending_payment_id(result))
+    return cls(_text(lib.kasko_result_message(result)) or "", **attributes)
 
 
-def invalid_argument(message: str) -> InvalidArgumentError:
-    """An ``InvalidArgumentError`` raised by the binding itself (before I/O)."""
-    return InvalidArgumentError(
-        {
-            "object": "error",
-            "code": "KASKO_ERR_INVALID_ARGUMENT",
-            "http_status": None,
-            "status": None,
-            "message": message,
-            "pending_payment_id": None,
-            "retryable": False,
-            "outcome": "not_sent",
-            "attempts": 0,
-            "request_id": None,
-        }
-    )
+def new_error(lib: "LibKasko", code: str, message: str) -> KaskoError:
+    """An error the binding raises itself, made by the library
+    (``kasko_result_new_error``) like those of its own calls."""
+    # A C string cannot carry a NUL (or a lone surrogate): spell them out.
+    encoded = message.replace("\x00", "\\0").encode("utf-8", "backslashreplace")
+    result = ctypes.c_void_p()
+    try:
+        lib.kasko_result_new_error(lib.statuses[code], encoded, ctypes.byref(result))
+        return error_from_result(lib, result)
+    finally:
+        lib.kasko_result_free(result)
+
+
+def invalid_argument(message: str) -> KaskoError:
+    """An ``InvalidArgumentError`` for an argument the binding refuses itself
+    (before any I/O), from ``kasko_result_new_error``."""
+    from ._lib import library
+
+    return new_error(library(), "KASKO_ERR_INVALID_ARGUMENT", message)
+
+
+def internal_error(message: str) -> KaskoError:
+    """An ``InternalError`` for a library that broke its contract (or ran
+    out of memory), from ``kasko_result_new_error``."""
+    from ._lib import library
+
+    return new_error(library(), "KASKO_ERR_INTERNAL", message)

@@ -9,16 +9,24 @@ Discovery order (the first that succeeds wins):
    the ``ldconfig`` cache, the default directories);
 3. ``ctypes.util.find_library("kasko")``.
 
-Every function is declared with ``argtypes``/``restype``. Strings that the
-library hands out (``char **`` out parameters) are received as ``c_void_p``,
-copied with ``ctypes.string_at`` and freed with ``kasko_string_free``: a
-``c_char_p`` result would be converted to ``bytes`` and the pointer lost.
+The binding uses the C API 1.1 (``kasko_payment_create_v2``,
+``kasko_payment_get_v2``, ``kasko_result``, ``kasko_call_options``), so the
+library must be version 1.1 or later of major version 1; its version string
+is checked before any other symbol is looked up, so that an older library is
+reported as such.
 
-The two per-call functions also have twins for the client's hot path
-(``payment_get_outstring``, ``payment_create_outstring``), declared just as
-strictly, whose out parameter is an ``OutString``: its ``ptr`` member is the
-pointer to free and its ``text`` member (a ``c_char_p`` over the same word)
-copies the string as ``bytes``, cheaper than ``ctypes.string_at``.
+Every function is declared with ``argtypes``/``restype``. Opaque pointers
+(``kasko_client *``, ``kasko_result *``, ``kasko_call_options *``) are
+``c_void_p``. The ``const char *`` a result hands out are owned by the
+result: they are declared ``c_char_p``, so that ctypes copies them as
+``bytes`` before the result is freed. The one owned ``char *`` left (the
+error of ``kasko_client_new``) is received as ``c_void_p``, copied with
+``ctypes.string_at`` and freed with ``kasko_string_free``.
+
+The status values are not written down here: ``LibKasko.statuses`` is read
+from the library at load time, ``kasko_status_name(0)``, ``(1)``, … up to
+the first ``"KASKO_STATUS_UNKNOWN"``; the outcome names come from
+``kasko_outcome_name``.
 
 The library is loaded with ``ctypes.CDLL`` (not ``PyDLL``), so every call
 releases the GIL while it blocks.
@@ -30,14 +38,14 @@ import ctypes
 import ctypes.util
 import os
 import threading
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = [
     "EXPECTED_MAJOR",
+    "MINIMUM_MINOR",
     "SONAME",
     "ENV_VAR",
     "LibKasko",
-    "OutString",
     "load",
     "check_version",
     "library",
@@ -45,6 +53,8 @@ __all__ = [
 
 #: The major version of the C API this binding is written against.
 EXPECTED_MAJOR = 1
+#: The oldest minor version of that major that has every function used here.
+MINIMUM_MINOR = 1
 #: The library's SONAME, tried through the dynamic loader.
 SONAME = "libkasko.so.1"
 #: The environment variable that names the library explicitly.
@@ -57,91 +67,169 @@ _HOW_TO_FIX = (
     "with KASKO_LIBRARY=/path/to/libkasko.so.1."
 )
 
+#: kasko_status_name() is asked about 0, 1, ... until it says this.
+_UNKNOWN_STATUS = "KASKO_STATUS_UNKNOWN"
+#: A bound on that walk, should a library never say it.
+_MAX_STATUSES = 1000
+#: kasko_outcome_name() gives "KASKO_OUTCOME_NOT_SENT"; Python says "not_sent".
+_OUTCOME_PREFIX = "KASKO_OUTCOME_"
+#: The statuses the binding itself passes to the library.
+_NEEDED_STATUSES = ("KASKO_OK", "KASKO_ERR_INVALID_ARGUMENT", "KASKO_ERR_INTERNAL")
 
-class OutString(ctypes.Union):
-    """A ``char *`` out parameter: ``ptr`` the address (an int, or ``None``
-    for NULL) and ``text`` the NUL-terminated string it points to, copied as
-    ``bytes`` on each read."""
+_p = ctypes.c_void_p
+_s = ctypes.c_char_p
+_int = ctypes.c_int
 
-    _fields_ = [("ptr", ctypes.c_void_p), ("text", ctypes.c_char_p)]
+#: name -> (argtypes, restype) of every function used, 1.0 and 1.1.
+_SIGNATURES: Dict[str, Tuple[List[Any], Any]] = {
+    # 1.0
+    "kasko_version": ([], _s),
+    "kasko_status_name": ([_int], _s),
+    "kasko_client_new": ([_s, ctypes.POINTER(_p), ctypes.POINTER(_p)], _int),
+    "kasko_client_free": ([_p], None),
+    "kasko_string_free": ([_p], None),
+    # 1.1
+    "kasko_version_number": ([], _int),
+    "kasko_outcome_name": ([_int], _s),
+    "kasko_payment_create_v2": ([_p, _s, _s, _s, _s, _p, ctypes.POINTER(_p)], _int),
+    "kasko_payment_get_v2": ([_p, _s, _p, ctypes.POINTER(_p)], _int),
+    "kasko_call_options_new": ([], _p),
+    "kasko_call_options_free": ([_p], None),
+    "kasko_call_options_set_timeout_ms": ([_p, ctypes.c_long], _int),
+    "kasko_call_options_set_traceparent": ([_p, _s], _int),
+    "kasko_call_options_set_tracestate": ([_p, _s], _int),
+    "kasko_result_free": ([_p], None),
+    "kasko_result_status": ([_p], _int),
+    "kasko_result_json": ([_p], _s),
+    "kasko_result_outcome": ([_p], _int),
+    "kasko_result_http_status": ([_p], _int),
+    "kasko_result_retryable": ([_p], _int),
+    "kasko_result_attempts": ([_p], _int),
+    "kasko_result_message": ([_p], _s),
+    "kasko_result_request_id": ([_p], _s),
+    "kasko_result_pending_payment_id": ([_p], _s),
+    "kasko_result_member_type": ([_p, _s], _int),
+    "kasko_result_member_string": (
+        [_p, _s, ctypes.POINTER(_p), ctypes.POINTER(ctypes.c_size_t)], _int
+    ),
+    "kasko_result_member_int64": ([_p, _s, ctypes.POINTER(ctypes.c_int64)], _int),
+    "kasko_result_member_double": ([_p, _s, ctypes.POINTER(ctypes.c_double)], _int),
+    "kasko_result_member_bool": ([_p, _s, ctypes.POINTER(_int)], _int),
+    "kasko_result_member_json": (
+        [_p, _s, ctypes.POINTER(_p), ctypes.POINTER(ctypes.c_size_t)], _int
+    ),
+    "kasko_result_new_error": ([_int, _s, ctypes.POINTER(_p)], _int),
+}
+
+
+def _text(raw: Optional[bytes]) -> Optional[str]:
+    return raw.decode("utf-8", "replace") if raw is not None else None
 
 
 class LibKasko:
     """The loaded C library with every function declared.
 
-    Attributes are the ctypes function objects; ``path`` says how the library
-    was found (a path, or the SONAME when the loader found it).
+    Attributes named ``kasko_*`` are the ctypes function objects (the client
+    keeps the two call functions, and looks up every other one on this
+    object at each use, so tests can wrap them);
+    ``path`` says how the library was found (a path, or the SONAME when the
+    loader found it); ``statuses`` maps each status name the library knows to
+    its value, read from the library itself.
     """
+
+    kasko_version: Any
+    kasko_status_name: Any
+    kasko_client_new: Any
+    kasko_client_free: Any
+    kasko_string_free: Any
+    kasko_version_number: Any
+    kasko_outcome_name: Any
+    kasko_payment_create_v2: Any
+    kasko_payment_get_v2: Any
+    kasko_call_options_new: Any
+    kasko_call_options_free: Any
+    kasko_call_options_set_timeout_ms: Any
+    kasko_call_options_set_traceparent: Any
+    kasko_call_options_set_tracestate: Any
+    kasko_result_free: Any
+    kasko_result_status: Any
+    kasko_result_json: Any
+    kasko_result_outcome: Any
+    kasko_result_http_status: Any
+    kasko_result_retryable: Any
+    kasko_result_attempts: Any
+    kasko_result_message: Any
+    kasko_result_request_id: Any
+    kasko_result_pending_payment_id: Any
+    kasko_result_member_type: Any
+    kasko_result_member_string: Any
+    kasko_result_member_int64: Any
+    kasko_result_member_double: Any
+    kasko_result_member_bool: Any
+    kasko_result_member_json: Any
+    kasko_result_new_error: Any
 
     def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
         self.cdll = cdll
         self.path = path
+        # The version first: a library too old for the names below is
+        # reported as such, not as "not libkasko".
+        self._declare("kasko_version")
+        check_version(self.version(), path)
+        for name in _SIGNATURES:
+            self._declare(name)
+
+        #: status name -> value, e.g. "KASKO_ERR_NOT_FOUND" -> 4.
+        self.statuses: Dict[str, int] = {}
+        for value in range(_MAX_STATUSES):
+            name = self.status_name(value)
+            if name == _UNKNOWN_STATUS:
+                break
+            self.statuses[name] = value
+        missing = [name for name in _NEEDED_STATUSES if name not in self.statuses]
+        if missing:
+            raise ImportError(
+                f"kasko: {path} does not name the statuses {', '.join(missing)} "
+                f"(kasko_status_name gave {sorted(self.statuses)!r}). " + _HOW_TO_FIX
+            )
+        self.OK: int = self.statuses["KASKO_OK"]
+        self._outcomes: Dict[int, str] = {}
+
+    def _declare(self, name: str) -> None:
         try:
-            self.kasko_version = cdll.kasko_version
-            self.kasko_status_name = cdll.kasko_status_name
-            self.kasko_client_new = cdll.kasko_client_new
-            self.kasko_client_free = cdll.kasko_client_free
-            self.kasko_payment_create = cdll.kasko_payment_create
-            self.kasko_payment_get = cdll.kasko_payment_get
-            self.kasko_string_free = cdll.kasko_string_free
+            function = getattr(self.cdll, name)
         except AttributeError as exc:
             raise ImportError(
-                f"kasko: {path} was loaded but is not libkasko ({exc}). "
-                + _HOW_TO_FIX
+                f"kasko: {self.path} was loaded but is not libkasko {EXPECTED_MAJOR}."
+                f"{MINIMUM_MINOR} or later ({exc}). " + _HOW_TO_FIX
             ) from exc
-
-        # const char *kasko_version(void): static string.
-        self.kasko_version.argtypes = []
-        self.kasko_version.restype = ctypes.c_char_p
-        # const char *kasko_status_name(kasko_status): static string.
-        self.kasko_status_name.argtypes = [ctypes.c_int]
-        self.kasko_status_name.restype = ctypes.c_char_p
-        # kasko_status kasko_client_new(const char *, kasko_client **, char **)
-        self.kasko_client_new.argtypes = [
-            ctypes.c_char_p,
-            ctypes.POINTER(ctypes.c_void_p),
-            ctypes.POINTER(ctypes.c_void_p),
-        ]
-        self.kasko_client_new.restype = ctypes.c_int
-        # void kasko_client_free(kasko_client *)
-        self.kasko_client_free.argtypes = [ctypes.c_void_p]
-        self.kasko_client_free.restype = None
-        # kasko_status kasko_payment_create(kasko_client *, const char *, char **)
-        self.kasko_payment_create.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_char_p,
-            ctypes.POINTER(ctypes.c_void_p),
-        ]
-        self.kasko_payment_create.restype = ctypes.c_int
-        # kasko_status kasko_payment_get(kasko_client *, const char *, char **)
-        self.kasko_payment_get.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_char_p,
-            ctypes.POINTER(ctypes.c_void_p),
-        ]
-        self.kasko_payment_get.restype = ctypes.c_int
-        # void kasko_string_free(char *): owned strings come back as c_void_p.
-        self.kasko_string_free.argtypes = [ctypes.c_void_p]
-        self.kasko_string_free.restype = None
-
-        # Twins for Client's per-call path with an OutString out parameter
-        # (see the module's docstring): cdll[name] makes a new function object
-        # each time, so the declarations above are not changed.
-        self.payment_get_outstring = cdll["kasko_payment_get"]
-        self.payment_create_outstring = cdll["kasko_payment_create"]
-        for twin in (self.payment_get_outstring, self.payment_create_outstring):
-            twin.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(OutString)]
-            twin.restype = ctypes.c_int
+        function.argtypes, function.restype = _SIGNATURES[name]
+        setattr(self, name, function)
 
     def version(self) -> str:
-        """The library's version string, e.g. ``"1.0.0"``."""
-        raw: Optional[bytes] = self.kasko_version()
-        return raw.decode("utf-8", "replace") if raw is not None else ""
+        """The library's version string, e.g. ``"1.1.0"``."""
+        return _text(self.kasko_version()) or ""
+
+    def version_number(self) -> int:
+        """The library's ``kasko_version_number()``, e.g. ``1001000``."""
+        number: int = self.kasko_version_number()
+        return number
 
     def status_name(self, status: int) -> str:
         """The name of a status, e.g. ``"KASKO_ERR_NOT_FOUND"``."""
-        raw: Optional[bytes] = self.kasko_status_name(status)
-        return raw.decode("utf-8", "replace") if raw is not None else "KASKO_STATUS_UNKNOWN"
+        return _text(self.kasko_status_name(status)) or _UNKNOWN_STATUS
+
+    def outcome_name(self, outcome: int) -> str:
+        """An outcome as Python spells it: ``kasko_outcome_name()`` without
+        its ``KASKO_OUTCOME_`` prefix, in lower case (``"not_sent"``)."""
+        name = self._outcomes.get(outcome)
+        if name is None:
+            full = _text(self.kasko_outcome_name(outcome)) or ""
+            if full.startswith(_OUTCOME_PREFIX):
+                full = full[len(_OUTCOME_PREFIX):]
+            name = full.lower()
+            self._outcomes[outcome] = name
+        return name
 
     def take_string(self, pointer: Optional[int]) -> Optional[bytes]:
         """Copies an owned ``char *`` and frees it. ``None`` for NULL."""
@@ -152,12 +240,24 @@ class LibKasko:
         finally:
             self.kasko_string_free(pointer)
 
+    def member_bytes(self, function: Any, result: Any, name: bytes) -> Optional[bytes]:
+        """``kasko_result_member_string`` or ``_member_json`` (``function``):
+        the member's bytes, all ``*out_length`` of them, or ``None`` when the
+        library says no (no such member, another type, ambiguous)."""
+        pointer = ctypes.c_void_p()
+        length = ctypes.c_size_t()
+        status: int = function(result, name, ctypes.byref(pointer), ctypes.byref(length))
+        if status != self.OK or not pointer.value:
+            return None
+        return ctypes.string_at(pointer.value, length.value)
+
 
 def check_version(version: str, path: str) -> None:
-    """Raises ``ImportError`` unless ``version`` has the expected major."""
-    major_text = version.split(".", 1)[0]
+    """Raises ``ImportError`` unless ``version`` is ``1.y.z`` with y at
+    least ``MINIMUM_MINOR``."""
+    parts = version.split(".")
     try:
-        major = int(major_text)
+        major = int(parts[0])
     except ValueError:
         major = -1
     if major != EXPECTED_MAJOR:
@@ -166,6 +266,17 @@ def check_version(version: str, path: str) -> None:
             f"binding needs major version {EXPECTED_MAJOR} "
             f"({EXPECTED_MAJOR}.x.y). Install a matching libkasko, or point "
             f"{ENV_VAR} at one."
+        )
+    try:
+        minor = int(parts[1])
+    except (IndexError, ValueError):
+        minor = -1
+    if minor < MINIMUM_MINOR:
+        raise ImportError(
+            f"kasko: the library at {path} is version {version!r}, but this "
+            f"binding needs {EXPECTED_MAJOR}.{MINIMUM_MINOR} or later (it uses "
+            f"the C API {EXPECTED_MAJOR}.{MINIMUM_MINOR}: kasko_payment_create_v2, "
+            f"kasko_result, ...). Install a newer libkasko, or point {ENV_VAR} at one."
         )
 
 
@@ -187,25 +298,19 @@ def load() -> LibKasko:
                 f"{error}. Fix or unset {ENV_VAR} (when it is set, no other "
                 "place is tried)."
             )
-        lib = LibKasko(cdll, explicit)
-        check_version(lib.version(), explicit)
-        return lib
+        return LibKasko(cdll, explicit)
 
     tried: List[str] = [f"{ENV_VAR}: not set"]
     cdll, error = _try(SONAME)
     if cdll is not None:
-        lib = LibKasko(cdll, SONAME)
-        check_version(lib.version(), SONAME)
-        return lib
+        return LibKasko(cdll, SONAME)
     tried.append(f"{SONAME} through the dynamic loader: {error}")
 
     found = ctypes.util.find_library("kasko")
     if found:
         cdll, error = _try(found)
         if cdll is not None:
-            lib = LibKasko(cdll, found)
-            check_version(lib.version(), found)
-            return lib
+            return LibKasko(cdll, found)
         tried.append(f'ctypes.util.find_library("kasko") found {found!r}: {error}')
     else:
         tried.append('ctypes.util.find_library("kasko"): nothing found')

@@ -1,18 +1,27 @@
 """Shared fixtures: the sandbox (KASKO_SANDBOX_URL, from scripts/with-sandbox),
 clients on it, and sandbox-only calls through urllib: offers, settling, and
 fault injection (429, 5xx, garbage, slow answers, dropped connections), which
-needs the sandbox started with --faults (KASKO_SANDBOX_ARGS=--faults)."""
+needs the sandbox started with --faults (KASKO_SANDBOX_ARGS=--faults).
+
+Also: the C header that goes with the library under test (for the tests that
+check the binding against it), a scripted loopback HTTP server that records
+the headers it is sent, and a reader of a ``kasko_result`` through the C
+accessors, for tests that compare the binding with the library's own view."""
 
 from __future__ import annotations
 
+import ctypes
+import http.server
 import json
 import os
+import re
 import socket
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -57,6 +66,202 @@ def library_file() -> Path:
     if not path.is_file():
         pytest.fail(f"no library at {path}: set KASKO_LIBRARY to the built libkasko.so.1", pytrace=False)
     return path.resolve()
+
+
+@pytest.fixture(scope="session")
+def header_file(library_file: Path) -> Path:
+    """include/kasko.h of the library under test: KASKO_HEADER, else
+    include/kasko.h beside the library or one directory up (a build tree or
+    a copy of one), else the source tree's. It must name the library's
+    version, so that the two come from one build."""
+    named = os.environ.get("KASKO_HEADER")
+    candidates = [Path(named)] if named else [
+        library_file.parent / "include" / "kasko.h",
+        library_file.parent.parent / "include" / "kasko.h",
+        REPO_ROOT / "include" / "kasko.h",
+    ]
+    for path in candidates:
+        if path.is_file():
+            version = re.search(r'#define KASKO_VERSION "([^"]*)"', path.read_text())
+            if version is None or version.group(1) != kasko.library_version():
+                pytest.fail(
+                    f"{path} is the header of version {version and version.group(1)!r}, but the "
+                    f"library {library_file} is {kasko.library_version()!r}: set KASKO_HEADER "
+                    "to the header of the library's build",
+                    pytrace=False,
+                )
+            return path
+    pytest.fail(f"no kasko.h at {', '.join(map(str, candidates))}: set KASKO_HEADER", pytrace=False)
+
+
+def header_enum(header: Path, name: str) -> Dict[str, int]:
+    """The members of `typedef enum NAME { ... } NAME;` in the header."""
+    text = header.read_text()
+    body = re.search(r"typedef\s+enum\s+%s\s*\{(.*?)\}\s*%s\s*;" % (name, name), text, re.S)
+    assert body is not None, f"no enum {name} in {header}"
+    code = re.sub(r"/\*.*?\*/", "", body.group(1), flags=re.S)
+    code = re.sub(r"//[^\n]*", "", code)
+    members = dict((m, int(v)) for m, v in re.findall(r"\b(KASKO_\w+)\s*=\s*(-?\d+)", code))
+    assert members, f"no members found in enum {name} of {header}"
+    return members
+
+
+def header_define(header: Path, name: str) -> Optional[str]:
+    found = re.search(r"^#define\s+%s\s+(\S+)" % name, header.read_text(), re.M)
+    return found.group(1) if found else None
+
+
+# -- a kasko_result read by the test itself, through the C accessors -------------
+
+def read_result(result: Any) -> Dict[str, Any]:
+    """Everything the typed accessors say about a ``kasko_result *``."""
+    lib = kasko._lib.library()
+
+    def text(raw: Optional[bytes]) -> Optional[str]:
+        return raw.decode() if raw is not None else None
+
+    def member(function: Callable[..., int], name: str) -> Optional[bytes]:
+        pointer, length = ctypes.c_void_p(), ctypes.c_size_t()
+        if function(result, name.encode(), ctypes.byref(pointer), ctypes.byref(length)) != lib.OK:
+            return None
+        assert pointer.value
+        return ctypes.string_at(pointer.value, length.value)
+
+    status = lib.kasko_result_status(result)
+    return {
+        "status": status,
+        "code": lib.status_name(status),
+        "http_status": lib.kasko_result_http_status(result),
+        "outcome": text(lib.kasko_outcome_name(lib.kasko_result_outcome(result))),
+        "retryable": lib.kasko_result_retryable(result),
+        "attempts": lib.kasko_result_attempts(result),
+        "message": text(lib.kasko_result_message(result)),
+        "request_id": text(lib.kasko_result_request_id(result)),
+        "pending_payment_id": text(lib.kasko_result_pending_payment_id(result)),
+        "json": json.loads(lib.kasko_result_json(result)),
+        "member_status": text(member(lib.kasko_result_member_string, "status")),
+        "member_errors": member(lib.kasko_result_member_json, "errors"),
+        "member_string": lambda name: text(member(lib.kasko_result_member_string, name)),
+        "member_json": lambda name: member(lib.kasko_result_member_json, name),
+    }
+
+
+def direct_get(client: kasko.Client, payment_id: str, options: Optional[int] = None,
+               keep: Optional[Callable[[Any], Any]] = None) -> Dict[str, Any]:
+    """kasko_payment_get_v2 on the client's handle, called by the test; the
+    result read with read_result (and `keep(result)` too, before the free)."""
+    lib = kasko._lib.library()
+    result = ctypes.c_void_p()
+    status = lib.kasko_payment_get_v2(client._handle, payment_id.encode(), options, ctypes.byref(result))
+    try:
+        seen = read_result(result)
+        assert seen["status"] == status
+        if keep is not None:
+            seen["kept"] = keep(result)
+        seen.pop("member_string"), seen.pop("member_json")
+        return seen
+    finally:
+        lib.kasko_result_free(result)
+
+
+def library_message_for_options(client: kasko.Client, payment_id: str, **setters: Any) -> str:
+    """The message of a view made with call options set by the test itself
+    (e.g. traceparent=b"bogus"): what the library says about those options."""
+    lib = kasko._lib.library()
+    options = lib.kasko_call_options_new()
+    assert options
+    try:
+        for name, value in setters.items():
+            getattr(lib, f"kasko_call_options_set_{name}")(options, value)
+        seen = direct_get(client, payment_id, options)
+    finally:
+        lib.kasko_call_options_free(options)
+    assert seen["code"] == "KASKO_ERR_INVALID_ARGUMENT" and seen["attempts"] == 0
+    message = seen["message"]
+    assert isinstance(message, str) and message
+    return message
+
+
+def library_error_object(code: str, message: str) -> Dict[str, Any]:
+    """The error object kasko_result_new_error makes, called by the test."""
+    lib = kasko._lib.library()
+    result = ctypes.c_void_p()
+    lib.kasko_result_new_error(lib.statuses[code], message.encode(), ctypes.byref(result))
+    try:
+        decoded: Dict[str, Any] = json.loads(lib.kasko_result_json(result))
+        return decoded
+    finally:
+        lib.kasko_result_free(result)
+
+
+# -- a scripted HTTP server on loopback -----------------------------------------
+
+class ScriptedServer:
+    """Answers each request with the next scripted answer (then a payment:
+    the one asked for, or one of the created policy), and records every
+    request's method, path and headers (names in lower case)."""
+
+    def __init__(self) -> None:
+        self.requests: List[Tuple[str, str, Dict[str, str]]] = []
+        self.answers: List[Tuple[int, Dict[str, Any], Dict[str, str]]] = []
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def answer(self, default: Dict[str, Any]) -> None:
+                with server.lock:
+                    server.requests.append(
+                        (self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+                    )
+                    status, body, headers = server.answers.pop(0) if server.answers else (200, default, {})
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("X-Request-Id", f"req_scripted{len(server.requests)}")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                payment_id = urllib.parse.urlsplit(self.path).path.rsplit("/", 1)[-1]
+                self.answer(payment_json(payment_id))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                request = json.loads(self.rfile.read(length) or b"{}")
+                payment = payment_json("t" + "c" * 32)
+                payment["policy_id"] = request.get("policy_id")
+                self.answer(payment)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def script(self, status: int, body: Dict[str, Any], headers: Optional[Dict[str, str]] = None) -> None:
+        with self.lock:
+            self.answers.append((status, body, headers or {}))
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 def _call(method: str, url: str, body: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:

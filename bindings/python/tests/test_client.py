@@ -4,9 +4,10 @@ injection for 429 / 5xx / non-JSON answers, timeouts and dropped connections).""
 from __future__ import annotations
 
 import copy
+import ctypes
 import pickle
 import time
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 
@@ -358,8 +359,8 @@ def test_get_payment_id_of_wrong_type(offline_client: kasko.Client) -> None:
     ],
 )
 def test_create_payment_bad_request_fields(offline_client: kasko.Client, fields: Dict[str, Any]) -> None:
-    request = {"token": "ptok_x", "provider": "invoice", "method": "invoice",
-               "policy_id": "tpol_" + "a" * 28}
+    request: Dict[str, Any] = {"token": "ptok_x", "provider": "invoice", "method": "invoice",
+                               "policy_id": "tpol_" + "a" * 28}
     request.update(fields)
     with pytest.raises(kasko.InvalidArgumentError) as info:
         offline_client.create_payment(**request)
@@ -448,25 +449,32 @@ def test_errors_pickle(client: kasko.Client) -> None:
     assert str(clone) == str(info.value)
 
 
-def test_every_call_frees_the_string_it_got(
+def test_every_call_frees_the_result_it_got(
     client: kasko.Client, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lib = kasko._lib.library()
-    original = lib.kasko_string_free
-    freed = []
+    freed: Dict[str, List[Any]] = {"kasko_result_free": [], "kasko_string_free": []}
+    for name, calls in freed.items():
+        def counting_free(pointer: Any, calls: List[Any] = calls, original: Any = getattr(lib, name)) -> None:
+            calls.append(pointer.value if isinstance(pointer, ctypes.c_void_p) else pointer)
+            original(pointer)
+        monkeypatch.setattr(lib, name, counting_free)
 
-    def counting_free(pointer: Any) -> None:
-        freed.append(pointer)
-        original(pointer)
-
-    monkeypatch.setattr(lib, "kasko_string_free", counting_free)
     payment = invoice(client, sandbox.offer())  # a payment
     assert payment.id
     client.get_payment(payment.id)  # a payment
+    client.get_payment(payment.id, timeout_ms=5000)  # a payment, with call options
     with pytest.raises(kasko.NotFoundError):  # an error from the server
         client.get_payment("t00000000000000000000000000000000")
     with pytest.raises(kasko.InvalidArgumentError):  # an error from the library
         client.get_payment("bad id")
-    with pytest.raises(kasko.InvalidArgumentError):  # kasko_client_new's error
+    with pytest.raises(kasko.InvalidArgumentError):  # from the library, about options
+        client.get_payment(payment.id, traceparent="bogus")
+    with pytest.raises(kasko.InvalidArgumentError):  # the binding's, from kasko_result_new_error
+        client.get_payment("a\x00b")
+    assert len(freed["kasko_result_free"]) == 7 and freed["kasko_string_free"] == []
+    with pytest.raises(kasko.InvalidArgumentError):  # kasko_client_new's error, then a result
         kasko.Client("")
-    assert len(freed) == 5 and all(isinstance(p, int) and p for p in freed)
+    assert len(freed["kasko_string_free"]) == 1 and len(freed["kasko_result_free"]) == 8
+    pointers = freed["kasko_result_free"] + freed["kasko_string_free"]
+    assert all(isinstance(p, int) and p for p in pointers)

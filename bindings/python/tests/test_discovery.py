@@ -14,7 +14,7 @@ from typing import Dict, Optional, Tuple
 
 import pytest
 
-from conftest import BINDING_DIR
+from conftest import BINDING_DIR, header_define
 
 import kasko
 from kasko import _lib
@@ -181,20 +181,25 @@ def test_find_library_result_that_cannot_be_loaded_is_reported() -> None:
 
 
 def test_version_is_checked() -> None:
-    _lib.check_version("1.0.0", "x")
+    _lib.check_version("1.1.0", "x")
     _lib.check_version("1.42.7", "x")
     for bad in ("2.0.0", "0.9.1", "", "garbage"):
         with pytest.raises(ImportError, match="needs major version 1"):
             _lib.check_version(bad, "/some/libkasko.so.1")
+    # The binding uses the C API 1.1: a 1.0 library is too old.
+    for old in ("1.0.0", "1.0.9", "1", "1.x.0"):
+        with pytest.raises(ImportError, match=r"needs 1\.1 or later"):
+            _lib.check_version(old, "/some/libkasko.so.1")
 
 
-def test_library_with_another_major_version_is_refused(tmp_path: Path) -> None:
+def fake_library(tmp_path: Path, version: str) -> Path:
+    """A library of the 1.0 functions only, saying it is `version`."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         pytest.skip("no C compiler to build a fake library")
     source = tmp_path / "fake.c"
     source.write_text(
-        'const char *kasko_version(void) { return "2.0.0"; }\n'
+        f'const char *kasko_version(void) {{ return "{version}"; }}\n'
         'const char *kasko_status_name(int s) { (void)s; return "X"; }\n'
         "int kasko_client_new(void) { return 10; }\n"
         "void kasko_client_free(void) {}\n"
@@ -202,12 +207,32 @@ def test_library_with_another_major_version_is_refused(tmp_path: Path) -> None:
         "int kasko_payment_get(void) { return 10; }\n"
         "void kasko_string_free(void) {}\n"
     )
-    fake = tmp_path / "libkasko.so.2"
+    fake = tmp_path / f"libkasko.so.{version}"
     subprocess.run([cc, "-shared", "-fPIC", "-o", str(fake), str(source)], check=True)
-    code, out = run_import(kasko_library=str(fake))
+    return fake
+
+
+def test_library_with_another_major_version_is_refused(tmp_path: Path) -> None:
+    code, out = run_import(kasko_library=str(fake_library(tmp_path, "2.0.0")))
     assert code == 3, out
     assert "'2.0.0'" in out and "major version 1" in out
 
 
+def test_a_1_0_library_is_refused_as_too_old(tmp_path: Path) -> None:
+    # Said before any 1.1 function is looked up: not "is not libkasko".
+    code, out = run_import(kasko_library=str(fake_library(tmp_path, "1.0.0")))
+    assert code == 3, out
+    assert "'1.0.0'" in out and "needs 1.1 or later" in out
+    assert "is not libkasko" not in out
+
+
 def test_this_process_loaded_a_v1_library() -> None:
-    assert kasko.library_version().split(".")[0] == str(kasko.EXPECTED_MAJOR)
+    major, minor = kasko.library_version().split(".")[:2]
+    assert major == str(kasko.EXPECTED_MAJOR) and int(minor) >= _lib.MINIMUM_MINOR
+
+
+def test_version_number(header_file: Path) -> None:
+    major, minor, patch = (int(part) for part in kasko.library_version().split(".")[:3])
+    number = kasko.version_number()
+    assert number == major * 1000000 + minor * 1000 + patch
+    assert str(number) == header_define(header_file, "KASKO_VERSION_NUMBER")

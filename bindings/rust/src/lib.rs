@@ -1,41 +1,61 @@
 //! `kasko`: a client for the KASKO Payments API over libkasko, the C library.
 //!
 //! ```no_run
+//! use kasko::{CallOptions, Client, PaymentRequest};
+//! use std::time::Duration;
+//!
 //! let client = kasko::Client::new(
 //!     r#"{"public_key":"pk_test_...","secret_key":"sk_test_..."}"#,
 //! )?;
-//! let payment = client.create_payment(
-//!     r#"{"token":"...","provider":"invoice","method":"invoice","policy_id":"tpol_..."}"#,
-//! )?;
+//! let request = PaymentRequest::new("ptok_...", "invoice", "invoice", "tpol_...");
+//! let payment = client.create_payment(&request)?; // the payment object, as JSON text
 //! println!("{payment}");
-//! let same = client.get_payment("t84223322f013e2287210b6295010fc6d")?;
+//!
+//! // Per call: a time limit and W3C Trace Context headers, and a typed answer.
+//! let options = CallOptions::new()
+//!     .timeout(Duration::from_secs(5))
+//!     .traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+//! let answer = client.get_payment_with("t84223322f013e2287210b6295010fc6d", &options)?;
+//! assert_eq!(answer.member_str("object"), Some("payment"));
+//! println!("{:?} after {} attempt(s)", answer.http_status(), answer.attempts());
 //! # Ok::<(), kasko::Error>(())
 //! ```
 //!
-//! The crate translates types and ownership only: configuration, requests
-//! and results are the C API's JSON text, unchanged; validation, retries and
-//! the JSON shapes are the library's (see `kasko.h`).
+//! The crate translates types and ownership only. Validation, retries, the
+//! JSON shapes and every message are the library's (C API 1.1, `kasko.h`):
+//! the crate reads no JSON itself, it asks the library's typed getters.
 //!
 //! - [`Client`] owns one `kasko_client`; it is `Send + Sync` (the library
 //!   allows concurrent calls on one client) and frees the handle on drop.
-//! - Every call returns `Result<String, Error>`; [`Error`] has one variant
-//!   per `kasko_status`, each carrying the library's error object.
-//! - Strings from the library are copied into `String`s and freed at once
-//!   with `kasko_string_free`.
+//! - A call's result is an [`Answer`], owning one `kasko_result`: the JSON
+//!   text ([`Answer::json`]) plus typed getters (status, HTTP status,
+//!   [`Outcome`], attempts, request id, members by name).
+//! - A failed call is an [`Error`], one variant per `kasko_status`, each
+//!   wrapping the library's error result.
+//! - [`CallOptions`] wraps `kasko_call_options`; an invalid value is refused
+//!   by the call made with it, with the library's message.
 #![warn(missing_docs)]
 
 use std::ffi::{CStr, CString};
 use std::fmt;
-use std::os::raw::c_char;
+use std::os::raw::{c_char, c_long};
 use std::ptr::{self, NonNull};
+use std::sync::Arc;
+use std::time::Duration;
 
-mod json;
 pub mod sys;
 
 /// The loaded library's version, `"MAJOR.MINOR.PATCH"`.
 pub fn version() -> &'static str {
     // SAFETY: a static NUL-terminated string (kasko.h).
     unsafe { static_str(sys::kasko_version()) }
+}
+
+/// The loaded library's `KASKO_VERSION_NUMBER`,
+/// `MAJOR*1000000 + MINOR*1000 + PATCH` (1.1.0 is `1001000`).
+pub fn version_number() -> i32 {
+    // SAFETY: no arguments, no state.
+    unsafe { sys::kasko_version_number() }
 }
 
 /// The name of a `kasko_status`, e.g. `"KASKO_ERR_NOT_FOUND"`
@@ -52,100 +72,475 @@ unsafe fn static_str(text: *const c_char) -> &'static str {
     CStr::from_ptr(text).to_str().unwrap_or("")
 }
 
-/// A string handed out by the library, freed with `kasko_string_free` on drop.
-struct Owned(*mut c_char);
+/// A string owned by a result: `None` for NULL or text that is not UTF-8.
+///
+/// # Safety
+/// `text` is NULL or NUL-terminated and lives as long as `'a`.
+unsafe fn borrowed_str<'a>(text: *const c_char) -> Option<&'a str> {
+    if text.is_null() {
+        return None;
+    }
+    CStr::from_ptr(text).to_str().ok()
+}
 
-impl Owned {
-    fn text(&self) -> Option<String> {
-        if self.0.is_null() {
-            return None;
+/// `length` bytes at `text` as UTF-8, `None` for NULL or invalid UTF-8.
+///
+/// # Safety
+/// `text` is NULL or points to `length` bytes that live as long as `'a`.
+unsafe fn borrowed_bytes<'a>(text: *const c_char, length: usize) -> Option<&'a str> {
+    if text.is_null() {
+        return None;
+    }
+    std::str::from_utf8(std::slice::from_raw_parts(text.cast::<u8>(), length)).ok()
+}
+
+// ---- outcome and JSON types ------------------------------------------------
+
+/// What a call's request may have done: `kasko_outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// `KASKO_OUTCOME_SUCCEEDED`: the call succeeded.
+    Succeeded,
+    /// `KASKO_OUTCOME_NOT_SENT`: no byte of the request can have been
+    /// written; making the same call again is safe.
+    NotSent,
+    /// `KASKO_OUTCOME_REJECTED`: the server answered 4xx and did not act.
+    Rejected,
+    /// `KASKO_OUTCOME_UNKNOWN`: the request may have taken effect; view the
+    /// payment before creating it again.
+    Unknown,
+    /// A value newer than this crate (the raw `kasko_outcome`).
+    Other(u32),
+}
+
+impl Outcome {
+    /// The outcome of a raw `kasko_outcome` value.
+    pub fn from_raw(outcome: sys::kasko_outcome) -> Outcome {
+        match outcome {
+            sys::KASKO_OUTCOME_SUCCEEDED => Outcome::Succeeded,
+            sys::KASKO_OUTCOME_NOT_SENT => Outcome::NotSent,
+            sys::KASKO_OUTCOME_REJECTED => Outcome::Rejected,
+            sys::KASKO_OUTCOME_UNKNOWN => Outcome::Unknown,
+            other => Outcome::Other(other),
         }
-        // SAFETY: the library hands out NUL-terminated strings.
-        Some(
-            unsafe { CStr::from_ptr(self.0) }
-                .to_string_lossy()
-                .into_owned(),
-        )
     }
-}
 
-impl Drop for Owned {
-    fn drop(&mut self) {
-        // SAFETY: owned by us, freed once; NULL is allowed.
-        unsafe { sys::kasko_string_free(self.0) }
-    }
-}
-
-/// What the library said about a failed call: the status and its error
-/// object, with typed accessors for the members most callers need.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ErrorDetails {
-    status: u32,
-    json: String,
-    message: String,
-    http_status: Option<u16>,
-    pending_payment_id: Option<String>,
-}
-
-impl ErrorDetails {
-    fn new(status: u32, json: String) -> ErrorDetails {
-        let member = |key| json::member(&json, key);
-        let message = member("message")
-            .and_then(json::string)
-            .unwrap_or_else(|| status_name(status).to_string());
-        let http_status = member("http_status").and_then(json::integer);
-        let pending_payment_id = member("pending_payment_id").and_then(json::string);
-        ErrorDetails {
-            status,
-            json,
-            message,
-            http_status,
-            pending_payment_id,
+    /// The raw `kasko_outcome` value.
+    pub fn as_raw(self) -> sys::kasko_outcome {
+        match self {
+            Outcome::Succeeded => sys::KASKO_OUTCOME_SUCCEEDED,
+            Outcome::NotSent => sys::KASKO_OUTCOME_NOT_SENT,
+            Outcome::Rejected => sys::KASKO_OUTCOME_REJECTED,
+            Outcome::Unknown => sys::KASKO_OUTCOME_UNKNOWN,
+            Outcome::Other(other) => other,
         }
     }
 
-    /// The `kasko_status` value (may be newer than this crate; see [`Error::Internal`]).
+    /// The library's name for it, e.g. `"KASKO_OUTCOME_NOT_SENT"`
+    /// (`"KASKO_OUTCOME_INVALID"` for a value the library does not know).
+    pub fn name(self) -> &'static str {
+        // SAFETY: a static NUL-terminated string (kasko.h).
+        unsafe { static_str(sys::kasko_outcome_name(self.as_raw())) }
+    }
+}
+
+/// The JSON type of a top-level member: `kasko_json_type` without
+/// `KASKO_JSON_NONE`, which [`Answer::member_type`] gives as `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JsonType {
+    /// `null`.
+    Null,
+    /// `true` or `false`: [`Answer::member_bool`].
+    Bool,
+    /// A number: [`Answer::member_i64`], [`Answer::member_f64`].
+    Number,
+    /// A string: [`Answer::member_str`].
+    String,
+    /// An array: [`Answer::member_json`].
+    Array,
+    /// An object: [`Answer::member_json`].
+    Object,
+    /// A value newer than this crate (the raw `kasko_json_type`).
+    Other(u32),
+}
+
+impl JsonType {
+    /// The type of a raw `kasko_json_type`; `None` for `KASKO_JSON_NONE`.
+    pub fn from_raw(json_type: sys::kasko_json_type) -> Option<JsonType> {
+        Some(match json_type {
+            sys::KASKO_JSON_NONE => return None,
+            sys::KASKO_JSON_NULL => JsonType::Null,
+            sys::KASKO_JSON_BOOL => JsonType::Bool,
+            sys::KASKO_JSON_NUMBER => JsonType::Number,
+            sys::KASKO_JSON_STRING => JsonType::String,
+            sys::KASKO_JSON_ARRAY => JsonType::Array,
+            sys::KASKO_JSON_OBJECT => JsonType::Object,
+            other => JsonType::Other(other),
+        })
+    }
+}
+
+// ---- results -----------------------------------------------------------------
+
+/// The result of a call: one `kasko_result`, owned, freed on drop.
+///
+/// It is the payment object (on success) or the library's error object, as
+/// JSON text ([`json`](Answer::json)), plus typed getters that the library
+/// answers: nothing here parses JSON. Every `&str` borrows from the result.
+/// Results are immutable, so an `Answer` is `Send + Sync`.
+pub struct Answer {
+    raw: NonNull<sys::kasko_result>,
+    /// The JSON, when the library's text is not UTF-8 (it always should be).
+    json_lossy: Option<Box<str>>,
+}
+
+// SAFETY: kasko.h: results are immutable and "one result may be read from
+// many threads at once"; nothing in one is tied to the thread that made it,
+// and Drop (`&mut self`) frees it when no other thread reads it.
+unsafe impl Send for Answer {}
+unsafe impl Sync for Answer {}
+
+impl Answer {
+    /// Takes ownership of a `kasko_result` (`None` for NULL).
+    ///
+    /// # Safety
+    /// `raw` is NULL or a result from libkasko that nothing else frees.
+    pub unsafe fn from_raw(raw: *mut sys::kasko_result) -> Option<Answer> {
+        let raw = NonNull::new(raw)?;
+        let json = sys::kasko_result_json(raw.as_ptr());
+        let json_lossy = if json.is_null() {
+            Some(Box::from(""))
+        } else {
+            match CStr::from_ptr(json).to_str() {
+                Ok(_) => None,
+                Err(_) => Some(CStr::from_ptr(json).to_string_lossy().into()),
+            }
+        };
+        Some(Answer { raw, json_lossy })
+    }
+
+    /// The result a call handed out through `out_result` with `status`.
+    ///
+    /// # Safety
+    /// As for [`from_raw`](Answer::from_raw).
+    unsafe fn from_call(status: sys::kasko_status, raw: *mut sys::kasko_result) -> Answer {
+        match Answer::from_raw(raw) {
+            Some(answer) => {
+                debug_assert_eq!(
+                    answer.status(),
+                    status,
+                    "kasko.h: the status returned equals kasko_result_status()"
+                );
+                answer
+            }
+            // kasko.h: never NULL. Should it be, say so with a result of the library's.
+            None => Answer::new_error(
+                sys::KASKO_ERR_INTERNAL,
+                &format!("libkasko returned {} and no result", status_name(status)),
+            ),
+        }
+    }
+
+    /// An error result made by the library (`kasko_result_new_error`):
+    /// outcome not sent, no attempts, not retryable, no HTTP status.
+    fn new_error(status: sys::kasko_status, message: &str) -> Answer {
+        // A C string cannot carry NUL: show where one was.
+        let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+        let mut raw = ptr::null_mut();
+        // SAFETY: a valid C string and an out pointer we own.
+        let status = unsafe { sys::kasko_result_new_error(status, message.as_ptr(), &mut raw) };
+        // SAFETY: the result is ours.
+        unsafe { Answer::from_raw(raw) }
+            .unwrap_or_else(|| panic!("kasko_result_new_error gave no result ({status})"))
+    }
+
+    /// The call's `kasko_status` ([`sys::KASKO_OK`] on success; may be newer
+    /// than this crate).
     pub fn status(&self) -> u32 {
-        self.status
+        // SAFETY: a live result.
+        unsafe { sys::kasko_result_status(self.raw.as_ptr()) }
     }
 
-    /// The status's name, e.g. `"KASKO_ERR_NOT_FOUND"`.
+    /// The status's name, e.g. `"KASKO_OK"`, `"KASKO_ERR_NOT_FOUND"`.
     pub fn code(&self) -> &'static str {
-        status_name(self.status)
+        status_name(self.status())
     }
 
-    /// The error object's `"message"`: what went wrong, in words.
-    pub fn message(&self) -> &str {
-        &self.message
+    /// True for a successful call.
+    pub fn is_ok(&self) -> bool {
+        self.status() == sys::KASKO_OK
     }
 
-    /// The API's HTTP status; `None` when no response came.
+    /// The payment object exactly as the API sent it, or the library's
+    /// error object (`"object":"error"`), as JSON text.
+    pub fn json(&self) -> &str {
+        match &self.json_lossy {
+            Some(json) => json,
+            // SAFETY: checked to be non-NULL UTF-8 when made; owned by the result.
+            None => {
+                unsafe { borrowed_str(sys::kasko_result_json(self.raw.as_ptr())) }.unwrap_or("")
+            }
+        }
+    }
+
+    /// The HTTP status of the API's answer (also on success: 200, 201...);
+    /// `None` when no response came.
     pub fn http_status(&self) -> Option<u16> {
-        self.http_status
+        // SAFETY: a live result.
+        let status = unsafe { sys::kasko_result_http_status(self.raw.as_ptr()) };
+        u16::try_from(status).ok().filter(|&status| status != 0)
+    }
+
+    /// What the request may have done; [`Outcome::Succeeded`] on success.
+    pub fn outcome(&self) -> Outcome {
+        // SAFETY: a live result.
+        Outcome::from_raw(unsafe { sys::kasko_result_outcome(self.raw.as_ptr()) })
+    }
+
+    /// Whether the library considers the same call worth making again.
+    pub fn retryable(&self) -> bool {
+        // SAFETY: a live result.
+        unsafe { sys::kasko_result_retryable(self.raw.as_ptr()) != 0 }
+    }
+
+    /// The attempts made; 0 if the call was refused before any I/O.
+    pub fn attempts(&self) -> u32 {
+        // SAFETY: a live result.
+        u32::try_from(unsafe { sys::kasko_result_attempts(self.raw.as_ptr()) }).unwrap_or(0)
+    }
+
+    /// What went wrong, in words; `None` on success.
+    pub fn message(&self) -> Option<&str> {
+        // SAFETY: owned by the result, valid until it is freed.
+        unsafe { borrowed_str(sys::kasko_result_message(self.raw.as_ptr())) }
+    }
+
+    /// The response's `X-Request-Id` (quote it to support); `None` if none.
+    pub fn request_id(&self) -> Option<&str> {
+        // SAFETY: owned by the result, valid until it is freed.
+        unsafe { borrowed_str(sys::kasko_result_request_id(self.raw.as_ptr())) }
     }
 
     /// With [`Error::PendingPayment`], the id of the policy's pending payment.
     pub fn pending_payment_id(&self) -> Option<&str> {
-        self.pending_payment_id.as_deref()
+        // SAFETY: owned by the result, valid until it is freed.
+        unsafe { borrowed_str(sys::kasko_result_pending_payment_id(self.raw.as_ptr())) }
     }
 
-    /// The library's error object as JSON text (`"outcome"`, `"retryable"`,
-    /// `"request_id"`, ...). Empty only if the library ran out of memory.
-    pub fn json(&self) -> &str {
-        &self.json
+    /// The JSON type of the top-level member `name`; `None` when there is no
+    /// one member of that name (absent, or present twice), or `name`
+    /// contains a NUL character.
+    pub fn member_type(&self, name: &str) -> Option<JsonType> {
+        let name = CString::new(name).ok()?;
+        // SAFETY: a live result and a valid C string.
+        JsonType::from_raw(unsafe {
+            sys::kasko_result_member_type(self.raw.as_ptr(), name.as_ptr())
+        })
+    }
+
+    /// The top-level string member `name`, unescaped (a JSON `\u0000` is
+    /// kept as a NUL character); `None` if there is no one string member of
+    /// that name.
+    pub fn member_str(&self, name: &str) -> Option<&str> {
+        let name = CString::new(name).ok()?;
+        let mut value = ptr::null();
+        let mut length = 0usize;
+        // SAFETY: a live result, a valid C string, out pointers we own.
+        let status = unsafe {
+            sys::kasko_result_member_string(
+                self.raw.as_ptr(),
+                name.as_ptr(),
+                &mut value,
+                &mut length,
+            )
+        };
+        if status != sys::KASKO_OK {
+            return None;
+        }
+        // SAFETY: `length` bytes owned by the result.
+        unsafe { borrowed_bytes(value, length) }
+    }
+
+    /// The top-level number member `name` as an `i64`: `None` unless it is
+    /// one integer literal within `i64` (nothing is rounded).
+    pub fn member_i64(&self, name: &str) -> Option<i64> {
+        let name = CString::new(name).ok()?;
+        let mut value = 0i64;
+        // SAFETY: a live result, a valid C string, an out pointer we own.
+        let status =
+            unsafe { sys::kasko_result_member_int64(self.raw.as_ptr(), name.as_ptr(), &mut value) };
+        (status == sys::KASKO_OK).then_some(value)
+    }
+
+    /// The top-level number member `name` as the nearest `f64`; `None`
+    /// unless it is one finite number.
+    pub fn member_f64(&self, name: &str) -> Option<f64> {
+        let name = CString::new(name).ok()?;
+        let mut value = 0f64;
+        // SAFETY: a live result, a valid C string, an out pointer we own.
+        let status = unsafe {
+            sys::kasko_result_member_double(self.raw.as_ptr(), name.as_ptr(), &mut value)
+        };
+        (status == sys::KASKO_OK).then_some(value)
+    }
+
+    /// The top-level boolean member `name`; `None` unless it is one boolean.
+    pub fn member_bool(&self, name: &str) -> Option<bool> {
+        let name = CString::new(name).ok()?;
+        let mut value = 0;
+        // SAFETY: a live result, a valid C string, an out pointer we own.
+        let status =
+            unsafe { sys::kasko_result_member_bool(self.raw.as_ptr(), name.as_ptr(), &mut value) };
+        (status == sys::KASKO_OK).then_some(value != 0)
+    }
+
+    /// The value of the top-level member `name` as JSON text, whatever its
+    /// type (an object such as `"_links"`, `null`, a string with its quotes).
+    pub fn member_json(&self, name: &str) -> Option<&str> {
+        let name = CString::new(name).ok()?;
+        let mut json = ptr::null();
+        let mut length = 0usize;
+        // SAFETY: a live result, a valid C string, out pointers we own.
+        let status = unsafe {
+            sys::kasko_result_member_json(self.raw.as_ptr(), name.as_ptr(), &mut json, &mut length)
+        };
+        if status != sys::KASKO_OK {
+            return None;
+        }
+        // SAFETY: `length` bytes owned by the result.
+        unsafe { borrowed_bytes(json, length) }
+    }
+
+    /// `Ok(self)` on success, else the [`Error`] that wraps it.
+    pub fn into_result(self) -> Result<Answer, Error> {
+        if self.is_ok() {
+            Ok(self)
+        } else {
+            Err(Error::from_details(ErrorDetails {
+                answer: Arc::new(self),
+            }))
+        }
+    }
+
+    /// The C result, still owned by this `Answer`.
+    pub fn as_ptr(&self) -> *const sys::kasko_result {
+        self.raw.as_ptr()
     }
 }
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        // SAFETY: owned, freed once (the static out-of-memory result is ignored).
+        unsafe { sys::kasko_result_free(self.raw.as_ptr()) }
+    }
+}
+
+impl fmt::Debug for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Answer")
+            .field("code", &self.code())
+            .field("json", &self.json())
+            .finish()
+    }
+}
+
+/// The JSON text.
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.json())
+    }
+}
+
+// ---- errors --------------------------------------------------------------------
+
+/// What the library said about a failed call: its error result, shared
+/// (cloning an error does not copy it).
+#[derive(Clone)]
+pub struct ErrorDetails {
+    answer: Arc<Answer>,
+}
+
+impl ErrorDetails {
+    /// The error result, with every getter ([`Answer::member_str`], ...).
+    pub fn answer(&self) -> &Answer {
+        &self.answer
+    }
+
+    /// The `kasko_status` value (may be newer than this crate; see [`Error::Internal`]).
+    pub fn status(&self) -> u32 {
+        self.answer.status()
+    }
+
+    /// The status's name, e.g. `"KASKO_ERR_NOT_FOUND"`.
+    pub fn code(&self) -> &'static str {
+        self.answer.code()
+    }
+
+    /// What went wrong, in words: the library's message.
+    pub fn message(&self) -> &str {
+        self.answer.message().unwrap_or_else(|| self.code())
+    }
+
+    /// The API's HTTP status; `None` when no response came.
+    pub fn http_status(&self) -> Option<u16> {
+        self.answer.http_status()
+    }
+
+    /// What the request may have done: [`Outcome::NotSent`],
+    /// [`Outcome::Rejected`] or [`Outcome::Unknown`] (look before creating again).
+    pub fn outcome(&self) -> Outcome {
+        self.answer.outcome()
+    }
+
+    /// Whether the library considers the same call worth making again.
+    pub fn retryable(&self) -> bool {
+        self.answer.retryable()
+    }
+
+    /// The attempts made; 0 if refused before any I/O.
+    pub fn attempts(&self) -> u32 {
+        self.answer.attempts()
+    }
+
+    /// The response's `X-Request-Id`, if a response came with one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.answer.request_id()
+    }
+
+    /// With [`Error::PendingPayment`], the id of the policy's pending payment.
+    pub fn pending_payment_id(&self) -> Option<&str> {
+        self.answer.pending_payment_id()
+    }
+
+    /// The library's error object as JSON text (`"code"`, `"outcome"`,
+    /// `"retryable"`, `"request_id"`, ...).
+    pub fn json(&self) -> &str {
+        self.answer.json()
+    }
+}
+
+/// Equal when the status and the error object are.
+impl PartialEq for ErrorDetails {
+    fn eq(&self, other: &ErrorDetails) -> bool {
+        self.status() == other.status() && self.json() == other.json()
+    }
+}
+
+impl Eq for ErrorDetails {}
 
 impl fmt::Debug for ErrorDetails {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ErrorDetails")
             .field("code", &self.code())
-            .field("json", &self.json)
+            .field("json", &self.json())
             .finish()
     }
 }
 
-/// A failed call: one variant per `kasko_status`.
+/// A failed call: one variant per `kasko_status`, each wrapping the
+/// library's error result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -163,7 +558,7 @@ pub enum Error {
     RateLimited(ErrorDetails),
     /// `KASKO_ERR_SERVER`: HTTP 5xx or an undocumented status.
     Server(ErrorDetails),
-    /// `KASKO_ERR_NETWORK`: no usable answer (see the JSON's `"outcome"`).
+    /// `KASKO_ERR_NETWORK`: no usable answer (see [`Error::outcome`]).
     Network(ErrorDetails),
     /// `KASKO_ERR_INVALID_RESPONSE`: not the documented JSON, or too large.
     InvalidResponse(ErrorDetails),
@@ -172,10 +567,24 @@ pub enum Error {
 }
 
 impl Error {
-    /// The error for a non-OK status and the library's error object.
-    pub fn from_status(status: u32, json: String) -> Error {
-        let details = ErrorDetails::new(status, json);
-        match status {
+    /// An error of the library's making (`kasko_result_new_error`), for a
+    /// caller that refuses an argument itself: outcome [`Outcome::NotSent`],
+    /// no attempts, not retryable, no HTTP status. `status` must be an
+    /// error status the library knows, and `message` at most 64 KiB: else
+    /// the library makes a [`Error::InvalidArgument`] saying which argument
+    /// was wrong. A NUL character in `message` is written as `\0`.
+    pub fn new(status: u32, message: &str) -> Error {
+        match Answer::new_error(status, message).into_result() {
+            Err(error) => error,
+            // Not per the contract, which never makes a successful error.
+            Ok(answer) => Error::Internal(ErrorDetails {
+                answer: Arc::new(answer),
+            }),
+        }
+    }
+
+    fn from_details(details: ErrorDetails) -> Error {
+        match details.status() {
             sys::KASKO_ERR_INVALID_ARGUMENT => Error::InvalidArgument(details),
             sys::KASKO_ERR_BAD_REQUEST => Error::BadRequest(details),
             sys::KASKO_ERR_UNAUTHORIZED => Error::Unauthorized(details),
@@ -189,7 +598,7 @@ impl Error {
         }
     }
 
-    /// The status and the error object.
+    /// The status and the error result.
     pub fn details(&self) -> &ErrorDetails {
         match self {
             Error::InvalidArgument(d)
@@ -205,6 +614,11 @@ impl Error {
         }
     }
 
+    /// The library's error result, with every getter.
+    pub fn answer(&self) -> &Answer {
+        self.details().answer()
+    }
+
     /// The `kasko_status` value.
     pub fn status(&self) -> u32 {
         self.details().status()
@@ -215,7 +629,7 @@ impl Error {
         self.details().code()
     }
 
-    /// The error object's `"message"`.
+    /// The library's message.
     pub fn message(&self) -> &str {
         self.details().message()
     }
@@ -223,6 +637,26 @@ impl Error {
     /// The API's HTTP status; `None` when no response came.
     pub fn http_status(&self) -> Option<u16> {
         self.details().http_status()
+    }
+
+    /// What the request may have done (see [`Outcome`]).
+    pub fn outcome(&self) -> Outcome {
+        self.details().outcome()
+    }
+
+    /// Whether the library considers the same call worth making again.
+    pub fn retryable(&self) -> bool {
+        self.details().retryable()
+    }
+
+    /// The attempts made; 0 if refused before any I/O.
+    pub fn attempts(&self) -> u32 {
+        self.details().attempts()
+    }
+
+    /// The response's `X-Request-Id`, if a response came with one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.details().request_id()
     }
 
     /// With [`Error::PendingPayment`], the id of the policy's pending payment.
@@ -245,29 +679,237 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// A C string cannot carry a NUL character: rather than let C see a shorter
-/// string, refuse it with the error object the library uses before any I/O.
-fn c_string(value: &str, name: &str) -> Result<CString, Error> {
+/// string, refuse it with an error result the library makes.
+fn c_string(value: &str, what: impl FnOnce() -> String) -> Result<CString, Error> {
     CString::new(value).map_err(|_| {
-        Error::from_status(
+        Error::new(
             sys::KASKO_ERR_INVALID_ARGUMENT,
-            format!(
-                "{{\"object\":\"error\",\"code\":\"KASKO_ERR_INVALID_ARGUMENT\",\"http_status\":null,\
-                 \"status\":null,\"message\":\"{name} contains a NUL character\",\
-                 \"pending_payment_id\":null,\"retryable\":false,\"outcome\":\"not_sent\",\
-                 \"attempts\":0,\"request_id\":null}}"
-            ),
+            &format!("{} contains a NUL character", what()),
         )
     })
 }
 
-/// Turns a status and the string the library handed out into the result.
-fn result(status: sys::kasko_status, out: Owned) -> Result<String, Error> {
-    match (status, out.text()) {
-        (sys::KASKO_OK, Some(text)) => Ok(text),
-        (sys::KASKO_OK, None) => Err(Error::from_status(sys::KASKO_ERR_INTERNAL, String::new())),
-        (status, text) => Err(Error::from_status(status, text.unwrap_or_default())),
+// ---- requests and per-call options ---------------------------------------------
+
+/// The four fields of a payment creation (`kasko_payment_create_v2`); the
+/// library checks them and builds the request body.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PaymentRequest {
+    /// The offer's payment token (a credential: never shown by `Debug`).
+    pub token: String,
+    /// The payment provider, e.g. `"invoice"`.
+    pub provider: String,
+    /// The payment method, e.g. `"invoice"`.
+    pub method: String,
+    /// The policy to pay, `tpol_...` or `lpol_...`.
+    pub policy_id: String,
+}
+
+impl PaymentRequest {
+    /// A request from its four fields.
+    pub fn new(
+        token: impl Into<String>,
+        provider: impl Into<String>,
+        method: impl Into<String>,
+        policy_id: impl Into<String>,
+    ) -> PaymentRequest {
+        PaymentRequest {
+            token: token.into(),
+            provider: provider.into(),
+            method: method.into(),
+            policy_id: policy_id.into(),
+        }
     }
 }
+
+impl fmt::Debug for PaymentRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PaymentRequest")
+            .field("token", &"[redacted]")
+            .field("provider", &self.provider)
+            .field("method", &self.method)
+            .field("policy_id", &self.policy_id)
+            .finish()
+    }
+}
+
+/// An option [`CallOptions`] refused itself (a value C cannot carry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OptionName {
+    Handle,
+    Traceparent,
+    Tracestate,
+}
+
+/// Options for one call (`kasko_call_options`): its own time limit and the
+/// W3C Trace Context headers, sent on every attempt.
+///
+/// A builder: each method takes and returns the options. Values are checked
+/// by the library; an invalid one is not an error here but is remembered,
+/// and any call made with these options fails with
+/// [`Error::InvalidArgument`], outcome [`Outcome::NotSent`] and the
+/// library's message saying what is wrong, until that option is set again
+/// to a valid value. `CallOptions::new()` allocates nothing and stands for
+/// the client's defaults. One `CallOptions` may serve many concurrent calls.
+pub struct CallOptions {
+    /// Made on the first setter.
+    handle: Option<NonNull<sys::kasko_call_options>>,
+    /// Values refused here (a NUL character), with the message for the call.
+    refused: Vec<(OptionName, String)>,
+}
+
+// SAFETY: kasko.h: options are only read during a call (copied), and "one
+// options object may be used by many concurrent calls as long as nobody
+// modifies it meanwhile": calls take `&self`, setters own `self`.
+unsafe impl Send for CallOptions {}
+unsafe impl Sync for CallOptions {}
+
+impl Default for CallOptions {
+    fn default() -> CallOptions {
+        CallOptions::new()
+    }
+}
+
+impl CallOptions {
+    /// No options: the client's defaults.
+    pub const fn new() -> CallOptions {
+        CallOptions {
+            handle: None,
+            refused: Vec::new(),
+        }
+    }
+
+    /// Calls `set` on the C options, made first if need be.
+    fn set(mut self, set: impl FnOnce(*mut sys::kasko_call_options)) -> CallOptions {
+        if self.handle.is_none() {
+            // SAFETY: no arguments; the options are ours, freed on drop.
+            self.handle = NonNull::new(unsafe { sys::kasko_call_options_new() });
+            if self.handle.is_none() {
+                self.refuse(
+                    OptionName::Handle,
+                    "out of memory (kasko_call_options_new)".into(),
+                );
+                return self;
+            }
+        }
+        if let Some(handle) = self.handle {
+            set(handle.as_ptr());
+        }
+        self
+    }
+
+    fn refuse(&mut self, option: OptionName, message: String) {
+        self.accept(option);
+        self.refused.push((option, message));
+    }
+
+    fn accept(&mut self, option: OptionName) {
+        self.refused.retain(|(name, _)| *name != option);
+    }
+
+    /// The time limit of each attempt of the call, instead of the client's
+    /// `timeout_ms`. Rounded up to whole milliseconds; `Duration::ZERO`
+    /// means the client's (as 0 does in C); beyond the library's maximum
+    /// it is refused by the call, with the library's message.
+    pub fn timeout(self, timeout: Duration) -> CallOptions {
+        let millis = timeout.as_nanos().div_ceil(1_000_000);
+        let millis = c_long::try_from(millis).unwrap_or(c_long::MAX);
+        // SAFETY (in `set`): live options. An invalid value's status is not
+        // needed: the library remembers it and the call reports it.
+        self.set(|options| unsafe {
+            let _ = sys::kasko_call_options_set_timeout_ms(options, millis);
+        })
+    }
+
+    /// The client's timeout again.
+    pub fn client_timeout(self) -> CallOptions {
+        self.timeout(Duration::ZERO)
+    }
+
+    /// The `traceparent` header, e.g.
+    /// `"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"`.
+    pub fn traceparent(self, traceparent: &str) -> CallOptions {
+        self.trace_header(OptionName::Traceparent, Some(traceparent))
+    }
+
+    /// No `traceparent` header.
+    pub fn clear_traceparent(self) -> CallOptions {
+        self.trace_header(OptionName::Traceparent, None)
+    }
+
+    /// The `tracestate` header, e.g. `"vendor=value"`.
+    pub fn tracestate(self, tracestate: &str) -> CallOptions {
+        self.trace_header(OptionName::Tracestate, Some(tracestate))
+    }
+
+    /// No `tracestate` header.
+    pub fn clear_tracestate(self) -> CallOptions {
+        self.trace_header(OptionName::Tracestate, None)
+    }
+
+    fn trace_header(mut self, option: OptionName, value: Option<&str>) -> CallOptions {
+        let (setter, name): (unsafe extern "C" fn(_, _) -> _, _) = match option {
+            OptionName::Traceparent => (sys::kasko_call_options_set_traceparent, "traceparent"),
+            _ => (sys::kasko_call_options_set_tracestate, "tracestate"),
+        };
+        let value = match value.map(CString::new) {
+            Some(Err(_)) => {
+                self.refuse(
+                    option,
+                    format!("call option {name} contains a NUL character"),
+                );
+                return self;
+            }
+            Some(Ok(value)) => Some(value),
+            None => None,
+        };
+        self.accept(option);
+        let value_ptr = value.as_ref().map_or(ptr::null(), |value| value.as_ptr());
+        // SAFETY (in `set`): live options and a valid C string or NULL. The
+        // status is not needed: the library remembers an invalid value.
+        self.set(|options| unsafe {
+            let _ = setter(options, value_ptr);
+        })
+    }
+
+    /// The C options for a call: NULL for the client's defaults, or the
+    /// error of a value refused here.
+    fn for_call(&self) -> Result<*const sys::kasko_call_options, Error> {
+        if let Some((option, message)) = self.refused.first() {
+            let status = match option {
+                OptionName::Handle => sys::KASKO_ERR_INTERNAL,
+                _ => sys::KASKO_ERR_INVALID_ARGUMENT,
+            };
+            return Err(Error::new(status, message));
+        }
+        Ok(self
+            .handle
+            .map_or(ptr::null(), |handle| handle.as_ptr().cast_const()))
+    }
+
+    /// The C options (NULL until an option is set), still owned by these.
+    pub fn as_ptr(&self) -> *const sys::kasko_call_options {
+        self.handle
+            .map_or(ptr::null(), |handle| handle.as_ptr().cast_const())
+    }
+}
+
+impl Drop for CallOptions {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle {
+            // SAFETY: owned, and `&mut self` means no call is reading them.
+            unsafe { sys::kasko_call_options_free(handle.as_ptr()) }
+        }
+    }
+}
+
+impl fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallOptions").finish_non_exhaustive()
+    }
+}
+
+// ---- the client -------------------------------------------------------------------
 
 /// A client of the KASKO Payments API, owning one `kasko_client`.
 ///
@@ -287,13 +929,27 @@ impl Client {
     /// Creates a client from the C API's JSON configuration (`"public_key"`,
     /// `"secret_key"`, `"base_url"`, `"timeout_ms"`, ...; see
     /// `kasko_client_new`). A bad configuration is [`Error::InvalidArgument`].
+    ///
+    /// `kasko_client_new` has no result-returning form in C API 1.1: it
+    /// hands out an error object as text. So that the crate reads no JSON,
+    /// the [`Error`] is one the library makes (`kasko_result_new_error`,
+    /// outcome not sent) whose message is that whole error object.
     pub fn new(config_json: &str) -> Result<Client, Error> {
-        let config = c_string(config_json, "config_json")?;
+        let config = c_string(config_json, || "config_json".into())?;
         let mut handle = ptr::null_mut();
-        let mut error = ptr::null_mut();
+        let mut error: *mut c_char = ptr::null_mut();
         // SAFETY: valid C string and out pointers; the results are owned here.
         let status = unsafe { sys::kasko_client_new(config.as_ptr(), &mut handle, &mut error) };
-        let error = Owned(error);
+        let error_json = if error.is_null() {
+            None
+        } else {
+            // SAFETY: a NUL-terminated string we own; freed at once.
+            let text = unsafe { CStr::from_ptr(error) }
+                .to_string_lossy()
+                .into_owned();
+            unsafe { sys::kasko_string_free(error) };
+            Some(text)
+        };
         match (status, NonNull::new(handle)) {
             (sys::KASKO_OK, Some(handle)) => Ok(Client { handle }),
             (status, handle) => {
@@ -307,30 +963,79 @@ impl Client {
                 } else {
                     status
                 };
-                Err(Error::from_status(status, error.text().unwrap_or_default()))
+                let message = error_json
+                    .unwrap_or_else(|| format!("kasko_client_new: {}", status_name(status)));
+                Err(Error::new(status, &message))
             }
         }
     }
 
-    /// Creates a payment from the C API's request JSON (`"token"`,
-    /// `"provider"`, `"method"`, `"policy_id"`) and returns the payment
-    /// object as the API sent it.
-    pub fn create_payment(&self, request_json: &str) -> Result<String, Error> {
-        let request = c_string(request_json, "request_json")?;
-        let mut out = ptr::null_mut();
-        // SAFETY: a live handle, a valid C string, an out pointer we own.
-        let status =
-            unsafe { sys::kasko_payment_create(self.handle.as_ptr(), request.as_ptr(), &mut out) };
-        result(status, Owned(out))
+    /// Creates a payment and returns the payment object as the API sent it
+    /// (JSON text). [`create_payment_with`](Client::create_payment_with)
+    /// takes options and returns the typed [`Answer`].
+    pub fn create_payment(&self, request: &PaymentRequest) -> Result<String, Error> {
+        self.create_payment_with(request, &CallOptions::new())
+            .map(|answer| answer.json().to_owned())
     }
 
-    /// Views a payment and returns the payment object as the API sent it.
-    pub fn get_payment(&self, payment_id: &str) -> Result<String, Error> {
-        let id = c_string(payment_id, "payment_id")?;
+    /// Creates a payment (`kasko_payment_create_v2`) with per-call options.
+    /// It is sent at most once; on [`Outcome::Unknown`] the payment may
+    /// exist: view it before creating it again.
+    pub fn create_payment_with(
+        &self,
+        request: &PaymentRequest,
+        options: &CallOptions,
+    ) -> Result<Answer, Error> {
+        let field = |value: &str, name: &str| {
+            c_string(value, || format!("payment request field \"{name}\""))
+        };
+        let token = field(&request.token, "token")?;
+        let provider = field(&request.provider, "provider")?;
+        let method = field(&request.method, "method")?;
+        let policy_id = field(&request.policy_id, "policy_id")?;
+        let options = options.for_call()?;
         let mut out = ptr::null_mut();
-        // SAFETY: a live handle, a valid C string, an out pointer we own.
-        let status = unsafe { sys::kasko_payment_get(self.handle.as_ptr(), id.as_ptr(), &mut out) };
-        result(status, Owned(out))
+        // SAFETY: a live handle, valid C strings, live options or NULL, an
+        // out pointer we own.
+        let status = unsafe {
+            sys::kasko_payment_create_v2(
+                self.handle.as_ptr(),
+                token.as_ptr(),
+                provider.as_ptr(),
+                method.as_ptr(),
+                policy_id.as_ptr(),
+                options,
+                &mut out,
+            )
+        };
+        // SAFETY: the result is ours.
+        unsafe { Answer::from_call(status, out) }.into_result()
+    }
+
+    /// Views a payment and returns the payment object as the API sent it
+    /// (JSON text). [`get_payment_with`](Client::get_payment_with) takes
+    /// options and returns the typed [`Answer`].
+    pub fn get_payment(&self, payment_id: &str) -> Result<String, Error> {
+        self.get_payment_with(payment_id, &CallOptions::new())
+            .map(|answer| answer.json().to_owned())
+    }
+
+    /// Views a payment (`kasko_payment_get_v2`) with per-call options.
+    pub fn get_payment_with(
+        &self,
+        payment_id: &str,
+        options: &CallOptions,
+    ) -> Result<Answer, Error> {
+        let id = c_string(payment_id, || "payment_id".into())?;
+        let options = options.for_call()?;
+        let mut out = ptr::null_mut();
+        // SAFETY: a live handle, a valid C string, live options or NULL, an
+        // out pointer we own.
+        let status = unsafe {
+            sys::kasko_payment_get_v2(self.handle.as_ptr(), id.as_ptr(), options, &mut out)
+        };
+        // SAFETY: the result is ours.
+        unsafe { Answer::from_call(status, out) }.into_result()
     }
 
     /// The C handle, still owned by this `Client`.
@@ -362,32 +1067,37 @@ mod tests {
     }
 
     #[test]
+    fn version_number_matches_the_version_and_the_header() {
+        let parts: Vec<i32> = version()
+            .split('.')
+            .map(|part| part.parse().unwrap())
+            .collect();
+        assert_eq!(parts.len(), 3, "{}", version());
+        assert_eq!(
+            version_number(),
+            parts[0] * 1_000_000 + parts[1] * 1_000 + parts[2]
+        );
+        assert!(
+            version_number() >= sys::KASKO_VERSION_NUMBER,
+            "library {} is older than the header of sys.rs ({})",
+            version_number(),
+            sys::KASKO_VERSION_NUMBER
+        );
+    }
+
+    #[test]
     fn every_status_maps_to_its_variant() {
-        for status in 1..=11u32 {
-            let error = Error::from_status(status, String::new());
-            let expected = if status <= 10 {
-                status_name(status)
-            } else {
-                "KASKO_STATUS_UNKNOWN"
-            };
-            assert_eq!(error.code(), expected);
+        for status in 1..=10u32 {
+            let error = Error::new(status, "what went wrong");
             assert_eq!(error.status(), status);
-            assert_eq!(
-                error.message(),
-                expected,
-                "the message falls back to the name"
-            );
+            assert_eq!(error.code(), status_name(status));
+            assert_eq!(error.message(), "what went wrong");
             let variant = format!("{error:?}");
-            let name: String = expected
+            let name: String = status_name(status)
                 .trim_start_matches("KASKO_ERR_")
                 .split('_')
                 .map(|word| word[..1].to_string() + &word[1..].to_lowercase())
                 .collect();
-            let name = if status > 10 {
-                "Internal".to_string()
-            } else {
-                name
-            };
             assert!(
                 variant.starts_with(&format!("{name}(")),
                 "{status}: {variant}"
@@ -396,19 +1106,86 @@ mod tests {
     }
 
     #[test]
-    fn error_reads_the_error_object() {
-        let error = Error::from_status(
-            sys::KASKO_ERR_PENDING_PAYMENT,
-            r#"{"object":"error","code":"KASKO_ERR_PENDING_PAYMENT","http_status":422,"message":"pending \"t1\"","pending_payment_id":"t1"}"#
-                .to_string(),
-        );
+    fn an_error_of_the_bindings_has_the_librarys_shape() {
+        let error = Error::new(sys::KASKO_ERR_PENDING_PAYMENT, "pending \"t1\" \u{fc}");
         assert!(matches!(error, Error::PendingPayment(_)));
-        assert_eq!(error.http_status(), Some(422));
-        assert_eq!(error.pending_payment_id(), Some("t1"));
+        assert_eq!(error.http_status(), None);
+        assert_eq!(error.outcome(), Outcome::NotSent);
+        assert_eq!(error.attempts(), 0);
+        assert!(!error.retryable());
+        assert_eq!(error.request_id(), None);
+        assert_eq!(error.pending_payment_id(), None);
         assert_eq!(
             error.to_string(),
-            "KASKO_ERR_PENDING_PAYMENT: pending \"t1\""
+            "KASKO_ERR_PENDING_PAYMENT: pending \"t1\" \u{fc}"
         );
+        let answer = error.answer();
+        assert!(!answer.is_ok());
+        assert_eq!(answer.member_str("object"), Some("error"));
+        assert_eq!(answer.member_str("code"), Some("KASKO_ERR_PENDING_PAYMENT"));
+        assert_eq!(answer.member_str("message"), Some("pending \"t1\" \u{fc}"));
+        assert_eq!(answer.member_str("outcome"), Some("not_sent"));
+        assert_eq!(answer.member_type("http_status"), Some(JsonType::Null));
+        assert_eq!(answer.member_json("http_status"), Some("null"));
+        assert_eq!(answer.member_i64("attempts"), Some(0));
+        assert_eq!(answer.member_f64("attempts"), Some(0.0));
+        assert_eq!(answer.member_bool("retryable"), Some(false));
+        assert_eq!(answer.member_type("attempts"), Some(JsonType::Number));
+        assert_eq!(answer.member_type("retryable"), Some(JsonType::Bool));
+        assert_eq!(answer.member_type("code"), Some(JsonType::String));
+        // Another type, absent, a name C cannot carry.
+        assert_eq!(answer.member_str("attempts"), None);
+        assert_eq!(answer.member_i64("code"), None);
+        assert_eq!(answer.member_bool("attempts"), None);
+        assert_eq!(answer.member_type("no_such_member"), None);
+        assert_eq!(answer.member_json("no_such_member"), None);
+        assert_eq!(answer.member_str("code\0"), None);
+        assert_eq!(error.clone(), error);
+        assert_ne!(error, Error::new(sys::KASKO_ERR_PENDING_PAYMENT, "another"));
+    }
+
+    #[test]
+    fn a_nul_in_a_message_is_shown_not_cut() {
+        let error = Error::new(sys::KASKO_ERR_INVALID_ARGUMENT, "a\0b");
+        assert_eq!(error.message(), "a\\0b");
+    }
+
+    #[test]
+    fn an_error_cannot_be_made_with_ok_or_an_unknown_status() {
+        for status in [sys::KASKO_OK, 11, u32::MAX] {
+            let error = Error::new(status, "fine");
+            assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
+            assert_eq!(error.outcome(), Outcome::NotSent);
+            assert_ne!(error.message(), "fine", "the library says what is wrong");
+        }
+    }
+
+    #[test]
+    fn outcomes_have_the_librarys_names() {
+        for (outcome, name) in [
+            (Outcome::Succeeded, "KASKO_OUTCOME_SUCCEEDED"),
+            (Outcome::NotSent, "KASKO_OUTCOME_NOT_SENT"),
+            (Outcome::Rejected, "KASKO_OUTCOME_REJECTED"),
+            (Outcome::Unknown, "KASKO_OUTCOME_UNKNOWN"),
+            (Outcome::Other(99), "KASKO_OUTCOME_INVALID"),
+        ] {
+            assert_eq!(outcome.name(), name);
+            assert_eq!(Outcome::from_raw(outcome.as_raw()), outcome);
+        }
+        for raw in 0..=7 {
+            assert_eq!(
+                JsonType::from_raw(raw).is_none(),
+                raw == sys::KASKO_JSON_NONE
+            );
+        }
+    }
+
+    #[test]
+    fn a_request_does_not_show_its_token() {
+        let request = PaymentRequest::new("ptok_secret", "invoice", "invoice", "tpol_1");
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("ptok_secret"), "{shown}");
+        assert!(shown.contains("tpol_1"), "{shown}");
     }
 
     #[test]
@@ -416,6 +1193,9 @@ mod tests {
         fn check<T: Send + Sync>() {}
         check::<Client>();
         check::<Error>();
+        check::<Answer>();
+        check::<CallOptions>();
+        check::<PaymentRequest>();
     }
 }
 

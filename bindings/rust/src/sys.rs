@@ -2,10 +2,27 @@
 //!
 //! Everything here is `unsafe` and follows the header's contract: every
 //! `*mut c_char` handed out is freed with [`kasko_string_free`], the client
-//! with [`kasko_client_free`]. Prefer the safe [`Client`](crate::Client).
+//! with [`kasko_client_free`], a result with [`kasko_result_free`], call
+//! options with [`kasko_call_options_free`]. Prefer the safe
+//! [`Client`](crate::Client).
+//!
+//! Nothing here is retyped by guesswork: `tests/header.rs` reads `kasko.h`
+//! (`KASKO_INCLUDE_DIR`, else `../../include`) and checks every constant's
+//! value and type and every function's name and signature against it, both
+//! ways.
 #![allow(non_camel_case_types)]
 
-use std::os::raw::{c_char, c_uint};
+use std::os::raw::{c_char, c_int, c_long, c_uint};
+
+/// `KASKO_VERSION_MAJOR` of the header this module was written from.
+pub const KASKO_VERSION_MAJOR: c_int = 1;
+/// `KASKO_VERSION_MINOR` of the header this module was written from.
+pub const KASKO_VERSION_MINOR: c_int = 1;
+/// `KASKO_VERSION_PATCH` of the header this module was written from.
+pub const KASKO_VERSION_PATCH: c_int = 0;
+/// `KASKO_VERSION_NUMBER`, `MAJOR*1000000 + MINOR*1000 + PATCH`: the oldest
+/// library this module works with ([`kasko_version_number`] is at least this).
+pub const KASKO_VERSION_NUMBER: c_int = 1001000;
 
 /// `kasko_status`: a C enum without negative values, which C compilers
 /// give the type `unsigned int` (as bindgen would declare it).
@@ -34,11 +51,56 @@ pub const KASKO_ERR_INVALID_RESPONSE: kasko_status = 9;
 /// A failure inside the library.
 pub const KASKO_ERR_INTERNAL: kasko_status = 10;
 
+/// `kasko_outcome`: what a call's request may have done. A C enum without
+/// negative values, so `unsigned int`, like [`kasko_status`].
+pub type kasko_outcome = c_uint;
+
+/// The call succeeded (status [`KASKO_OK`]).
+pub const KASKO_OUTCOME_SUCCEEDED: kasko_outcome = 0;
+/// No byte of the request can have been written.
+pub const KASKO_OUTCOME_NOT_SENT: kasko_outcome = 1;
+/// The server answered 4xx and did not act.
+pub const KASKO_OUTCOME_REJECTED: kasko_outcome = 2;
+/// May have taken effect: look before creating again.
+pub const KASKO_OUTCOME_UNKNOWN: kasko_outcome = 3;
+
+/// `kasko_json_type`: the JSON type of a result's top-level member.
+pub type kasko_json_type = c_uint;
+
+/// No member of that name, or more than one (ambiguous), or NULL arguments.
+pub const KASKO_JSON_NONE: kasko_json_type = 0;
+/// `null`.
+pub const KASKO_JSON_NULL: kasko_json_type = 1;
+/// `true` or `false`.
+pub const KASKO_JSON_BOOL: kasko_json_type = 2;
+/// A number.
+pub const KASKO_JSON_NUMBER: kasko_json_type = 3;
+/// A string.
+pub const KASKO_JSON_STRING: kasko_json_type = 4;
+/// An array.
+pub const KASKO_JSON_ARRAY: kasko_json_type = 5;
+/// An object.
+pub const KASKO_JSON_OBJECT: kasko_json_type = 6;
+
 /// `kasko_client`: opaque, only ever behind a pointer.
 #[repr(C)]
 pub struct kasko_client {
     _opaque: [u8; 0],
     // Not Send, Sync or Unpin by itself: the safe wrapper decides.
+    _marker: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
+}
+
+/// `kasko_result`: opaque and immutable, only ever behind a pointer.
+#[repr(C)]
+pub struct kasko_result {
+    _opaque: [u8; 0],
+    _marker: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
+}
+
+/// `kasko_call_options`: opaque, only ever behind a pointer.
+#[repr(C)]
+pub struct kasko_call_options {
+    _opaque: [u8; 0],
     _marker: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
 }
 
@@ -69,4 +131,122 @@ extern "C" {
     ) -> kasko_status;
     /// `void kasko_string_free(char *)`: NULL does nothing.
     pub fn kasko_string_free(string: *mut c_char);
+
+    // ---- 1.1 (version node KASKO_1.1) ----------------------------------
+
+    /// `int kasko_version_number(void)`: the library's `KASKO_VERSION_NUMBER`.
+    pub fn kasko_version_number() -> c_int;
+    /// `const char *kasko_outcome_name(kasko_outcome)`: static.
+    pub fn kasko_outcome_name(outcome: kasko_outcome) -> *const c_char;
+
+    /// `kasko_status kasko_payment_create_v2(kasko_client *, const char *token,
+    /// const char *provider, const char *method, const char *policy_id,
+    /// const kasko_call_options *, kasko_result **)`.
+    pub fn kasko_payment_create_v2(
+        client: *mut kasko_client,
+        token: *const c_char,
+        provider: *const c_char,
+        method: *const c_char,
+        policy_id: *const c_char,
+        options: *const kasko_call_options,
+        out_result: *mut *mut kasko_result,
+    ) -> kasko_status;
+    /// `kasko_status kasko_payment_get_v2(kasko_client *, const char *,
+    /// const kasko_call_options *, kasko_result **)`.
+    pub fn kasko_payment_get_v2(
+        client: *mut kasko_client,
+        payment_id: *const c_char,
+        options: *const kasko_call_options,
+        out_result: *mut *mut kasko_result,
+    ) -> kasko_status;
+
+    /// `kasko_call_options *kasko_call_options_new(void)`: NULL only if out of memory.
+    pub fn kasko_call_options_new() -> *mut kasko_call_options;
+    /// `void kasko_call_options_free(kasko_call_options *)`: NULL does nothing.
+    pub fn kasko_call_options_free(options: *mut kasko_call_options);
+    /// `kasko_status kasko_call_options_set_timeout_ms(kasko_call_options *, long)`.
+    pub fn kasko_call_options_set_timeout_ms(
+        options: *mut kasko_call_options,
+        timeout_ms: c_long,
+    ) -> kasko_status;
+    /// `kasko_status kasko_call_options_set_traceparent(kasko_call_options *, const char *)`.
+    pub fn kasko_call_options_set_traceparent(
+        options: *mut kasko_call_options,
+        traceparent: *const c_char,
+    ) -> kasko_status;
+    /// `kasko_status kasko_call_options_set_tracestate(kasko_call_options *, const char *)`.
+    pub fn kasko_call_options_set_tracestate(
+        options: *mut kasko_call_options,
+        tracestate: *const c_char,
+    ) -> kasko_status;
+
+    /// `void kasko_result_free(kasko_result *)`: NULL (and the static
+    /// out-of-memory result) does nothing.
+    pub fn kasko_result_free(result: *mut kasko_result);
+    /// `kasko_status kasko_result_status(const kasko_result *)`.
+    pub fn kasko_result_status(result: *const kasko_result) -> kasko_status;
+    /// `const char *kasko_result_json(const kasko_result *)`: owned by the result.
+    pub fn kasko_result_json(result: *const kasko_result) -> *const c_char;
+    /// `kasko_outcome kasko_result_outcome(const kasko_result *)`.
+    pub fn kasko_result_outcome(result: *const kasko_result) -> kasko_outcome;
+    /// `int kasko_result_http_status(const kasko_result *)`: 0 without a response.
+    pub fn kasko_result_http_status(result: *const kasko_result) -> c_int;
+    /// `int kasko_result_retryable(const kasko_result *)`: 1 or 0.
+    pub fn kasko_result_retryable(result: *const kasko_result) -> c_int;
+    /// `int kasko_result_attempts(const kasko_result *)`.
+    pub fn kasko_result_attempts(result: *const kasko_result) -> c_int;
+    /// `const char *kasko_result_message(const kasko_result *)`: NULL on success.
+    pub fn kasko_result_message(result: *const kasko_result) -> *const c_char;
+    /// `const char *kasko_result_request_id(const kasko_result *)`: NULL if none.
+    pub fn kasko_result_request_id(result: *const kasko_result) -> *const c_char;
+    /// `const char *kasko_result_pending_payment_id(const kasko_result *)`: NULL if none.
+    pub fn kasko_result_pending_payment_id(result: *const kasko_result) -> *const c_char;
+
+    /// `kasko_json_type kasko_result_member_type(const kasko_result *, const char *)`.
+    pub fn kasko_result_member_type(
+        result: *const kasko_result,
+        name: *const c_char,
+    ) -> kasko_json_type;
+    /// `kasko_status kasko_result_member_string(const kasko_result *, const char *,
+    /// const char **, size_t *)`.
+    pub fn kasko_result_member_string(
+        result: *const kasko_result,
+        name: *const c_char,
+        out_value: *mut *const c_char,
+        out_length: *mut usize,
+    ) -> kasko_status;
+    /// `kasko_status kasko_result_member_int64(const kasko_result *, const char *, int64_t *)`.
+    pub fn kasko_result_member_int64(
+        result: *const kasko_result,
+        name: *const c_char,
+        out_value: *mut i64,
+    ) -> kasko_status;
+    /// `kasko_status kasko_result_member_double(const kasko_result *, const char *, double *)`.
+    pub fn kasko_result_member_double(
+        result: *const kasko_result,
+        name: *const c_char,
+        out_value: *mut f64,
+    ) -> kasko_status;
+    /// `kasko_status kasko_result_member_bool(const kasko_result *, const char *, int *)`.
+    pub fn kasko_result_member_bool(
+        result: *const kasko_result,
+        name: *const c_char,
+        out_value: *mut c_int,
+    ) -> kasko_status;
+    /// `kasko_status kasko_result_member_json(const kasko_result *, const char *,
+    /// const char **, size_t *)`.
+    pub fn kasko_result_member_json(
+        result: *const kasko_result,
+        name: *const c_char,
+        out_json: *mut *const c_char,
+        out_length: *mut usize,
+    ) -> kasko_status;
+
+    /// `kasko_status kasko_result_new_error(kasko_status, const char *, kasko_result **)`:
+    /// an error result made by the library, for an argument refused here.
+    pub fn kasko_result_new_error(
+        status: kasko_status,
+        message: *const c_char,
+        out_result: *mut *mut kasko_result,
+    ) -> kasko_status;
 }

@@ -1,11 +1,16 @@
 //! Tests of the `kasko` crate against a running kasko-sandbox
-//! (`KASKO_SANDBOX_URL`, as `scripts/with-sandbox` sets it).
+//! (`KASKO_SANDBOX_URL`, as `scripts/with-sandbox` sets it), and against
+//! one-shot servers of their own where a test must see the request or get
+//! no answer.
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use kasko::{Client, Error};
+use kasko::{Answer, CallOptions, Client, Error, JsonType, Outcome, PaymentRequest};
+
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 fn env(name: &str, fallback: Option<&str>) -> String {
     match std::env::var(name) {
@@ -20,18 +25,34 @@ fn sandbox_url() -> String {
     env("KASKO_SANDBOX_URL", None)
 }
 
-/// The string member `key` of a flat JSON object (test data only: ids are
-/// plain ASCII, so no unescaping is needed).
-fn field(json: &str, key: &str) -> String {
-    let pattern = format!("\"{key}\":\"");
-    let start = json
-        .find(&pattern)
-        .unwrap_or_else(|| panic!("no {key:?} in {json}"))
-        + pattern.len();
-    let end = json[start..]
-        .find('"')
-        .unwrap_or_else(|| panic!("unterminated {key:?} in {json}"));
-    json[start..start + end].to_string()
+/// Reads one HTTP/1.1 message's head and, by its Content-Length, its body.
+fn read_message(stream: &mut TcpStream) -> (String, String) {
+    let mut message = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).expect("read an HTTP message");
+        if n == 0 {
+            break;
+        }
+        message.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&message);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if message.len() >= end + 4 + length {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8(message).expect("UTF-8");
+    let end = text.find("\r\n\r\n").expect("a complete head");
+    (text[..end].to_string(), text[end + 4..].to_string())
 }
 
 struct Offer {
@@ -54,46 +75,28 @@ fn new_offer() -> Offer {
          Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
     )
     .unwrap();
-    let mut response = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut chunk).expect("read the sandbox's answer");
-        if n == 0 {
-            break;
-        }
-        response.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&response);
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<usize>().ok())?
-                })
-                .expect("a Content-Length");
-            if response.len() >= end + 4 + length {
-                break;
-            }
-        }
-    }
-    let text = String::from_utf8(response).expect("UTF-8");
-    assert!(text.starts_with("HTTP/1.1 201"), "offer: {text}");
-    let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
-    Offer {
-        policy_id: field(body, "policy_id"),
-        token: field(body, "token"),
+    let (head, body) = read_message(&mut stream);
+    assert!(
+        head.starts_with("HTTP/1.1 201"),
+        "offer: {head}\r\n\r\n{body}"
+    );
+    // The sandbox's own answer, not the library's, so no getter reads it:
+    // it is exactly {"policy_id":"tpol_<hex>","token":"ptok_<hex>"}, and
+    // split at its quotes it is nine pieces.
+    match body.split('"').collect::<Vec<_>>().as_slice() {
+        ["{", "policy_id", ":", policy_id, ",", "token", ":", token, "}"] => Offer {
+            policy_id: policy_id.to_string(),
+            token: token.to_string(),
+        },
+        _ => panic!("an offer of another shape: {body}"),
     }
 }
 
-fn request(offer: &Offer, provider: &str) -> String {
-    format!(
-        r#"{{"token":"{}","provider":"{provider}","method":"{provider}","policy_id":"{}"}}"#,
-        offer.token, offer.policy_id
-    )
+fn request(offer: &Offer, provider: &str) -> PaymentRequest {
+    PaymentRequest::new(&offer.token, provider, provider, &offer.policy_id)
 }
 
-fn config(with_secret: bool) -> String {
+fn config_for(base_url: &str, with_secret: bool, extra: &str) -> String {
     let secret = if with_secret {
         format!(
             r#","secret_key":"{}""#,
@@ -103,17 +106,60 @@ fn config(with_secret: bool) -> String {
         String::new()
     };
     format!(
-        r#"{{"public_key":"{}"{secret},"base_url":"{}","max_retries":0}}"#,
+        r#"{{"public_key":"{}"{secret},"base_url":"{base_url}","max_retries":0{extra}}}"#,
         env("KASKO_SANDBOX_PUBLIC_KEY", Some("pk_test_sandbox")),
-        sandbox_url()
     )
+}
+
+fn config(with_secret: bool) -> String {
+    config_for(&sandbox_url(), with_secret, "")
 }
 
 fn client() -> Client {
     Client::new(&config(true)).expect("a client")
 }
 
+/// Creates a payment for a new offer and returns its answer.
+fn create(client: &Client, provider: &str) -> Answer {
+    client
+        .create_payment_with(&request(&new_offer(), provider), &CallOptions::new())
+        .expect("create")
+}
+
+/// An offer with a deferred, so pending, payment, and that payment's id.
+fn a_pending_payment(client: &Client) -> (Offer, String) {
+    let offer = new_offer();
+    let created = client
+        .create_payment_with(&request(&offer, "deferred"), &CallOptions::new())
+        .expect("create");
+    (offer, id_of(&created))
+}
+
+fn id_of(answer: &Answer) -> String {
+    answer
+        .member_str("id")
+        .unwrap_or_else(|| panic!("no id in {answer}"))
+        .to_string()
+}
+
 const UNKNOWN_ID: &str = "t00000000000000000000000000000000";
+
+/// Asserts that `error` was refused before any I/O with the library's shape.
+fn assert_not_sent(error: &Error) {
+    assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
+    assert_eq!(error.http_status(), None, "{error:?}");
+    assert_eq!(error.outcome(), Outcome::NotSent, "{error:?}");
+    assert_eq!(error.attempts(), 0, "{error:?}");
+    assert!(!error.retryable(), "{error:?}");
+    assert_eq!(error.request_id(), None, "{error:?}");
+    assert_eq!(
+        error.answer().member_str("code"),
+        Some("KASKO_ERR_INVALID_ARGUMENT")
+    );
+    assert_eq!(error.answer().member_str("message"), Some(error.message()));
+}
+
+// ---- the tests of 1.0, on the 1.1 calls ---------------------------------------------
 
 #[test]
 fn create_a_payment_then_view_it() {
@@ -122,12 +168,17 @@ fn create_a_payment_then_view_it() {
         .create_payment(&request(&new_offer(), "invoice"))
         .expect("create");
     assert!(created.contains(r#""object":"payment""#), "{created}");
-    let id = field(&created, "id");
+
+    let id = id_of(&create(&client, "invoice"));
     let viewed = client.get_payment(&id).expect("view");
-    assert_eq!(field(&viewed, "id"), id);
+    assert!(viewed.contains(&format!(r#""id":"{id}""#)), "{viewed}");
+    let viewed = client
+        .get_payment_with(&id, &CallOptions::new())
+        .expect("view");
+    assert_eq!(viewed.member_str("id"), Some(id.as_str()));
     assert_eq!(
-        field(&viewed, "status"),
-        "ok",
+        viewed.member_str("status"),
+        Some("ok"),
         "invoice payments are ok at once"
     );
 }
@@ -152,18 +203,13 @@ fn an_unknown_provider_is_not_found() {
         .unwrap_err();
     assert!(matches!(error, Error::NotFound(_)), "{error:?}");
     assert_eq!(error.http_status(), Some(404));
+    assert_eq!(error.outcome(), Outcome::Rejected);
 }
 
 #[test]
 fn a_pending_payment_blocks_another() {
     let client = client();
-    let offer = new_offer();
-    let pending = field(
-        &client
-            .create_payment(&request(&offer, "deferred"))
-            .expect("create"),
-        "id",
-    );
+    let (offer, pending) = a_pending_payment(&client);
     let error = client
         .create_payment(&request(&offer, "deferred"))
         .unwrap_err();
@@ -190,15 +236,15 @@ fn a_bad_payment_id_is_refused_before_io() {
         "{}",
         error.json()
     );
+    assert_not_sent(&error);
 }
 
+/// 1.0's "a request without a field": a typed request always has its four
+/// fields, so the incomplete one has an empty field.
 #[test]
-fn a_request_without_a_field_is_invalid() {
+fn a_request_with_an_empty_field_is_invalid() {
     let offer = new_offer();
-    let incomplete = format!(
-        r#"{{"token":"{}","provider":"invoice","policy_id":"{}"}}"#,
-        offer.token, offer.policy_id
-    );
+    let incomplete = PaymentRequest::new(&offer.token, "invoice", "", &offer.policy_id);
     let error = client().create_payment(&incomplete).unwrap_err();
     assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
     assert_eq!(error.http_status(), None);
@@ -206,6 +252,7 @@ fn a_request_without_a_field_is_invalid() {
         error.message().contains("method"),
         "the message names the field: {error}"
     );
+    assert_not_sent(&error);
 }
 
 #[test]
@@ -213,6 +260,7 @@ fn a_nul_character_is_refused_not_truncated() {
     let error = client().get_payment("t123\0../x").unwrap_err();
     assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
     assert!(error.message().contains("NUL"), "{error}");
+    assert_not_sent(&error);
 }
 
 #[test]
@@ -225,15 +273,15 @@ fn a_bad_configuration_is_invalid() {
         "{}",
         error.json()
     );
+    assert!(error.message().contains("typo"), "{error}");
+    assert_not_sent(&error);
 }
 
 #[test]
 fn without_a_secret_key_a_view_is_unauthorized() {
     let client = Client::new(&config(false)).expect("a client");
-    let created = client
-        .create_payment(&request(&new_offer(), "invoice"))
-        .expect("create");
-    let error = client.get_payment(&field(&created, "id")).unwrap_err();
+    let id = id_of(&create(&client, "invoice"));
+    let error = client.get_payment(&id).unwrap_err();
     assert!(matches!(error, Error::Unauthorized(_)), "{error:?}");
     assert!(matches!(error.http_status(), Some(401 | 403)), "{error:?}");
 }
@@ -251,18 +299,21 @@ fn errors_work_with_question_mark_and_box_dyn_error() {
 #[test]
 fn one_client_from_8_threads() {
     let client = client();
+    // One options object for every thread's calls, too.
+    let options = CallOptions::new()
+        .traceparent(TRACEPARENT)
+        .timeout(Duration::from_secs(30));
     let rounds = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for _ in 0..8 {
             scope.spawn(|| {
                 for _ in 0..3 {
-                    let id = field(
-                        &client
-                            .create_payment(&request(&new_offer(), "invoice"))
-                            .unwrap(),
-                        "id",
-                    );
-                    assert_eq!(field(&client.get_payment(&id).unwrap(), "id"), id);
+                    let created = client
+                        .create_payment_with(&request(&new_offer(), "invoice"), &options)
+                        .unwrap();
+                    let id = id_of(&created);
+                    let viewed = client.get_payment_with(&id, &options).unwrap();
+                    assert_eq!(viewed.member_str("id"), Some(id.as_str()));
                     assert!(matches!(
                         client.get_payment(UNKNOWN_ID),
                         Err(Error::NotFound(_))
@@ -275,4 +326,385 @@ fn one_client_from_8_threads() {
     assert_eq!(rounds.load(Ordering::Relaxed), 24);
     // Moved to another thread and dropped there.
     std::thread::spawn(move || drop(client)).join().unwrap();
+}
+
+// ---- typed getters ----------------------------------------------------------------
+
+#[test]
+fn a_created_payment_has_typed_getters() {
+    let client = client();
+    let offer = new_offer();
+    let answer = client
+        .create_payment_with(&request(&offer, "invoice"), &CallOptions::new())
+        .expect("create");
+    assert!(answer.is_ok());
+    assert_eq!(answer.status(), kasko::sys::KASKO_OK);
+    assert_eq!(answer.code(), "KASKO_OK");
+    assert_eq!(answer.outcome(), Outcome::Succeeded);
+    assert_eq!(answer.http_status(), Some(200));
+    assert_eq!(answer.attempts(), 1);
+    assert!(!answer.retryable());
+    assert_eq!(answer.message(), None);
+    assert_eq!(answer.pending_payment_id(), None);
+    assert!(
+        answer.request_id().is_some_and(|id| !id.is_empty()),
+        "the sandbox sends an X-Request-Id: {answer:?}"
+    );
+    assert_eq!(answer.to_string(), answer.json());
+    assert!(answer.json().starts_with('{'), "{answer}");
+
+    assert_eq!(answer.member_str("object"), Some("payment"));
+    assert_eq!(
+        answer.member_str("policy_id"),
+        Some(offer.policy_id.as_str())
+    );
+    assert_eq!(answer.member_str("provider"), Some("invoice"));
+    assert_eq!(answer.member_bool("livemode"), Some(false));
+    assert_eq!(answer.member_i64("fee"), Some(0));
+    assert_eq!(answer.member_f64("fee"), Some(0.0));
+    assert_eq!(answer.member_type("fee"), Some(JsonType::Number));
+    assert_eq!(answer.member_type("charge_id"), Some(JsonType::Null));
+    assert_eq!(answer.member_json("charge_id"), Some("null"));
+    assert_eq!(answer.member_type("refunds"), Some(JsonType::Array));
+    assert_eq!(answer.member_json("refunds"), Some("[]"));
+    assert_eq!(answer.member_type("_links"), Some(JsonType::Object));
+    let id = id_of(&answer);
+    let links = answer.member_json("_links").expect("_links");
+    assert!(
+        links.starts_with(r#"{"_self":"#) && links.contains(&id),
+        "{links}"
+    );
+    assert_eq!(answer.member_json("id"), Some(format!("\"{id}\"").as_str()));
+    // Members of other types, and absent ones.
+    assert_eq!(answer.member_str("livemode"), None);
+    assert_eq!(answer.member_i64("id"), None);
+    assert_eq!(answer.member_bool("fee"), None);
+    assert_eq!(answer.member_type("amount_of_nothing"), None);
+    assert_eq!(answer.member_str("amount_of_nothing"), None);
+    // Only top-level members.
+    assert_eq!(answer.member_type("href"), None);
+
+    // The answer outlives the client and crosses threads.
+    drop(client);
+    let object = std::thread::spawn(move || answer.member_str("object").map(str::to_string))
+        .join()
+        .unwrap();
+    assert_eq!(object.as_deref(), Some("payment"));
+}
+
+#[test]
+fn a_not_found_error_has_typed_getters() {
+    let error = client()
+        .get_payment_with(UNKNOWN_ID, &CallOptions::new())
+        .unwrap_err();
+    assert!(matches!(error, Error::NotFound(_)), "{error:?}");
+    assert_eq!(error.status(), kasko::sys::KASKO_ERR_NOT_FOUND);
+    assert_eq!(error.http_status(), Some(404));
+    assert_eq!(error.outcome(), Outcome::Rejected);
+    assert!(!error.retryable());
+    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.pending_payment_id(), None);
+    assert!(!error.message().is_empty());
+    let request_id = error
+        .request_id()
+        .expect("the sandbox sends an X-Request-Id");
+    let answer = error.answer();
+    assert!(!answer.is_ok());
+    assert_eq!(answer.message(), Some(error.message()));
+    assert_eq!(answer.member_str("object"), Some("error"));
+    assert_eq!(answer.member_str("code"), Some("KASKO_ERR_NOT_FOUND"));
+    assert_eq!(answer.member_i64("http_status"), Some(404));
+    assert_eq!(answer.member_str("outcome"), Some("rejected"));
+    assert_eq!(answer.member_bool("retryable"), Some(false));
+    assert_eq!(answer.member_i64("attempts"), Some(1));
+    assert_eq!(answer.member_str("request_id"), Some(request_id));
+    assert_eq!(
+        answer.member_type("pending_payment_id"),
+        Some(JsonType::Null)
+    );
+    assert_eq!(answer.member_str("status"), Some("Not Found"));
+}
+
+#[test]
+fn a_pending_payment_error_has_typed_getters() {
+    let client = client();
+    let (offer, pending) = a_pending_payment(&client);
+    let error = client
+        .create_payment_with(&request(&offer, "deferred"), &CallOptions::new())
+        .unwrap_err();
+    assert!(matches!(error, Error::PendingPayment(_)), "{error:?}");
+    assert_eq!(error.pending_payment_id(), Some(pending.as_str()));
+    assert_eq!(error.answer().pending_payment_id(), Some(pending.as_str()));
+    assert_eq!(
+        error.answer().member_str("pending_payment_id"),
+        Some(pending.as_str())
+    );
+    assert_eq!(error.answer().member_i64("http_status"), Some(422));
+    assert_eq!(error.http_status(), Some(422));
+    assert_eq!(error.outcome(), Outcome::Rejected);
+    assert_eq!(error.attempts(), 1);
+    assert!(error.request_id().is_some(), "{error:?}");
+    // The pending payment is there to view.
+    let viewed = client
+        .get_payment_with(&pending, &CallOptions::new())
+        .expect("view");
+    assert_eq!(viewed.member_str("status"), Some("pending"));
+}
+
+#[test]
+fn a_nul_in_a_request_field_is_refused() {
+    let offer = new_offer();
+    let client = client();
+    let bad = PaymentRequest::new(
+        format!("{}\0x", offer.token),
+        "invoice",
+        "invoice",
+        &offer.policy_id,
+    );
+    let error = client.create_payment(&bad).unwrap_err();
+    assert_not_sent(&error);
+    assert!(
+        error.message().contains("token") && error.message().contains("NUL"),
+        "{error}"
+    );
+    // Nothing was sent: the offer can still be paid.
+    client
+        .create_payment(&request(&offer, "invoice"))
+        .expect("create");
+}
+
+// ---- per-call options ---------------------------------------------------------------
+
+#[test]
+fn an_invalid_traceparent_is_refused_with_the_librarys_message() {
+    let client = client();
+    let offer = new_offer();
+    let options = CallOptions::new().traceparent("00-not-a-traceparent");
+    let error = client.get_payment_with(UNKNOWN_ID, &options).unwrap_err();
+    assert_not_sent(&error);
+    assert!(
+        error.message().starts_with("call option traceparent"),
+        "the library's message: {error}"
+    );
+    let error = client
+        .create_payment_with(&request(&offer, "invoice"), &options)
+        .unwrap_err();
+    assert_not_sent(&error);
+    assert!(
+        error.message().starts_with("call option traceparent"),
+        "{error}"
+    );
+    // Nothing was sent: the offer can still be paid.
+    client
+        .create_payment(&request(&offer, "invoice"))
+        .expect("create");
+}
+
+#[test]
+fn invalid_tracestate_and_timeout_are_refused_with_the_librarys_messages() {
+    let client = client();
+    let error = client
+        .get_payment_with(UNKNOWN_ID, &CallOptions::new().tracestate("no equals sign"))
+        .unwrap_err();
+    assert_not_sent(&error);
+    assert!(
+        error.message().starts_with("call option tracestate"),
+        "{error}"
+    );
+
+    let error = client
+        .get_payment_with(
+            UNKNOWN_ID,
+            &CallOptions::new().timeout(Duration::from_secs(u64::MAX)),
+        )
+        .unwrap_err();
+    assert_not_sent(&error);
+    assert!(error.message().contains("timeout_ms"), "{error}");
+}
+
+#[test]
+fn a_refused_option_counts_until_it_is_set_again() {
+    let client = client();
+    let options = CallOptions::new()
+        .traceparent("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .tracestate("vendor=value");
+    assert_not_sent(&client.get_payment_with(UNKNOWN_ID, &options).unwrap_err());
+    // Setting another option does not forget it.
+    let options = options.timeout(Duration::from_secs(20));
+    assert_not_sent(&client.get_payment_with(UNKNOWN_ID, &options).unwrap_err());
+    // A valid value does; so does clearing it.
+    let options = options.traceparent(TRACEPARENT);
+    assert!(matches!(
+        client.get_payment_with(UNKNOWN_ID, &options),
+        Err(Error::NotFound(_))
+    ));
+    let options = options
+        .traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01")
+        .clear_traceparent();
+    assert!(matches!(
+        client.get_payment_with(UNKNOWN_ID, &options),
+        Err(Error::NotFound(_))
+    ));
+}
+
+#[test]
+fn a_nul_in_a_call_option_is_refused() {
+    let client = client();
+    let options = CallOptions::new().traceparent(&format!("{TRACEPARENT}\0"));
+    let error = client.get_payment_with(UNKNOWN_ID, &options).unwrap_err();
+    assert_not_sent(&error);
+    assert!(
+        error.message().contains("traceparent") && error.message().contains("NUL"),
+        "{error}"
+    );
+    let options = options.traceparent(TRACEPARENT);
+    assert!(matches!(
+        client.get_payment_with(UNKNOWN_ID, &options),
+        Err(Error::NotFound(_))
+    ));
+    let options = options.tracestate("a=b\0");
+    let error = client.get_payment_with(UNKNOWN_ID, &options).unwrap_err();
+    assert!(error.message().contains("tracestate"), "{error}");
+}
+
+#[test]
+fn valid_call_options_are_accepted() {
+    let client = client();
+    let options = CallOptions::new()
+        .timeout(Duration::from_millis(30_000))
+        .traceparent(TRACEPARENT)
+        .tracestate("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+    let created = client
+        .create_payment_with(&request(&new_offer(), "invoice"), &options)
+        .expect("create");
+    let id = id_of(&created);
+    let viewed = client.get_payment_with(&id, &options).expect("view");
+    assert_eq!(viewed.member_str("id"), Some(id.as_str()));
+    // The client's timeout again, and no options at all.
+    let options = options.client_timeout();
+    client.get_payment_with(&id, &options).expect("view");
+    client
+        .get_payment_with(&id, &CallOptions::default())
+        .expect("view");
+}
+
+/// A server for one connection on loopback: it reads one request and
+/// answers `response`, or (None) never answers and waits for the client to
+/// hang up. The thread gives back the request's head.
+fn one_shot_server(response: Option<String>) -> (String, JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let (head, _) = read_message(&mut stream);
+        match response {
+            Some(response) => stream.write_all(response.as_bytes()).unwrap(),
+            None => {
+                let mut rest = [0u8; 64];
+                while matches!(stream.read(&mut rest), Ok(n) if n > 0) {}
+            }
+        }
+        head
+    });
+    (url, server)
+}
+
+#[test]
+fn call_options_go_out_as_headers() {
+    let body = r#"{"status":"Not Found"}"#;
+    let (url, server) = one_shot_server(Some(format!(
+        "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         X-Request-Id: req_from_the_test\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )));
+    let client = Client::new(&config_for(&url, true, "")).expect("a client");
+    let options = CallOptions::new()
+        .traceparent(TRACEPARENT)
+        .tracestate("vendor=value");
+    let error = client.get_payment_with(UNKNOWN_ID, &options).unwrap_err();
+    assert!(matches!(error, Error::NotFound(_)), "{error:?}");
+    assert_eq!(error.request_id(), Some("req_from_the_test"));
+    let head = server.join().unwrap().to_lowercase();
+    assert!(
+        head.starts_with(&format!("get /payments/{UNKNOWN_ID} ")),
+        "{head}"
+    );
+    assert!(
+        head.contains(&format!("\r\ntraceparent: {TRACEPARENT}\r\n")),
+        "{head}"
+    );
+    assert!(head.contains("\r\ntracestate: vendor=value\r\n"), "{head}");
+}
+
+#[test]
+fn a_call_timeout_is_the_calls_own() {
+    let (url, server) = one_shot_server(None);
+    let client = Client::new(&config_for(&url, true, r#","timeout_ms":60000"#)).expect("a client");
+    let started = Instant::now();
+    let error = client
+        .get_payment_with(
+            UNKNOWN_ID,
+            &CallOptions::new().timeout(Duration::from_millis(300)),
+        )
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(error, Error::Network(_)), "{error:?}");
+    assert_eq!(error.http_status(), None);
+    assert_eq!(
+        error.outcome(),
+        Outcome::Unknown,
+        "sent, and no answer: {error:?}"
+    );
+    assert_eq!(error.attempts(), 1, "{error:?}");
+    assert!(
+        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_secs(20),
+        "{elapsed:?}, not the client's 60 s"
+    );
+    drop(client);
+    assert!(server.join().unwrap().starts_with("GET /payments/"));
+}
+
+#[test]
+fn members_are_read_as_the_api_wrote_them() {
+    let body = format!(
+        r#"{{"object":"payment","id":"{UNKNOWN_ID}","status":"ok","note":"a\u0000b","esc":"\u00fc\ud83d\ude00 \"q\"","twice":1,"twice":2,"big":12345678901234567890,"neg":-42,"frac":1.5,"exp":1e3,"flag":true,"nested":{{"a":[1,2]}},"list":[null]}}"#
+    );
+    let (url, server) = one_shot_server(Some(format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )));
+    let client = Client::new(&config_for(&url, true, "")).expect("a client");
+    let answer = client
+        .get_payment_with(UNKNOWN_ID, &CallOptions::new())
+        .expect("a payment");
+    server.join().unwrap();
+    assert_eq!(answer.json(), body, "exactly as the API sent it");
+    assert_eq!(answer.request_id(), None, "no X-Request-Id was sent");
+    // A JSON \u0000 is kept: the length, not the C string, tells the value.
+    assert_eq!(answer.member_str("note"), Some("a\0b"));
+    assert_eq!(answer.member_str("esc"), Some("\u{fc}\u{1f600} \"q\""));
+    // A name that appears twice has no one value.
+    assert_eq!(answer.member_type("twice"), None);
+    assert_eq!(answer.member_i64("twice"), None);
+    assert_eq!(answer.member_json("twice"), None);
+    // Integers only when they are integers within range; nothing rounded.
+    assert_eq!(answer.member_i64("big"), None);
+    assert_eq!(answer.member_f64("big"), Some(12345678901234567890.0));
+    assert_eq!(answer.member_json("big"), Some("12345678901234567890"));
+    assert_eq!(answer.member_i64("neg"), Some(-42));
+    assert_eq!(answer.member_i64("frac"), None);
+    assert_eq!(answer.member_f64("frac"), Some(1.5));
+    assert_eq!(answer.member_i64("exp"), None);
+    assert_eq!(answer.member_f64("exp"), Some(1000.0));
+    assert_eq!(answer.member_json("exp"), Some("1e3"));
+    assert_eq!(answer.member_bool("flag"), Some(true));
+    assert_eq!(answer.member_type("nested"), Some(JsonType::Object));
+    assert_eq!(answer.member_json("nested"), Some(r#"{"a":[1,2]}"#));
+    assert_eq!(answer.member_type("list"), Some(JsonType::Array));
+    assert_eq!(answer.member_json("list"), Some("[null]"));
+    assert_eq!(answer.member_type("a"), None, "only top-level members");
 }
