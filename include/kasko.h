@@ -188,6 +188,14 @@ typedef struct kasko_client kasko_client;
 typedef struct kasko_result kasko_result;
 
 /**
+ * A client's configuration set key by key (kasko_config_set_string(),
+ * kasko_config_set_int()), for kasko_client_new_from_config(): the keys of
+ * kasko_client_new()'s JSON, without writing JSON. Opaque; made by
+ * kasko_config_new() and freed by kasko_config_free(). Added in 1.1.0.
+ */
+typedef struct kasko_config kasko_config;
+
+/**
  * Options of one call (its timeout, W3C trace context). Opaque; made by
  * kasko_call_options_new() and freed by kasko_call_options_free(); may be
  * NULL wherever a call takes it. Added in 1.1.0.
@@ -346,6 +354,89 @@ kasko_status kasko_client_new_v2(const char *config_json, kasko_client **out_cli
 void kasko_client_free(kasko_client *client) KASKO_NOEXCEPT;
 
 /**
+ * Makes an empty client configuration, to be filled with
+ * kasko_config_set_string() and kasko_config_set_int() and turned into a
+ * client by kasko_client_new_from_config(): the same keys, defaults and
+ * checks as the JSON configuration of kasko_client_new(), without writing
+ * JSON (the library escapes every value).
+ *
+ * A setter given an unknown key, or a key of the other type, returns
+ * KASKO_ERR_INVALID_ARGUMENT and remembers why: the client is then refused
+ * with that message, until the key is set again correctly; so the setters'
+ * statuses may be ignored. Values are checked when the client is made,
+ * with the messages of kasko_client_new().
+ *
+ * Ownership: the caller owns the configuration and frees it with
+ * kasko_config_free(); it may be freed as soon as the client is made (the
+ * client keeps what it needs). It holds a copy of the keys it was given
+ * until then.
+ * Thread-safety: one thread at a time while it is being set; many threads
+ * may make clients from it at once afterwards.
+ * Returns NULL only if memory ran out.
+ * Added in 1.1.0.
+ */
+kasko_config *kasko_config_new(void) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Frees a configuration made by kasko_config_new().
+ *
+ * Ownership: takes ownership of `config`. Passing NULL does nothing.
+ * Thread-safety: no other thread may be using it.
+ * Added in 1.1.0.
+ */
+void kasko_config_free(kasko_config *config) KASKO_NOEXCEPT;
+
+/**
+ * Sets a string key of the configuration: "public_key", "secret_key",
+ * "base_url", "ca_bundle", "proxy" or "user_agent" (see kasko_client_new()
+ * for what each means). `value` is NUL-terminated UTF-8 and is copied; NULL
+ * removes the key (its default applies again).
+ *
+ * Thread-safety: not while another thread uses `config`.
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `config` or `key`,
+ * an unknown key, a number key (set it with kasko_config_set_int()), or a
+ * value that is not UTF-8 or over 64 KiB (remembered: see
+ * kasko_config_new()).
+ * Added in 1.1.0.
+ */
+kasko_status kasko_config_set_string(kasko_config *config, const char *key, const char *value) KASKO_NOEXCEPT;
+
+/**
+ * Sets a number key of the configuration: "timeout_ms",
+ * "connect_timeout_ms" or "max_retries" (see kasko_client_new() for their
+ * meanings and ranges, which are checked when the client is made).
+ *
+ * Thread-safety: not while another thread uses `config`.
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `config` or `key`,
+ * an unknown key, or a string key (set it with kasko_config_set_string())
+ * (remembered: see kasko_config_new()).
+ * Added in 1.1.0.
+ */
+kasko_status kasko_config_set_int(kasko_config *config, const char *key, long value) KASKO_NOEXCEPT;
+
+/**
+ * Creates a client from a configuration made with kasko_config_new(), as
+ * kasko_client_new_v2() does from JSON: the same checks, the same messages,
+ * a refusal reported as a result.
+ *
+ * On KASKO_OK, `*out_client` is the new client and `*out_result` (if
+ * `out_result` is not NULL) is set to NULL. On failure, `*out_client` is
+ * NULL and `*out_result` is the error result, never NULL (if memory ran
+ * out, it is a static KASKO_ERR_INTERNAL result); its message never quotes
+ * a key.
+ *
+ * Ownership: the caller owns the client (kasko_client_free()) and the
+ * result (kasko_result_free()); `config` stays the caller's.
+ * Thread-safety: as kasko_client_new().
+ *
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT (NULL `config` or
+ * `out_client`, a refused key, a missing or malformed value: see
+ * kasko_client_new()); KASKO_ERR_INTERNAL.
+ * Added in 1.1.0.
+ */
+kasko_status kasko_client_new_from_config(const kasko_config *config, kasko_client **out_client, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
  * Creates a payment: turns an offer into a paid policy
  * (POST /payments?key=PUBLIC_KEY, with the secret key as a Bearer token
  * when the client has one).
@@ -483,7 +574,9 @@ kasko_status kasko_payment_get_v2(kasko_client *client, const char *payment_id, 
  * remembers why: every call made with these options then fails with
  * KASKO_ERR_INVALID_ARGUMENT (nothing is sent; outcome "not_sent") and a
  * message that says exactly what is wrong, until that option is set again
- * to a valid value. So an unchecked setter never leaves a silent default.
+ * to a valid value. So an unchecked setter never leaves a silent default,
+ * and the setters' statuses may be ignored (kasko_call_options_check()
+ * tells the reason before any call).
  *
  * Ownership: the caller owns the options and frees them with
  * kasko_call_options_free(). A call reads them only while it runs; they
@@ -514,7 +607,7 @@ void kasko_call_options_free(kasko_call_options *options) KASKO_NOEXCEPT;
  * value out of range (remembered: see kasko_call_options_new()).
  * Added in 1.1.0.
  */
-kasko_status kasko_call_options_set_timeout_ms(kasko_call_options *options, long timeout_ms) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+kasko_status kasko_call_options_set_timeout_ms(kasko_call_options *options, long timeout_ms) KASKO_NOEXCEPT;
 
 /**
  * Sets the W3C Trace Context "traceparent" header sent on every attempt of
@@ -528,7 +621,7 @@ kasko_status kasko_call_options_set_timeout_ms(kasko_call_options *options, long
  * malformed value (remembered: see kasko_call_options_new()).
  * Added in 1.1.0.
  */
-kasko_status kasko_call_options_set_traceparent(kasko_call_options *options, const char *traceparent) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+kasko_status kasko_call_options_set_traceparent(kasko_call_options *options, const char *traceparent) KASKO_NOEXCEPT;
 
 /**
  * Sets the W3C Trace Context "tracestate" header sent on every attempt of
@@ -541,7 +634,7 @@ kasko_status kasko_call_options_set_traceparent(kasko_call_options *options, con
  * malformed value (remembered: see kasko_call_options_new()).
  * Added in 1.1.0.
  */
-kasko_status kasko_call_options_set_tracestate(kasko_call_options *options, const char *tracestate) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+kasko_status kasko_call_options_set_tracestate(kasko_call_options *options, const char *tracestate) KASKO_NOEXCEPT;
 
 /**
  * Reports whether the options hold a refused value, and why, without

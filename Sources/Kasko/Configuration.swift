@@ -19,6 +19,10 @@ public struct Configuration: Sendable {
         "public_key", "secret_key", "base_url", "timeout_ms", "connect_timeout_ms",
         "max_retries", "ca_bundle", "proxy", "user_agent",
     ]
+    /// The keys whose values are whole numbers; the others are strings.
+    static let integerKeys: Set<String> = ["timeout_ms", "connect_timeout_ms", "max_retries"]
+    static let configurationObject = StrictObject(
+        document: "configuration", member: "key", listName: "known keys", knownKeys: Configuration.knownKeys)
 
     public let publicKey: APIKey
     public let secretKey: APIKey?
@@ -34,10 +38,17 @@ public struct Configuration: Sendable {
     public let userAgentPrefix: String?
 
     public init(json: String) throws(KaskoError) {
-        let document = try StrictObject(
-            document: "configuration", member: "key", listName: "known keys", knownKeys: Configuration.knownKeys
-        ).parse(json)
+        try self.init(checkedDocument: try Configuration.configurationObject.parse(json))
+    }
 
+    /// From members set one by one (`ConfigurationBuilder`), with the same checks.
+    init(members: [JSONMember]) throws(KaskoError) {
+        let document = JSONValue.object(members)
+        try Configuration.configurationObject.check(document)
+        try self.init(checkedDocument: document)
+    }
+
+    private init(checkedDocument document: JSONValue) throws(KaskoError) {
         guard let publicKeyValue = document["public_key"], publicKeyValue != .null else {
             throw .invalidArgument("configuration is missing \"public_key\" (pk_test_... or pk_live_...)")
         }

@@ -84,7 +84,7 @@ enum PaymentScanner {
 
 // Checking without building. The grammar pieces shared with JSONParser
 // (literals, numbers, escapes, whitespace) are in JSONCursor.
-private extension JSONCursor {
+extension JSONCursor {
     /// Scans one value. `depth` counts the containers around it, as in
     /// `JSONParser`, so both refuse the same nesting.
     mutating func scanValue(depth: Int, into result: inout PaymentScan) throws(JSONParseError) {

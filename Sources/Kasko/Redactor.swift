@@ -7,27 +7,36 @@ struct Redactor {
 
     /// The client's keys, read in place: no copy of a key is made.
     private let keys: [SecretBytes]
-    private let callSecrets: [[UInt8]]
-    /// Indexes into `keys` then `callSecrets`, longest secret first, so that
-    /// a secret containing another is replaced whole.
-    private let order: [Int]
+    /// A call's secrets as they are, and in every JSON spelling.
+    private let plainSecrets: [[UInt8]]
+    private let callSecretTexts: [String]
 
     /// The keys of a configuration plus a call's own secrets (its token),
     /// each also as JSON may spell it: a server that quotes the raw request
     /// body back, or re-encodes the token in its own JSON (ASCII-only
     /// `\u00e4`, PHP's `\/`), puts those spellings into its message. Keys are
     /// letters, digits and '_', the same in every spelling.
+    ///
+    /// Every spelling but the plain one has a backslash, so the spellings
+    /// are made only for a text that has one: a request id on success, or a
+    /// message without escapes, costs a plain search.
     init(configuration: Configuration, callSecrets: [String] = []) {
         keys = [configuration.publicKey.bytes] + (configuration.secretKey.map { [$0.bytes] } ?? [])
+        callSecretTexts = callSecrets.filter { !$0.isEmpty }
+        plainSecrets = callSecretTexts.map { Array($0.utf8) }
+    }
+
+    /// The call's secrets to look for in a text: as they are, plus their
+    /// escaped spellings when the text has a backslash.
+    private func callSecrets(for text: [UInt8]) -> [[UInt8]] {
+        guard text.contains(UInt8(ascii: "\\")) else { return plainSecrets }
         var spellings: [[UInt8]] = []
-        for secret in callSecrets where !secret.isEmpty {
+        for secret in callSecretTexts {
             for spelling in Redactor.jsonSpellings(secret) where !spellings.contains(spelling) {
                 spellings.append(spelling)
             }
         }
-        self.callSecrets = spellings
-        order = (keys.map { $0.count } + spellings.map { $0.count }).enumerated()
-            .sorted { $0.element > $1.element }.map { $0.offset }
+        return spellings
     }
 
     /// `text` as it appears between the quotes of a JSON string, in the
@@ -69,6 +78,10 @@ struct Redactor {
 
     func redact(_ text: String) -> String {
         var bytes = Array(text.utf8)
+        let callSecrets = callSecrets(for: bytes)
+        // Longest secret first, so that a secret containing another is replaced whole.
+        let order = (keys.map { $0.count } + callSecrets.map { $0.count }).enumerated()
+            .sorted { $0.element > $1.element }.map { $0.offset }
         var changed = false
         for index in order {
             let replaced = index < keys.count

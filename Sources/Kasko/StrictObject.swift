@@ -16,6 +16,12 @@ struct StrictObject {
         } catch {
             throw .invalidArgument("\(document) is not valid JSON: \(error.message) at byte \(error.offset)")
         }
+        try check(value)
+        return value
+    }
+
+    /// An object with known, unique keys.
+    func check(_ value: JSONValue) throws(KaskoError) {
         guard case .object(let members) = value else {
             throw .invalidArgument("\(document) must be a JSON object, got \(value.typeName)")
         }
@@ -30,6 +36,5 @@ struct StrictObject {
                 throw .invalidArgument("\(document) \(member) \"\(entry.key)\" appears more than once")
             }
         }
-        return value
     }
 }

@@ -17,7 +17,9 @@ final class CallOptionsBox {
 /// remembers why: every call made with these options then fails with
 /// KASKO_ERR_INVALID_ARGUMENT (nothing is sent; outcome "not_sent") and a
 /// message that says exactly what is wrong, until that option is set again
-/// to a valid value. So an unchecked setter never leaves a silent default.
+/// to a valid value. So an unchecked setter never leaves a silent default,
+/// and the setters' statuses may be ignored (kasko_call_options_check()
+/// tells the reason before any call).
 ///
 /// Ownership: the caller owns the options and frees them with
 /// kasko_call_options_free(). A call reads them only while it runs; they
@@ -51,6 +53,7 @@ public func kasko_call_options_free(_ options: OpaquePointer?) {
 /// value out of range (remembered: see kasko_call_options_new()).
 /// Added in 1.1.0.
 @c(kasko_call_options_set_timeout_ms)
+@discardableResult
 public func kasko_call_options_set_timeout_ms(_ options: OpaquePointer?, _ timeout_ms: CLong) -> KaskoCStatus {
     set(options) { (options: inout CallOptions) throws(KaskoError) in try options.setTimeout(milliseconds: timeout_ms) }
 }
@@ -66,6 +69,7 @@ public func kasko_call_options_set_timeout_ms(_ options: OpaquePointer?, _ timeo
 /// malformed value (remembered: see kasko_call_options_new()).
 /// Added in 1.1.0.
 @c(kasko_call_options_set_traceparent)
+@discardableResult
 public func kasko_call_options_set_traceparent(_ options: OpaquePointer?, _ traceparent: UnsafePointer<CChar>?) -> KaskoCStatus {
     set(options) { (options: inout CallOptions) throws(KaskoError) in
         let value: String?
@@ -91,6 +95,7 @@ public func kasko_call_options_set_traceparent(_ options: OpaquePointer?, _ trac
 /// malformed value (remembered: see kasko_call_options_new()).
 /// Added in 1.1.0.
 @c(kasko_call_options_set_tracestate)
+@discardableResult
 public func kasko_call_options_set_tracestate(_ options: OpaquePointer?, _ tracestate: UnsafePointer<CChar>?) -> KaskoCStatus {
     set(options) { (options: inout CallOptions) throws(KaskoError) in
         let value: String?

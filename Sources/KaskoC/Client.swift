@@ -61,7 +61,7 @@ public func kasko_client_new(
     _ out_error_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> KaskoCStatus {
     out_error_json?.pointee = nil
-    switch makeClient(config_json, out_client) {
+    switch makeClient(out_client, { () throws(KaskoError) in try clientFromJSON(config_json) }) {
     case .success: return .ok
     case .failure(let error):
         guard let out_error_json else { return KaskoCStatus(error.status) }
@@ -95,7 +95,7 @@ public func kasko_client_new_v2(
     _ out_result: UnsafeMutablePointer<OpaquePointer?>?
 ) -> KaskoCStatus {
     out_result?.pointee = nil
-    switch makeClient(config_json, out_client) {
+    switch makeClient(out_client, { () throws(KaskoError) in try clientFromJSON(config_json) }) {
     case .success: return .ok
     case .failure(let error):
         guard let out_result else { return KaskoCStatus(error.status) }
@@ -103,15 +103,18 @@ public func kasko_client_new_v2(
     }
 }
 
-/// Both constructors: the client in `*out_client` (NULL on failure).
-private func makeClient(
-    _ config_json: UnsafePointer<CChar>?, _ out_client: UnsafeMutablePointer<OpaquePointer?>?
+private func clientFromJSON(_ config_json: UnsafePointer<CChar>?) throws(KaskoError) -> KaskoClient {
+    try KaskoClient(configurationJSON: try CStrings.read(config_json, name: "config_json", limit: CStrings.maximumDocumentBytes))
+}
+
+/// Every constructor: the client `make` makes, in `*out_client` (NULL on failure).
+func makeClient(
+    _ out_client: UnsafeMutablePointer<OpaquePointer?>?, _ make: () throws(KaskoError) -> KaskoClient
 ) -> Result<Void, KaskoError> {
     out_client?.pointee = nil
     do throws(KaskoError) {
         guard let out_client else { throw .invalidArgument("out_client is NULL") }
-        let text = try CStrings.read(config_json, name: "config_json", limit: CStrings.maximumDocumentBytes)
-        let client = try KaskoClient(configurationJSON: text)
+        let client = try make()
         out_client.pointee = OpaquePointer(Unmanaged.passRetained(client).toOpaque())
         return .success(())
     } catch {

@@ -56,6 +56,33 @@ import Glibc
         #expect(Array("[1]".utf8).withUnsafeBufferPointer { TopLevelMembers(json: $0) } == nil)
     }
 
+    /// The index finds what the full parser finds, for every member of
+    /// documents with escaped keys, nesting, every value type and duplicates.
+    @Test(arguments: [
+        #"{}"#,
+        #" { "a" : 1 , "b":[1,{"a":2}], "c":{"d":"e"}, "\u0061":true, "é":"\u00e9", "n":null, "s":"x\"y" } "#,
+        #"{"object":"payment","id":"t1","_links":{"_self":{"href":"http://x/payments/t1"}},"fee":0,"f":-1.5e3}"#,
+        #"{"k":"v","k":"w","\u006b2":1,"k2":2}"#,
+    ])
+    func theIndexAgreesWithTheParser(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        let members = try #require(bytes.withUnsafeBufferPointer { TopLevelMembers(json: $0) })
+        guard case .object(let parsed) = try JSONParser.parse(text) else {
+            Issue.record("not an object")
+            return
+        }
+        for member in parsed {
+            let count = parsed.filter { $0.key == member.key }.count
+            #expect(members.lookup(member.key) == (count == 1 ? .value(member.value) : .ambiguous), "\(member.key)")
+        }
+        #expect(members.lookup("absent-name") == .absent)
+    }
+
+    @Test(arguments: [#"[]"#, #"{"a":1"#, #"{"a":1}x"#, #"{"a":}"#, #"{a:1}"#, #""s""#, ""])
+    func refusesWhatIsNotOneObject(_ text: String) {
+        #expect(Array(text.utf8).withUnsafeBufferPointer { TopLevelMembers(json: $0) } == nil)
+    }
+
     @Test(arguments: [
         ("12", Int64(12)), ("-9223372036854775808", Int64.min), ("9223372036854775807", Int64.max),
         ("9223372036854775808", nil), ("1.0", nil), ("1e3", nil), ("-0", Int64(0)),
