@@ -111,13 +111,17 @@ check-swift: build
 check-c: $(BUILD)/test_api
 	$(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_api
 
-# The 1.1 API (kasko_result, per-call options, the _v2 calls) against a sandbox
-# with fault injection and the test's own raw-socket recorder; then under valgrind.
-check-results: $(BUILD)/test_results $(BUILD)/nodebug/libkasko.so.1
+# The 1.1 API (kasko_result, per-call options, the _v2 calls, kasko_config)
+# against a sandbox with fault injection and the tests' own raw-socket
+# recorder; then under valgrind.
+check-results: $(BUILD)/test_results $(BUILD)/test_config $(BUILD)/nodebug/libkasko.so.1
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_results
-	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug KASKO_TEST_QUICK=1 \
-	    valgrind --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \
-	    --error-exitcode=1 $(BUILD)/test_results
+	$(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_config
+	for test in test_results test_config; do \
+	    KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug KASKO_TEST_QUICK=1 \
+	        valgrind -q --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \
+	        --error-exitcode=1 $(BUILD)/$$test || exit 1; \
+	done
 
 # The README's C and Python programs, extracted and run as printed against the sandbox.
 check-readme: build

@@ -172,6 +172,9 @@ SANDBOX_SK = os.environ.get("KASKO_SANDBOX_SECRET_KEY", "sk_test_sandbox")
 
 
 FRESH = "floor, new conn."
+C_V2 = "libkasko C 1.1"
+V2_ENV = {"BENCH_KASKO_API": "1.1", "BENCH_TOKEN": REQUEST["token"], "BENCH_PROVIDER": REQUEST["provider"],
+          "BENCH_METHOD": REQUEST["method"], "BENCH_POLICY_ID": REQUEST["policy_id"]}
 
 
 def start_peers(work: str, base: str, pk: str, sk: str, pid: str, env: Dict[str, str],
@@ -186,6 +189,8 @@ def start_peers(work: str, base: str, pk: str, sk: str, pid: str, env: Dict[str,
         Worker("floor", [os.path.join(work, "floor"), "serve", *args], env),
         *extra,
         Worker("libkasko C", [os.path.join(work, "kasko_loop"), "serve", *args], env),
+        # The same loop through the 1.1 calls and a typed read of "id".
+        Worker(C_V2, [os.path.join(work, "kasko_loop"), "serve", *args], dict(env, **V2_ENV)),
         Worker("libkasko Python", [python, os.path.join(HERE, "py_loop.py"), "kasko", *args], env),
         Worker("requests", [python, os.path.join(HERE, "py_loop.py"), "requests", *args], env),
     ]
@@ -237,6 +242,8 @@ def print_ratios(op: str, times: Series, with_targets: bool) -> None:
     rows = [
         ("libkasko C / floor", "libkasko C", "floor", "<=", 1.15),
         ("libkasko C / " + FRESH, "libkasko C", FRESH, "<=", 1.15),
+        (C_V2 + " / floor", C_V2, "floor", "<=", 1.15),
+        (C_V2 + " / libkasko C", C_V2, "libkasko C", "<=", 1.05),
         ("libkasko Python / floor", "libkasko Python", "floor", "<=", 1.6),
         ("requests / libkasko Python", "requests", "libkasko Python", ">=", 8.0),
     ]

@@ -17,6 +17,12 @@
  * kasko_payment_create(client, request_json, &json), the status required to
  * be KASKO_OK, then kasko_string_free(json). Everything else (headers, body
  * collection, JSON validation, the malloc'd copy) is the library's.
+ *
+ * With BENCH_KASKO_API=1.1, the 1.1 calls instead: kasko_payment_get_v2 /
+ * kasko_payment_create_v2 (the fields from BENCH_TOKEN, BENCH_PROVIDER,
+ * BENCH_METHOD, BENCH_POLICY_ID), the payment's "id" read with
+ * kasko_result_member_string (what a C caller does with a result), then
+ * kasko_result_free.
  */
 #include <kasko.h>
 
@@ -38,10 +44,33 @@ static void check(kasko_status status, char *json) {
     kasko_string_free(json);
 }
 
-static void op_get(void) {
+static int use_v2;
+static const char *fields[4];
+
+static void check_result(kasko_status status, kasko_result *result) {
+    const char *id = NULL;
+    if (status != KASKO_OK || kasko_result_member_string(result, "id", &id, NULL) != KASKO_OK) {
+        fprintf(stderr, "%s: %s: %s\n", who, kasko_status_name(status), kasko_result_json(result));
+        exit(1);
+    }
+    bench_consume(kasko_result_json(result));
+    kasko_result_free(result);
+}
+
+static void get_with(kasko_client *with) {
+    if (use_v2) {
+        kasko_result *result = NULL;
+        kasko_status status = kasko_payment_get_v2(with, payment_id, NULL, &result);
+        check_result(status, result);
+        return;
+    }
     char *json = NULL;
-    kasko_status status = kasko_payment_get(client, payment_id, &json);
+    kasko_status status = kasko_payment_get(with, payment_id, &json);
     check(status, json);
+}
+
+static void op_get(void) {
+    get_with(client);
 }
 
 static kasko_client *new_client(void) {
@@ -56,6 +85,12 @@ static kasko_client *new_client(void) {
 }
 
 static void op_post(void) {
+    if (use_v2) {
+        kasko_result *result = NULL;
+        kasko_status status = kasko_payment_create_v2(client, fields[0], fields[1], fields[2], fields[3], NULL, &result);
+        check_result(status, result);
+        return;
+    }
     char *json = NULL;
     kasko_status status = kasko_payment_create(client, request_json, &json);
     check(status, json);
@@ -79,9 +114,7 @@ static void op_threads_prepare(int threads, int own) {
 
 static void op_thread_get_own(int index, long calls) {
     for (long i = 0; i < calls; i++) {
-        char *json = NULL;
-        kasko_status status = kasko_payment_get(own_clients[index], payment_id, &json);
-        check(status, json);
+        get_with(own_clients[index]);
     }
 }
 
@@ -105,6 +138,16 @@ int main(int argc, char **argv) {
     }
     payment_id = argv[5];
     request_json = argv[6];
+    const char *api = getenv("BENCH_KASKO_API");
+    use_v2 = api != NULL && strcmp(api, "1.1") == 0;
+    const char *names[4] = {"BENCH_TOKEN", "BENCH_PROVIDER", "BENCH_METHOD", "BENCH_POLICY_ID"};
+    for (int i = 0; i < 4; i++) {
+        fields[i] = getenv(names[i]);
+        if (use_v2 && fields[i] == NULL) {
+            fprintf(stderr, "%s: BENCH_KASKO_API=1.1 needs %s\n", who, names[i]);
+            return 2;
+        }
+    }
 
     strcpy(config, "{\"base_url\":");
     append_quoted(config, sizeof config, argv[2]);

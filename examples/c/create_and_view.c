@@ -13,9 +13,10 @@
  *                     a secret key the API returns the restricted payment object
  *                     and refuses the view.
  *
- * Uses the 1.1 calls: the request fields go in as C strings (the library
- * escapes them), and every answer comes back as a kasko_result whose members
- * are read with accessors; this program parses no JSON.
+ * Uses the 1.1 API: the configuration is set key by key and the request's
+ * fields go in as C strings (the library escapes them), and every answer
+ * comes back as a kasko_result whose members are read with accessors; this
+ * program writes and parses no JSON.
  *
  * Build: cc create_and_view.c $(pkg-config --cflags --libs kasko)
  *    or: cc -Iinclude create_and_view.c -Lbuild -lkasko   (run with LD_LIBRARY_PATH=build)
@@ -24,44 +25,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 static const char *env_or(const char *name, const char *fallback) {
     const char *value = getenv(name);
     return value != NULL && value[0] != '\0' ? value : fallback;
-}
-
-/* Appends `value` to buf as a JSON string literal. Returns 0 if it does not fit. */
-static int append_json_string(char *buf, size_t size, const char *value) {
-    size_t used = strlen(buf);
-    if (used + 1 >= size) return 0;
-    buf[used++] = '"';
-    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
-        char escaped[8];
-        if (*p == '"' || *p == '\\') {
-            snprintf(escaped, sizeof escaped, "\\%c", *p);
-        } else if (*p < 0x20) {
-            snprintf(escaped, sizeof escaped, "\\u%04x", *p);
-        } else {
-            escaped[0] = (char)*p;
-            escaped[1] = '\0';
-        }
-        size_t length = strlen(escaped);
-        if (used + length + 2 > size) return 0;
-        memcpy(buf + used, escaped, length);
-        used += length;
-    }
-    buf[used++] = '"';
-    buf[used] = '\0';
-    return 1;
-}
-
-/* Appends `"key":"value"` (with a comma before all but the first member). */
-static int add_member(char *buf, size_t size, const char *key, const char *value) {
-    size_t used = strlen(buf);
-    if (used + strlen(key) + 4 >= size) return 0;
-    snprintf(buf + used, size - used, "%s\"%s\":", used > 1 ? "," : "", key);
-    return append_json_string(buf, size, value);
 }
 
 /* Prints why a call failed, and what the caller should do next. */
@@ -132,25 +99,20 @@ int main(int argc, char **argv) {
     const char *secret_key =
         env_or("KASKO_SECRET_KEY", env_or("KASKO_SANDBOX_SECRET_KEY", given_public_key == NULL ? "sk_test_sandbox" : NULL));
 
-    /* The client still takes a JSON configuration; the library checks each value. */
-    char config[2048] = "{";
-    int ok = add_member(config, sizeof config, "public_key", public_key)
-             && (secret_key == NULL || add_member(config, sizeof config, "secret_key", secret_key))
-             && (base_url == NULL || add_member(config, sizeof config, "base_url", base_url))
-             && strlen(config) + 2 <= sizeof config;
-    if (!ok) {
-        fprintf(stderr, "settings are too long\n");
-        return 2;
-    }
-    strcat(config, "}");
-
+    /* The configuration is set key by key: nothing to escape. A refused key
+     * is remembered and reported when the client is made, so the setters'
+     * statuses need no check here. */
+    kasko_config *config = kasko_config_new();
+    kasko_config_set_string(config, "public_key", public_key);
+    kasko_config_set_string(config, "secret_key", secret_key); /* NULL: none */
+    kasko_config_set_string(config, "base_url", base_url);     /* NULL: the default */
     kasko_client *client = NULL;
-    char *error_json = NULL;
-    kasko_status status = kasko_client_new(config, &client, &error_json);
+    kasko_result *refused = NULL;
+    kasko_status status = kasko_client_new_from_config(config, &client, &refused);
+    kasko_config_free(config);
     if (status != KASKO_OK) {
-        fprintf(stderr, "kasko_client_new failed: %s\n%s\n", kasko_status_name(status),
-                error_json != NULL ? error_json : "(no details: out of memory)");
-        kasko_string_free(error_json);
+        report_failure("kasko_client_new_from_config", refused);
+        kasko_result_free(refused);
         return 1;
     }
 
