@@ -4,7 +4,8 @@
 // on byte for byte, every error object the library makes is valid JSON, and
 // the allocation-free PaymentScanner agrees with the full JSONParser on every
 // input (which documents it accepts), and a success is exactly a payment,
-// without duplicated watched members, that answers the question asked.
+// without duplicated watched members, that answers the question asked; and
+// the result members' index agrees with the parser too.
 
 private let statuses = [200, 201, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503, 504, 302]
 
@@ -19,6 +20,21 @@ public func fuzzResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let scanned = try? body.withUnsafeBufferPointer { try PaymentScanner.scan($0) }
     guard (parsed == nil) == (scanned == nil) else {
         fuzzInvariantBroken("scanner and parser disagree on validity")
+    }
+    // The typed results' member index (kasko_result_member_*) finds exactly
+    // what the parser finds: every member, absent names, duplicates.
+    let index = body.withUnsafeBufferPointer { TopLevelMembers(json: $0) }
+    if case .object(let all)? = parsed {
+        guard let index else { fuzzInvariantBroken("the member index refused an object the parser accepts") }
+        for member in all {
+            let copies = all.filter { $0.key == member.key }.count
+            guard index.lookup(member.key) == (copies == 1 ? .value(member.value) : .ambiguous) else {
+                fuzzInvariantBroken("the member index and the parser disagree on a member")
+            }
+        }
+        guard index.lookup("\u{1}no such member") == .absent else { fuzzInvariantBroken("found an absent member") }
+    } else if index != nil {
+        fuzzInvariantBroken("the member index accepted what is not a JSON object")
     }
     // Ask for what the body holds (half the time), so that the match checks
     // are exercised on both sides.
