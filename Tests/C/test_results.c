@@ -1,8 +1,8 @@
 /*
  * C tests of the 1.1 API (docs/c-api-1.1-spec.md): typed results
  * (kasko_result), per-call options, kasko_payment_create_v2 /
- * kasko_payment_get_v2, kasko_result_new_error, kasko_version_number and
- * kasko_outcome_name.
+ * kasko_payment_get_v2, kasko_result_new_error, kasko_version_number,
+ * kasko_outcome_name, kasko_client_new_v2 and kasko_call_options_check.
  *
  * Runs against a kasko-sandbox started with --faults (KASKO_SANDBOX_URL;
  * KASKO_SANDBOX_ARGS=--faults scripts/with-sandbox ...): delay faults for the
@@ -1446,12 +1446,21 @@ static void test_trace_headers(void) {
     request = recorder_request(0);
     CHECK(header_value(request.head, "traceparent", value, sizeof value) == 0, "traceparent after NULL: %s", value);
 
-    /* tracestate: printable ASCII, at most 512 bytes, at most 32 members. */
+    /* tracestate: printable ASCII, at most 512 bytes, at most 32 members,
+     * each value at most 256 characters (W3C). */
     char longest[513];
-    memset(longest, 'a', 512);
-    longest[0] = 'k';
+    memset(longest, 'v', 512);
+    longest[0] = 'a';
     longest[1] = '=';
+    longest[256] = ',';
+    longest[257] = 'b';
+    longest[258] = '=';
     longest[512] = '\0';
+    char long_value[260];
+    memset(long_value, 'v', 259);
+    long_value[0] = 'k';
+    long_value[1] = '=';
+    long_value[259] = '\0'; /* a value of 257 characters */
     char too_long[514];
     memset(too_long, 'a', 513);
     too_long[1] = '=';
@@ -1477,7 +1486,7 @@ static void test_trace_headers(void) {
         CHECK(header_value(request.head, "tracestate", value, sizeof value) == 1 && strcmp(value, good_states[i]) == 0,
               "tracestate sent '%.40s...', want '%.40s...'", value, good_states[i]);
     }
-    const char *bad_states[] = {too_long, members33, "a=b\x01", "a=b\r\nX-Evil: 1", "a=\xc3\xa4", "a=b\x7f"};
+    const char *bad_states[] = {too_long, members33, long_value, "a=b\x01", "a=b\r\nX-Evil: 1", "a=\xc3\xa4", "a=b\x7f"};
     recorder_reset(0);
     for (size_t i = 0; i < sizeof bad_states / sizeof bad_states[0]; i++) {
         status = kasko_call_options_set_tracestate(options, bad_states[i]);
@@ -1686,6 +1695,237 @@ static void test_new_error(void) {
     kasko_result_free(own);
 }
 
+/* ---- kasko_client_new_v2 ------------------------------------------------- */
+
+/* A pointer no call may leave in place: each out parameter starts as this. */
+static int not_a_handle;
+#define STALE_CLIENT ((kasko_client *)(void *)&not_a_handle)
+#define STALE_RESULT ((kasko_result *)(void *)&not_a_handle)
+
+static void test_client_new_v2(void) {
+    char config[1024];
+    snprintf(config, sizeof config, "{\"public_key\":\"%s\",\"secret_key\":\"%s\",\"base_url\":\"%s\",\"max_retries\":0}",
+             public_key, secret_key, base_url);
+
+    /* Success: *out_result NULL, and a client that works. */
+    kasko_client *client = STALE_CLIENT;
+    kasko_result *result = STALE_RESULT;
+    kasko_status status = kasko_client_new_v2(config, &client, &result);
+    CHECK(status == KASKO_OK, "client_new_v2: %s %s", kasko_status_name(status),
+          result != NULL && result != STALE_RESULT ? or_null(kasko_result_message(result)) : "");
+    CHECK(result == NULL, "client_new_v2 success: *out_result is %p, want NULL", (void *)result);
+    CHECK(client != NULL && client != STALE_CLIENT, "client_new_v2 success: no client");
+    if (status == KASKO_OK && client != NULL && client != STALE_CLIENT) {
+        struct offer offer;
+        new_offer(&offer);
+        kasko_result *created = NULL;
+        status = kasko_payment_create_v2(client, offer.token, "invoice", "invoice", offer.policy_id, NULL, &created);
+        check_result_shape(status, created, "create on a v2 client", __LINE__);
+        const char *id = NULL;
+        CHECK(status == KASKO_OK && kasko_result_member_string(created, "id", &id, NULL) == KASKO_OK,
+              "create on a v2 client: %s %s", kasko_status_name(status),
+              or_null(created ? kasko_result_json(created) : NULL));
+        if (id != NULL) {
+            kasko_result *viewed = NULL;
+            status = kasko_payment_get_v2(client, id, NULL, &viewed);
+            check_result_shape(status, viewed, "view on a v2 client", __LINE__);
+            const char *same = NULL;
+            CHECK(status == KASKO_OK && kasko_result_member_string(viewed, "id", &same, NULL) == KASKO_OK
+                      && same_string(same, id),
+                  "view on a v2 client: %s", kasko_status_name(status));
+            kasko_result_free(viewed);
+        }
+        kasko_result_free(created);
+        kasko_client_free(client);
+    }
+    /* Success with out_result NULL: allowed; the client is wired to the sandbox. */
+    client = STALE_CLIENT;
+    status = kasko_client_new_v2(config, &client, NULL);
+    CHECK(status == KASKO_OK && client != NULL && client != STALE_CLIENT, "client_new_v2(out_result NULL): %s",
+          kasko_status_name(status));
+    if (status == KASKO_OK && client != STALE_CLIENT) {
+        result = NULL;
+        status = kasko_payment_get_v2(client, "t00000000000000000000000000000000", NULL, &result);
+        CHECK(status == KASKO_ERR_NOT_FOUND && result != NULL && kasko_result_http_status(result) == 404,
+              "a view of an unknown payment: %s", kasko_status_name(status));
+        kasko_result_free(result);
+        kasko_client_free(client);
+    }
+
+    /* Refusals: the result is the error, as the 1.0 constructor's error
+     * object says it, byte for byte; nothing was made. */
+    char typo[256], space[256], control[256], mixed[256], remote[256], missing[256], retries[256];
+    snprintf(typo, sizeof typo, "{\"public_key\":\"%s\",\"typo\":1}", public_key);
+    snprintf(space, sizeof space, "{\"public_key\":\"pk_test_has space\"}");
+    snprintf(control, sizeof control, "{\"public_key\":\"%s\",\"secret_key\":\"sk_test_\\u0001verysecretvalue\"}",
+             public_key);
+    snprintf(mixed, sizeof mixed, "{\"public_key\":\"%s\",\"secret_key\":\"sk_live_verysecretvalue\"}", public_key);
+    snprintf(remote, sizeof remote, "{\"public_key\":\"%s\",\"base_url\":\"http://example.com\"}", public_key);
+    snprintf(missing, sizeof missing, "{\"secret_key\":\"%s\"}", secret_key);
+    snprintf(retries, sizeof retries, "{\"public_key\":\"%s\",\"max_retries\":11}", public_key);
+    struct {
+        const char *what;
+        const char *config;
+        const char *named;
+    } refused[] = {
+        {"unknown key", typo, "\"typo\""},
+        {"public key with a space", space, "public_key"},
+        {"secret key with a control character", control, "secret_key"},
+        {"test and live keys", mixed, "live"},
+        {"plain http to another host", remote, "base_url"},
+        {"no public key", missing, "public_key"},
+        {"max_retries out of range", retries, "max_retries"},
+        {"not JSON", "not json", "JSON"},
+        {"not an object", "[]", "object"},
+        {"NULL config_json", NULL, "config_json"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        client = STALE_CLIENT;
+        result = STALE_RESULT;
+        status = kasko_client_new_v2(refused[i].config, &client, &result);
+        CHECK(status == KASKO_ERR_INVALID_ARGUMENT, "client_new_v2(%s): %s", refused[i].what,
+              kasko_status_name(status));
+        CHECK(client == NULL, "client_new_v2(%s): *out_client is %p, want NULL", refused[i].what, (void *)client);
+        CHECK(result != NULL && result != STALE_RESULT, "client_new_v2(%s): no result", refused[i].what);
+        if (result == NULL || result == STALE_RESULT) continue;
+        check_result_shape(status, result, refused[i].what, __LINE__);
+        check_error(result, KASKO_ERR_INVALID_ARGUMENT, 0, KASKO_OUTCOME_NOT_SENT, 0, refused[i].what, __LINE__);
+        CHECK(kasko_result_attempts(result) == 0 && kasko_result_retryable(result) == 0
+                  && kasko_result_request_id(result) == NULL && kasko_result_pending_payment_id(result) == NULL,
+              "client_new_v2(%s): attempts %d retryable %d", refused[i].what, kasko_result_attempts(result),
+              kasko_result_retryable(result));
+        const char *message = kasko_result_message(result);
+        CHECK(message != NULL && strstr(message, refused[i].named) != NULL, "client_new_v2(%s): message %s",
+              refused[i].what, or_null(message));
+        const char *json = kasko_result_json(result);
+        CHECK(json != NULL && strstr(json, "verysecretvalue") == NULL && strstr(json, secret_key) == NULL,
+              "client_new_v2(%s): a key is quoted: %s", refused[i].what, or_null(json));
+        /* The 1.0 constructor says the same, in the same words. */
+        kasko_client *old_client = STALE_CLIENT;
+        char *old_json = NULL;
+        kasko_status old_status = kasko_client_new(refused[i].config, &old_client, &old_json);
+        CHECK(old_status == status && old_client == NULL, "client_new(%s): %s", refused[i].what,
+              kasko_status_name(old_status));
+        CHECK(same_string(old_json, json), "client_new(%s) and _v2 disagree:\n  1.0: %s\n  1.1: %s", refused[i].what,
+              or_null(old_json), or_null(json));
+        kasko_string_free(old_json);
+        kasko_result_free(result);
+
+        /* out_result NULL is allowed on a refusal too: the status says it. */
+        client = STALE_CLIENT;
+        status = kasko_client_new_v2(refused[i].config, &client, NULL);
+        CHECK(status == KASKO_ERR_INVALID_ARGUMENT && client == NULL, "client_new_v2(%s, out_result NULL): %s %p",
+              refused[i].what, kasko_status_name(status), (void *)client);
+    }
+    /* NULL out_client: refused, with a result that says so. */
+    result = STALE_RESULT;
+    status = kasko_client_new_v2(config, NULL, &result);
+    CHECK(status == KASKO_ERR_INVALID_ARGUMENT, "client_new_v2(out_client NULL): %s", kasko_status_name(status));
+    CHECK(result != NULL && result != STALE_RESULT, "client_new_v2(out_client NULL): no result");
+    if (result != NULL && result != STALE_RESULT) {
+        check_result_shape(status, result, "out_client NULL", __LINE__);
+        check_error(result, KASKO_ERR_INVALID_ARGUMENT, 0, KASKO_OUTCOME_NOT_SENT, 0, "out_client NULL", __LINE__);
+        CHECK(strstr(or_null(kasko_result_message(result)), "out_client") != NULL, "out_client NULL: message %s",
+              or_null(kasko_result_message(result)));
+        kasko_result_free(result);
+    }
+    CHECK(kasko_client_new_v2(config, NULL, NULL) == KASKO_ERR_INVALID_ARGUMENT, "client_new_v2(config, NULL, NULL)");
+    CHECK(kasko_client_new_v2(NULL, NULL, NULL) == KASKO_ERR_INVALID_ARGUMENT, "client_new_v2(NULL, NULL, NULL)");
+}
+
+/* ---- kasko_call_options_check -------------------------------------------- */
+
+/* The check's refusal of `options`, compared with what a view made with them
+ * returns (the same error object, byte for byte) and that nothing was sent. */
+static void check_refused_options(kasko_client *client, const kasko_call_options *options, const char *named,
+                                  const char *what, int line) {
+    kasko_result *result = STALE_RESULT;
+    kasko_status status = kasko_call_options_check(options, &result);
+    CHECK(status == KASKO_ERR_INVALID_ARGUMENT, "line %d check(%s): %s", line, what, kasko_status_name(status));
+    CHECK(result != NULL && result != STALE_RESULT, "line %d check(%s): no result", line, what);
+    if (result == NULL || result == STALE_RESULT) return;
+    check_result_shape(status, result, what, line);
+    check_error(result, KASKO_ERR_INVALID_ARGUMENT, 0, KASKO_OUTCOME_NOT_SENT, 0, what, line);
+    const char *message = kasko_result_message(result);
+    CHECK(message != NULL && strstr(message, named) != NULL, "line %d check(%s): message %s", line, what,
+          or_null(message));
+    CHECK(kasko_call_options_check(options, NULL) == KASKO_ERR_INVALID_ARGUMENT, "line %d check(%s, NULL)", line,
+          what);
+    kasko_result *call = NULL;
+    status = kasko_payment_get_v2(client, "tcheckedoptions", options, &call);
+    CHECK(status == KASKO_ERR_INVALID_ARGUMENT && call != NULL
+              && same_string(kasko_result_json(call), kasko_result_json(result)),
+          "line %d %s: the call says\n  %s\nthe check\n  %s", line, what,
+          or_null(call ? kasko_result_json(call) : NULL), or_null(kasko_result_json(result)));
+    kasko_result_free(call);
+    kasko_result_free(result);
+}
+
+static void check_accepted_options(const kasko_call_options *options, const char *what, int line) {
+    kasko_result *result = STALE_RESULT;
+    kasko_status status = kasko_call_options_check(options, &result);
+    CHECK(status == KASKO_OK, "line %d check(%s): %s %s", line, what, kasko_status_name(status),
+          result != NULL && result != STALE_RESULT ? or_null(kasko_result_message(result)) : "");
+    CHECK(result == NULL, "line %d check(%s): *out_result is %p, want NULL", line, what, (void *)result);
+    if (result != STALE_RESULT) kasko_result_free(result);
+    CHECK(kasko_call_options_check(options, NULL) == KASKO_OK, "line %d check(%s, NULL)", line, what);
+}
+
+static void test_call_options_check(void) {
+    kasko_client *client = sandbox_client(0, 20000);
+    kasko_call_options *options = kasko_call_options_new();
+    CHECK(options != NULL, "kasko_call_options_new");
+    if (options == NULL) return;
+
+    /* Valid: nothing set, then every option set. */
+    check_accepted_options(options, "empty options", __LINE__);
+    CHECK(kasko_call_options_set_timeout_ms(options, 5000) == KASKO_OK, "timeout 5000");
+    CHECK(kasko_call_options_set_traceparent(options, TRACEPARENT) == KASKO_OK, "traceparent");
+    CHECK(kasko_call_options_set_tracestate(options, TRACESTATE) == KASKO_OK, "tracestate");
+    check_accepted_options(options, "every option valid", __LINE__);
+
+    /* Refused: each option, the call's own error; until set again. */
+    CHECK(kasko_call_options_set_traceparent(options, "bogus") == KASKO_ERR_INVALID_ARGUMENT, "bogus traceparent");
+    check_refused_options(client, options, "traceparent", "a bogus traceparent", __LINE__);
+    CHECK(kasko_call_options_set_timeout_ms(options, 30000) == KASKO_OK, "another option");
+    check_refused_options(client, options, "traceparent", "a bogus traceparent, another option set", __LINE__);
+    CHECK(kasko_call_options_set_traceparent(options, TRACEPARENT) == KASKO_OK, "traceparent again");
+    check_accepted_options(options, "traceparent set again", __LINE__);
+
+    CHECK(kasko_call_options_set_timeout_ms(options, 3600001) == KASKO_ERR_INVALID_ARGUMENT, "timeout too long");
+    check_refused_options(client, options, "timeout_ms", "a timeout out of range", __LINE__);
+    CHECK(kasko_call_options_set_timeout_ms(options, 0) == KASKO_OK, "the client's timeout");
+    check_accepted_options(options, "timeout set again", __LINE__);
+
+    CHECK(kasko_call_options_set_tracestate(options, "no equals sign") == KASKO_ERR_INVALID_ARGUMENT,
+          "bad tracestate");
+    check_refused_options(client, options, "tracestate", "a bad tracestate", __LINE__);
+    /* Two refused at once: still the error the call would give. */
+    CHECK(kasko_call_options_set_timeout_ms(options, -1) == KASKO_ERR_INVALID_ARGUMENT, "negative timeout");
+    check_refused_options(client, options, "call option", "two refused options", __LINE__);
+    CHECK(kasko_call_options_set_tracestate(options, NULL) == KASKO_OK, "NULL clears tracestate");
+    CHECK(kasko_call_options_set_timeout_ms(options, 1) == KASKO_OK, "timeout 1");
+    check_accepted_options(options, "both set again", __LINE__);
+    CHECK(sandbox_attempts(base_url, "tcheckedoptions") == 0, "a view with refused options reached the sandbox");
+
+    /* NULL options: refused, with a result naming them. */
+    kasko_result *result = STALE_RESULT;
+    kasko_status status = kasko_call_options_check(NULL, &result);
+    CHECK(status == KASKO_ERR_INVALID_ARGUMENT, "check(NULL): %s", kasko_status_name(status));
+    CHECK(result != NULL && result != STALE_RESULT, "check(NULL): no result");
+    if (result != NULL && result != STALE_RESULT) {
+        check_result_shape(status, result, "check(NULL)", __LINE__);
+        check_error(result, KASKO_ERR_INVALID_ARGUMENT, 0, KASKO_OUTCOME_NOT_SENT, 0, "check(NULL)", __LINE__);
+        CHECK(strstr(or_null(kasko_result_message(result)), "options") != NULL, "check(NULL): message %s",
+              or_null(kasko_result_message(result)));
+        kasko_result_free(result);
+    }
+    CHECK(kasko_call_options_check(NULL, NULL) == KASKO_ERR_INVALID_ARGUMENT, "check(NULL, NULL)");
+
+    kasko_call_options_free(options);
+    kasko_client_free(client);
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 /* What one result says, copied on the main thread. */
@@ -1890,6 +2130,8 @@ int main(void) {
     test_trace_headers();
     test_timeouts();
     test_new_error();
+    test_client_new_v2();
+    test_call_options_check();
     test_threads();
 
     recorder_stop();

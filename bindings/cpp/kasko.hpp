@@ -101,11 +101,6 @@ struct CallOptionsFree {
     void operator()(kasko_call_options* options) const noexcept { kasko_call_options_free(options); }
 };
 
-struct StringFree {
-    void operator()(char* string) const noexcept { kasko_string_free(string); }
-};
-using OwnedString = std::unique_ptr<char, StringFree>;
-
 inline bool has_nul(const std::string& value) noexcept { return value.find('\0') != std::string::npos; }
 
 inline std::optional<std::string> optional_string(const char* value) {
@@ -269,7 +264,7 @@ class Error : public std::runtime_error {
 public:
     /// An error from a failed call's result. A success or an empty Result is
     /// not a failure: it becomes a KASKO_ERR_INTERNAL error saying so.
-    explicit Error(Result result) : Error(share(std::move(result)), nullptr) {}
+    explicit Error(Result result) : Error(share(std::move(result))) {}
 
     /// The failed call's result (also for errors this binding made itself,
     /// with kasko_result_new_error()).
@@ -305,18 +300,12 @@ public:
     std::optional<std::string> pending_payment_id() const { return result_->pending_payment_id(); }
 
     /// The library's error object as JSON text ("code", "outcome", "errors",
-    /// ...; its members are also in result().member_*()). For a refused
-    /// configuration it is the error object kasko_client_new() gave, which
-    /// says why (kasko_client_new has no kasko_result to carry it).
-    std::string json() const { return client_new_json_ ? *client_new_json_ : result_->json(); }
+    /// ...; its members are also in result().member_*()).
+    std::string json() const { return result_->json(); }
 
 private:
-    friend class Client;
-
-    Error(std::shared_ptr<const Result> result, std::shared_ptr<const std::string> client_new_json)
-        : std::runtime_error(what_of(*result)),
-          result_(std::move(result)),
-          client_new_json_(std::move(client_new_json)) {}
+    explicit Error(std::shared_ptr<const Result> result)
+        : std::runtime_error(what_of(*result)), result_(std::move(result)) {}
 
     static std::shared_ptr<const Result> share(Result result) {
         if (result.native_handle() == nullptr || result.ok()) {
@@ -333,7 +322,6 @@ private:
     }
 
     std::shared_ptr<const Result> result_;
-    std::shared_ptr<const std::string> client_new_json_;  // only for a refused configuration
 };
 
 /// Per-call settings. The defaults are the client's: a default CallOptions
@@ -371,7 +359,9 @@ inline const char* c_string(const std::string& value, const char* what) {
 }
 
 // A setter's status is not needed here: given an invalid value, the options
-// remember why, and the call made with them fails with the library's message.
+// remember why, and the call made with them fails with the library's message
+// (which is why the options, made afresh for each call, are not checked
+// separately with kasko_call_options_check: the call says the same).
 inline void reported_by_the_call(kasko_status) noexcept {}
 
 // The kasko_call_options of one call (NULL for the defaults).
@@ -414,26 +404,27 @@ inline Result finish(kasko_status status, kasko_result* out) {
 class Client {
 public:
     /// Creates a client from the C API's JSON configuration ("public_key",
-    /// "secret_key", "base_url", "timeout_ms", ...; see kasko_client_new()).
-    /// Throws kasko::Error (KASKO_ERR_INVALID_ARGUMENT for a bad configuration;
-    /// its json() is the library's error object, whose "message" says why).
+    /// "secret_key", "base_url", "timeout_ms", ...; see kasko_client_new_v2()).
+    /// Throws kasko::Error: KASKO_ERR_INVALID_ARGUMENT for a bad configuration,
+    /// whose what() is the library's message saying why (it never quotes a
+    /// key) and whose result() is the library's error result, as for a call.
     explicit Client(const std::string& config_json) {
         const char* config = detail::c_string(config_json, "config_json");
         kasko_client* handle = nullptr;
-        char* error = nullptr;
-        kasko_status status = kasko_client_new(config, &handle, &error);
-        detail::OwnedString owned_error(error);
+        kasko_result* out = nullptr;
+        kasko_status status = kasko_client_new_v2(config, &handle, &out);
+        Result refusal(out);  // NULL on success
         if (status != KASKO_OK || handle == nullptr) {
             kasko_client_free(handle);  // NULL per the contract; never leak one
-            if (status == KASKO_OK) status = KASKO_ERR_INTERNAL;
-            // kasko_client_new gives an error object as JSON text, not a
-            // kasko_result: the result here is the library's, with a message
-            // of ours, and the library's own object is kept for json().
-            auto result = std::make_shared<const Result>(
-                Result::error(status, "the client could not be created: kasko::Error::json() has the reason"));
-            std::shared_ptr<const std::string> json;
-            if (owned_error) json = std::make_shared<const std::string>(owned_error.get());
-            throw Error(std::move(result), std::move(json));
+            if (status == KASKO_OK) {
+                throw Error(Result::error(KASKO_ERR_INTERNAL, "kasko_client_new_v2 returned KASKO_OK but no client"));
+            }
+            if (refusal.native_handle() == nullptr) {
+                throw Error(Result::error(KASKO_ERR_INTERNAL,
+                                          std::string("kasko_client_new_v2 returned ") + kasko_status_name(status)
+                                              + " and no result"));
+            }
+            throw Error(std::move(refusal));
         }
         handle_ = handle;
     }

@@ -126,8 +126,6 @@ type Error struct {
 	Attempts         int     // HTTP attempts made; 0 if refused before any I/O
 	RequestID        string  // the response's X-Request-Id, "" if none
 	// JSON is the library's error object ("code", "errors", ... are there).
-	// For a refused configuration it is the one kasko_client_new gave, whose
-	// "message" says why (kasko_client_new has no kasko_result to carry it).
 	JSON string
 }
 
@@ -290,7 +288,9 @@ func nativeOptions(options []CallOption) (*C.kasko_call_options, error) {
 	}
 	// The setters' statuses are not needed: given an invalid value, the
 	// options remember why, and the call made with them fails with the
-	// library's message.
+	// library's message. (So the options, made afresh for each call, are
+	// not checked separately with kasko_call_options_check: the call says
+	// the same.)
 	if o.timeout != 0 {
 		C.kasko_call_options_set_timeout_ms(native, milliseconds(o.timeout))
 	}
@@ -474,9 +474,11 @@ type Client struct {
 
 // NewClient creates a client from the C API's JSON configuration
 // ("public_key", "secret_key", "base_url", "timeout_ms", ...; see
-// kasko_client_new). A bad configuration is an *Error with
-// StatusInvalidArgument, whose JSON is the library's error object saying
-// why. Close the client when done with it.
+// kasko_client_new_v2). A bad configuration is an *Error with
+// StatusInvalidArgument, read from the library's result like any other:
+// its Message is the library's reason (it names the key, never quotes
+// one) and its JSON the library's error object. Close the client when done
+// with it.
 func NewClient(configJSON string) (*Client, error) {
 	config, err := cString(configJSON, "config_json")
 	if err != nil {
@@ -484,24 +486,20 @@ func NewClient(configJSON string) (*Client, error) {
 	}
 	defer C.free(unsafe.Pointer(config))
 	var handle *C.kasko_client
-	var errorJSON *C.char
-	status := C.kasko_client_new(config, &handle, &errorJSON)
-	text := goString(errorJSON)
-	C.kasko_string_free(errorJSON)
+	var refusal *C.kasko_result
+	status := C.kasko_client_new_v2(config, &handle, &refusal)
 	if status != C.KASKO_OK || handle == nil {
 		C.kasko_client_free(handle) // NULL per the contract; never leak one
-		if status == C.KASKO_OK {
-			status = C.KASKO_ERR_INTERNAL
+		switch {
+		case status == C.KASKO_OK:
+			C.kasko_result_free(refusal) // NULL per the contract
+			return nil, newError(StatusInternal, "kasko_client_new_v2 returned KASKO_OK but no client")
+		case refusal == nil: // never, per kasko.h
+			return nil, newError(StatusInternal, "kasko_client_new_v2 returned "+Status(status).String()+" and no result")
 		}
-		// kasko_client_new gives an error object as JSON text, not a
-		// kasko_result: the error is the library's, with a message of ours,
-		// and the library's own object is kept as its JSON.
-		e := newError(Status(status), "the client could not be created: Error.JSON has the reason")
-		if text != "" {
-			e.JSON = text
-		}
-		return nil, e
+		return nil, errorFromResult(status, refusal)
 	}
+	C.kasko_result_free(refusal) // NULL on success
 	c := &Client{handle: handle}
 	runtime.SetFinalizer(c, (*Client).Close)
 	return c, nil

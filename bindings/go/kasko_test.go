@@ -443,16 +443,46 @@ func TestBadConfigurationIsInvalid(t *testing.T) {
 	if client != nil {
 		t.Fatal("a client from a bad configuration")
 	}
-	kerr := kaskoError(t, err, kasko.StatusInvalidArgument)
-	if kerr.HTTPStatus != 0 || !strings.Contains(kerr.JSON, `"object":"error"`) {
-		t.Fatalf("%+v", kerr)
+	kerr := refusedBeforeIO(t, err, "unknown key")
+	if !strings.Contains(kerr.JSON, `"object":"error"`) || field(t, kerr.JSON, "outcome") != "not_sent" {
+		t.Fatalf("the library's error object: %s", kerr.JSON)
 	}
-	if kerr.Outcome != kasko.OutcomeNotSent || kerr.Attempts != 0 || kerr.Message == "" {
-		t.Fatalf("%+v", kerr)
+	// The library's reason, word for word (refusedBeforeIO: the same as the
+	// error object's "message"), naming the key.
+	if !strings.HasPrefix(kerr.Message, `unknown configuration key "typo"`) {
+		t.Fatalf("the library's reason: %q", kerr.Message)
 	}
-	if reason := field(t, kerr.JSON, "message"); !strings.Contains(reason, "typo") && !strings.Contains(reason, "unknown") {
-		t.Fatalf("the library's reason: %s", kerr.JSON)
+	if kerr.Error() != "KASKO_ERR_INVALID_ARGUMENT: "+kerr.Message {
+		t.Fatalf("Error(): %q", kerr.Error())
 	}
+}
+
+func TestBadKeyIsRefusedWithTheLibrarysMessage(t *testing.T) {
+	for _, c := range []struct{ config, names, secret string }{
+		{`{"public_key":"pk_test_abc","secret_key":"sk_test_\u0001verysecretvalue"}`, "secret_key", "verysecretvalue"},
+		{`{"public_key":"pk_test_abc","secret_key":"sk_live_verysecretvalue"}`, "secret_key", "verysecretvalue"},
+		{`{"public_key":"pk_test_has space"}`, "public_key", "has space"},
+		{`not json`, "configuration is not valid JSON", ""},
+		{`{}`, "public_key", ""},
+	} {
+		client, err := kasko.NewClient(c.config)
+		if client != nil {
+			t.Fatalf("%s: a client", c.config)
+		}
+		kerr := refusedBeforeIO(t, err, c.config)
+		if !strings.Contains(kerr.Message, c.names) {
+			t.Errorf("%s: the message names %q: %q", c.config, c.names, kerr.Message)
+		}
+		if c.secret != "" && (strings.Contains(kerr.Message, c.secret) || strings.Contains(kerr.JSON, c.secret)) {
+			t.Errorf("%s: the key is quoted: %s", c.config, kerr.JSON)
+		}
+	}
+	// A good configuration still makes a client.
+	client, err := kasko.NewClient(config(t, true))
+	if err != nil || client == nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	client.Close()
 }
 
 func TestCallOptionsValidAreAccepted(t *testing.T) {

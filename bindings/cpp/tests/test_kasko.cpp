@@ -202,15 +202,48 @@ int main() {
         expect(from_success.status() != KASKO_OK, "an Error is never KASKO_OK");
     });
 
-    run("a bad configuration throws INVALID_ARGUMENT", [] {
-        kasko::Error e = expect_error([] { kasko::Client client("{\"public_key\":\"pk_test_x\",\"typo\":1}"); },
-                                      "unknown config key");
-        expect(e.status() == KASKO_ERR_INVALID_ARGUMENT, std::string("status ") + e.code());
-        expect(!e.http_status().has_value(), "no HTTP status before I/O");
-        expect(e.outcome() == kasko::Outcome::not_sent && e.attempts() == 0, e.result().json());
-        expect(contains(e.json(), "\"object\":\"error\""), "error JSON: " + e.json());
-        expect(contains(e.json(), "typo") || contains(e.json(), "unknown"), "the library's reason: " + e.json());
-        expect(std::string(e.what()).size() > 0 && !contains(e.what(), "{"), std::string("what(): ") + e.what());
+    run("a bad configuration throws INVALID_ARGUMENT with the library's message", [] {
+        const std::string config = "{\"public_key\":\"pk_test_x\",\"typo\":1}";
+        kasko::Error e = expect_error([&] { kasko::Client client(config); }, "unknown config key");
+        expect_refused_before_io(e, "unknown config key");
+        expect(!e.http_status().has_value() && !e.request_id(), "no HTTP status before I/O");
+        // what() is the library's reason, word for word, naming the key ...
+        expect(contains(e.what(), "unknown configuration key \"typo\""), std::string("what(): ") + e.what());
+        expect(e.message() == e.what() && e.result().message() == e.what(), e.message());
+        // ... and the same as kasko_client_new_v2 says when asked directly.
+        kasko_client* handle = nullptr;
+        kasko_result* raw = nullptr;
+        kasko_status status = kasko_client_new_v2(config.c_str(), &handle, &raw);
+        kasko::Result direct(raw);
+        expect(status == KASKO_ERR_INVALID_ARGUMENT && handle == nullptr && direct.native_handle() != nullptr,
+               "kasko_client_new_v2 refuses it too");
+        expect(direct.message() == e.message() && direct.json() == e.json(), direct.json() + " vs " + e.json());
+        // json() is the library's error object, read by the library.
+        expect(e.result().member_string("object") == std::string("error")
+                   && e.result().member_string("message") == e.message()
+                   && e.result().member_string("outcome") == std::string("not_sent")
+                   && e.result().member_int64("attempts") == 0
+                   && e.result().member_type("http_status") == kasko::JsonType::null,
+               "the error object: " + e.json());
+    });
+
+    run("a bad key is refused with the library's message, never quoting it", [] {
+        const std::string secret = "sk_test_\\u0001verysecretvalue";  // a control character, JSON-escaped
+        kasko::Error e = expect_error(
+            [&] { kasko::Client client("{\"public_key\":\"pk_test_abc\",\"secret_key\":\"" + secret + "\"}"); },
+            "bad secret key");
+        expect_refused_before_io(e, "bad secret key");
+        expect(contains(e.what(), "secret_key"), std::string("names the key: ") + e.what());
+        expect(!contains(e.what(), "verysecretvalue") && !contains(e.json(), "verysecretvalue"), e.json());
+        e = expect_error([] { kasko::Client client("{\"public_key\":\"pk_test_has space\"}"); }, "bad public key");
+        expect_refused_before_io(e, "bad public key");
+        expect(contains(e.what(), "public_key") && !contains(e.what(), "has space"), e.what());
+        e = expect_error([] { kasko::Client client("not json"); }, "not JSON");
+        expect_refused_before_io(e, "not JSON");
+        expect(contains(e.what(), "configuration is not valid JSON"), e.what());
+        // A good configuration makes a client, and nothing is left to free.
+        kasko::Client client(config());
+        expect(client.native_handle() != nullptr, "a client");
     });
 
     run("create a payment, then view it", [] {

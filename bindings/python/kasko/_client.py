@@ -4,7 +4,10 @@ Calls go through the C API 1.1: ``kasko_payment_create_v2`` /
 ``kasko_payment_get_v2`` take the request's fields as C strings (the library
 writes the JSON) and hand back a ``kasko_result``, freed here in every case.
 A success is decoded from ``kasko_result_json``; anything else becomes an
-exception through ``_errors.error_from_result``.
+exception through ``_errors.error_from_result``. So do a refused
+configuration (``kasko_client_new_v2`` hands it out as a ``kasko_result``)
+and refused call options (``kasko_call_options_check``, when the options
+are built).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import os
 from types import TracebackType
 from typing import Any, Callable, Dict, NoReturn, Optional, Tuple, Type, Union
 
-from ._errors import KaskoError, error_from_result, internal_error, invalid_argument, new_error
+from ._errors import error_from_result, internal_error, invalid_argument
 from ._lib import LibKasko, library
 from ._payment import Payment, _from_decoded
 
@@ -127,14 +130,16 @@ class Client:
       environment; ``user_agent`` -- put before the library's own User-Agent.
 
     ``None`` means "the library's default". Values are checked by the library:
-    a bad one raises ``InvalidArgumentError`` here, before any I/O.
+    a bad one raises ``InvalidArgumentError`` here, before any I/O, whose
+    ``message`` is the library's reason (it never quotes a key) and whose
+    ``raw`` is the library's error object.
 
     Per call, ``create_payment`` and ``get_payment`` take the keyword-only
     options ``timeout_ms`` (this call's timeout per attempt in milliseconds,
     ``0`` for the client's), ``traceparent`` and ``tracestate`` (W3C Trace
-    Context headers, sent on every attempt). The library checks them: a bad
-    one raises ``InvalidArgumentError`` with the library's message, and
-    nothing is sent.
+    Context headers, sent on every attempt). The library checks them
+    (``kasko_call_options_check``, before the call): a bad one raises
+    ``InvalidArgumentError`` with the library's message, and nothing is sent.
 
     Threads: one client may be used from many threads at once; calls release
     the GIL while they wait for the network. ``close()`` (or leaving a
@@ -193,18 +198,27 @@ class Client:
 
         lib = self._lib
         handle = ctypes.c_void_p()
-        error = ctypes.c_void_p()
-        status: int = lib.kasko_client_new(
-            config_json, ctypes.byref(handle), ctypes.byref(error)
-        )
-        del config_json
-        error_text = lib.take_string(error.value)
-        if status != self._ok:
-            if handle.value:  # not per the contract, but never leak a handle
-                lib.kasko_client_free(handle.value)
-            raise _client_new_error(lib, status, error_text)
+        result = _Result()
+        try:
+            status: int = lib.kasko_client_new_v2(
+                config_json, ctypes.byref(handle), ctypes.byref(result)
+            )
+            del config_json
+            if status != self._ok:
+                if handle.value:  # not per the contract, but never leak a handle
+                    lib.kasko_client_free(handle.value)
+                if not result.value:  # not per the contract either
+                    raise internal_error(
+                        f"kasko_client_new_v2 returned {lib.status_name(status)} and no result"
+                    )
+                # A refused configuration is an error like any other: the
+                # library's result, with its message (which never quotes a key).
+                raise error_from_result(lib, result)
+        finally:
+            if result.value:  # NULL on success
+                lib.kasko_result_free(result)
         if not handle.value:
-            raise internal_error("kasko_client_new returned KASKO_OK but no client")
+            raise internal_error("kasko_client_new_v2 returned KASKO_OK but no client")
         self._handle = _Handle(handle.value, lib)
         self._closed = False
 
@@ -369,20 +383,29 @@ class Client:
         options: Optional[int] = lib.kasko_call_options_new()
         if not options:
             raise internal_error("kasko_call_options_new failed: out of memory")
+        refusal = _Result()
         try:
             # A setter that refuses a value returns KASKO_ERR_INVALID_ARGUMENT
-            # and the options remember why: the call made with them then
-            # fails before any I/O with the library's own message. So the
-            # setters' statuses need no checking here.
+            # and the options remember why, so the setters' statuses need no
+            # checking here: kasko_call_options_check then hands out the very
+            # error a call made with them would return (the library's
+            # message), raised before the call, with nothing sent.
             if timeout_ms is not None:
                 lib.kasko_call_options_set_timeout_ms(options, timeout_ms)
             if parent is not None:
                 lib.kasko_call_options_set_traceparent(options, parent)
             if state is not None:
                 lib.kasko_call_options_set_tracestate(options, state)
+            if lib.kasko_call_options_check(options, _byref(refusal)) != self._ok:
+                if not refusal.value:  # not per the contract
+                    raise internal_error("kasko_call_options_check refused the options and gave no result")
+                raise error_from_result(lib, refusal)
         except BaseException:
             lib.kasko_call_options_free(options)
             raise
+        finally:
+            if refusal.value:
+                lib.kasko_result_free(refusal)
         return options
 
     def _call(
@@ -400,6 +423,13 @@ class Client:
             status: int = function(handle, *fields, options, _byref(result))
             if status == self._ok:
                 text: Optional[bytes] = lib.kasko_result_json(result)
+                # What Payment.request_id, .http_status and .attempts say,
+                # read now (the result is freed below), decoded when asked.
+                call = (
+                    lib.kasko_result_request_id(result),
+                    lib.kasko_result_http_status(result),
+                    lib.kasko_result_attempts(result),
+                )
             else:
                 raise error_from_result(lib, result)
         finally:
@@ -424,7 +454,7 @@ class Client:
                     data = None
         if type(data) is not dict:  # json makes plain dicts only
             raise internal_error("the library returned a payment that is not a JSON object")
-        return _from_decoded(data)
+        return _from_decoded(data, call)
 
 
 def _fields_slowly(token: Any, provider: Any, method: Any, policy_id: Any) -> Tuple[bytes, ...]:
@@ -437,27 +467,3 @@ def _fields_slowly(token: Any, provider: Any, method: Any, policy_id: Any) -> Tu
         _c_string("policy_id", policy_id),
     )
 
-
-def _client_new_error(lib: LibKasko, status: int, error_json: Optional[bytes]) -> KaskoError:
-    """The exception for a failed ``kasko_client_new``.
-
-    That 1.0 function hands out its error object as JSON text, not as a
-    kasko_result. Its errors are all of one shape (nothing was sent: outcome
-    not_sent, no HTTP status, no attempts), which kasko_result_new_error
-    makes too, so the exception is made from a result of the same status
-    and message.
-    """
-    message: Any = None
-    if error_json is not None:
-        try:
-            decoded = json.loads(error_json)
-        except ValueError:
-            decoded = None
-        if isinstance(decoded, dict):
-            message = decoded.get("message")
-    code = lib.status_name(status)
-    if not isinstance(message, str) or not message:
-        message = f"kasko_client_new failed with {code} and no message"
-    if code not in lib.statuses or status == lib.OK:  # not per the contract
-        return internal_error(f"kasko_client_new returned {code} ({status}): {message}")
-    return new_error(lib, code, message)

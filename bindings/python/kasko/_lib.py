@@ -19,9 +19,11 @@ Every function is declared with ``argtypes``/``restype``. Opaque pointers
 (``kasko_client *``, ``kasko_result *``, ``kasko_call_options *``) are
 ``c_void_p``. The ``const char *`` a result hands out are owned by the
 result: they are declared ``c_char_p``, so that ctypes copies them as
-``bytes`` before the result is freed. The one owned ``char *`` left (the
-error of ``kasko_client_new``) is received as ``c_void_p``, copied with
-``ctypes.string_at`` and freed with ``kasko_string_free``.
+``bytes`` before the result is freed. No function used here hands out an
+owned ``char *``: the client is made with ``kasko_client_new_v2``, whose
+refusal is a ``kasko_result`` read with the typed accessors like every other
+error, so the binding needs neither ``kasko_string_free`` nor a JSON parser
+for errors (``KaskoError.raw`` is ``kasko_result_json``, decoded as is).
 
 The status values are not written down here: ``LibKasko.statuses`` is read
 from the library at load time, ``kasko_status_name(0)``, ``(1)``, … up to
@@ -85,12 +87,11 @@ _SIGNATURES: Dict[str, Tuple[List[Any], Any]] = {
     # 1.0
     "kasko_version": ([], _s),
     "kasko_status_name": ([_int], _s),
-    "kasko_client_new": ([_s, ctypes.POINTER(_p), ctypes.POINTER(_p)], _int),
     "kasko_client_free": ([_p], None),
-    "kasko_string_free": ([_p], None),
     # 1.1
     "kasko_version_number": ([], _int),
     "kasko_outcome_name": ([_int], _s),
+    "kasko_client_new_v2": ([_s, ctypes.POINTER(_p), ctypes.POINTER(_p)], _int),
     "kasko_payment_create_v2": ([_p, _s, _s, _s, _s, _p, ctypes.POINTER(_p)], _int),
     "kasko_payment_get_v2": ([_p, _s, _p, ctypes.POINTER(_p)], _int),
     "kasko_call_options_new": ([], _p),
@@ -98,6 +99,7 @@ _SIGNATURES: Dict[str, Tuple[List[Any], Any]] = {
     "kasko_call_options_set_timeout_ms": ([_p, ctypes.c_long], _int),
     "kasko_call_options_set_traceparent": ([_p, _s], _int),
     "kasko_call_options_set_tracestate": ([_p, _s], _int),
+    "kasko_call_options_check": ([_p, ctypes.POINTER(_p)], _int),
     "kasko_result_free": ([_p], None),
     "kasko_result_status": ([_p], _int),
     "kasko_result_json": ([_p], _s),
@@ -139,11 +141,10 @@ class LibKasko:
 
     kasko_version: Any
     kasko_status_name: Any
-    kasko_client_new: Any
     kasko_client_free: Any
-    kasko_string_free: Any
     kasko_version_number: Any
     kasko_outcome_name: Any
+    kasko_client_new_v2: Any
     kasko_payment_create_v2: Any
     kasko_payment_get_v2: Any
     kasko_call_options_new: Any
@@ -151,6 +152,7 @@ class LibKasko:
     kasko_call_options_set_timeout_ms: Any
     kasko_call_options_set_traceparent: Any
     kasko_call_options_set_tracestate: Any
+    kasko_call_options_check: Any
     kasko_result_free: Any
     kasko_result_status: Any
     kasko_result_json: Any
@@ -230,15 +232,6 @@ class LibKasko:
             name = full.lower()
             self._outcomes[outcome] = name
         return name
-
-    def take_string(self, pointer: Optional[int]) -> Optional[bytes]:
-        """Copies an owned ``char *`` and frees it. ``None`` for NULL."""
-        if not pointer:
-            return None
-        try:
-            return ctypes.string_at(pointer)
-        finally:
-            self.kasko_string_free(pointer)
 
     def member_bytes(self, function: Any, result: Any, name: bytes) -> Optional[bytes]:
         """``kasko_result_member_string`` or ``_member_json`` (``function``):

@@ -11,6 +11,9 @@ __all__ = ["Payment"]
 #: ``metadata`` and ``transaction_metadata`` are documented as arrays; an API
 #: written in PHP may send a non-empty one as an object, so both are allowed.
 Metadata = Union[List[Any], Dict[str, Any]]
+#: What a call's result said besides the payment: (X-Request-Id, HTTP status,
+#: attempts).
+_Call = Tuple[Optional[bytes], int, int]
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -24,6 +27,13 @@ class Payment:
     ``transaction_metadata`` and ``links``), or sent a value of another type
     than documented. ``raw`` is the whole object as a dict, unknown fields
     included, exactly as received. ``links`` is the API's ``_links``.
+
+    A Payment returned by ``create_payment`` or ``get_payment`` also says
+    how it was fetched: ``request_id`` (the response's ``X-Request-Id``,
+    quote it to support), ``http_status`` (e.g. 200) and ``attempts`` (HTTP
+    attempts made, retries included), as the library's ``kasko_result``
+    said. They are not payment fields: ``None`` for a Payment built by hand
+    or with ``from_dict``, and left out of ``==``, ``raw`` and ``to_dict``.
     """
 
     # How it is stored (the attributes and their behaviour are those of a
@@ -36,7 +46,11 @@ class Payment:
     # ``Payment(object=..., ..., raw=...)`` has ``_source = None`` and keeps
     # the given values, unchecked, in ``_values``. The properties are added
     # after the dataclass decorator has run (see the end of the module).
-    __slots__ = ("_source", "_values", "_raw", "__weakref__")
+    # ``_call`` is what the call's result said besides the payment: the
+    # tuple (X-Request-Id as bytes or None, HTTP status, attempts), read
+    # before the result was freed and decoded only when asked for; None for
+    # a Payment not returned by a call.
+    __slots__ = ("_source", "_values", "_raw", "_call", "__weakref__")
 
     object: Optional[str]
     id: Optional[str]
@@ -93,6 +107,7 @@ class Payment:
             ),
         )
         _set_raw(self, raw)
+        _set_call(self, None)
 
     def __hash__(self) -> int:
         # The generated hash would fail on the list and dict fields.
@@ -101,9 +116,44 @@ class Payment:
     def __reduce__(self) -> Tuple[Any, ...]:
         # Rebuilt through __init__ (pickle, copy, deepcopy): the default for a
         # class with __slots__ would set them through the frozen __setattr__.
-        # (A subclass's own attributes, if it has a __dict__, go as the state.)
+        # (A subclass's own attributes, if it has a __dict__, go as the state,
+        # and so does what the call said, if the payment came from one.)
         args = tuple(getattr(self, name) for name in _ATTRIBUTES) + (self.raw,)
-        return (type(self), args, getattr(self, "__dict__", None))
+        state = getattr(self, "__dict__", None)
+        call = _get_call(self)
+        if call is None:
+            return (type(self), args, state)
+        return (type(self), args, (state, call))
+
+    def __setstate__(self, state: Any) -> None:
+        attributes, call = state if type(state) is tuple else (state, None)
+        if attributes:
+            self.__dict__.update(attributes)
+        _set_call(self, call)
+
+    @property
+    def request_id(self) -> Optional[str]:
+        """The ``X-Request-Id`` of the response that brought this payment
+        (quote it to support); ``None`` if the server sent none, or the
+        Payment was not returned by a call."""
+        call = _get_call(self)
+        if call is None or call[0] is None:
+            return None
+        return call[0].decode("utf-8", "replace")
+
+    @property
+    def http_status(self) -> Optional[int]:
+        """The HTTP status of the response that brought this payment (200,
+        201, ...); ``None`` if the Payment was not returned by a call."""
+        call = _get_call(self)
+        return None if call is None else call[1]
+
+    @property
+    def attempts(self) -> Optional[int]:
+        """The HTTP attempts the call made (retries included); ``None`` if
+        the Payment was not returned by a call."""
+        call = _get_call(self)
+        return None if call is None else call[2]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Payment":
@@ -130,15 +180,19 @@ class Payment:
 _set_source: Callable[[Payment, Optional[Dict[str, Any]]], None] = Payment.__dict__["_source"].__set__
 _set_values: Callable[[Payment, Tuple[Any, ...]], None] = Payment.__dict__["_values"].__set__
 _set_raw: Callable[[Payment, Dict[str, Any]], None] = Payment.__dict__["_raw"].__set__
+_set_call: Callable[[Payment, Optional[_Call]], None] = Payment.__dict__["_call"].__set__
+_get_call: Callable[[Payment], Optional[_Call]] = Payment.__dict__["_call"].__get__
 _new: Callable[[type], Payment] = object.__new__
 
 
-def _from_decoded(data: Dict[str, Any]) -> Payment:
+def _from_decoded(data: Dict[str, Any], call: Optional[_Call] = None) -> Payment:
     """A Payment of a freshly decoded object, which it takes over (no copy of
-    ``data`` is made; ``raw`` is a shallow copy of it)."""
+    ``data`` is made; ``raw`` is a shallow copy of it). ``call`` is what the
+    call's result said: (X-Request-Id, HTTP status, attempts)."""
     payment = _new(Payment)
     _set_source(payment, data)
     _set_raw(payment, data.copy())
+    _set_call(payment, call)
     return payment
 
 

@@ -182,6 +182,22 @@ def library_message_for_options(client: kasko.Client, payment_id: str, **setters
     return message
 
 
+def library_refusal_of_config(config: Dict[str, Any]) -> Dict[str, Any]:
+    """What kasko_client_new_v2, called by the test, says about a
+    configuration it refuses: the result read with read_result."""
+    lib = kasko._lib.library()
+    client, result = ctypes.c_void_p(), ctypes.c_void_p()
+    status = lib.kasko_client_new_v2(json.dumps(config).encode(), ctypes.byref(client), ctypes.byref(result))
+    try:
+        assert status != lib.OK and client.value is None and result.value, (status, client, result)
+        seen = read_result(result)
+        assert seen["status"] == status
+        seen.pop("member_string"), seen.pop("member_json")
+        return seen
+    finally:
+        lib.kasko_result_free(result)
+
+
 def library_error_object(code: str, message: str) -> Dict[str, Any]:
     """The error object kasko_result_new_error makes, called by the test."""
     lib = kasko._lib.library()

@@ -4,8 +4,10 @@ exception compared with what the library's typed accessors say."""
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import json
+import pickle
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
@@ -20,6 +22,7 @@ from conftest import (
     header_enum,
     library_error_object,
     library_message_for_options,
+    read_result,
 )
 
 import kasko
@@ -232,6 +235,159 @@ def test_options_are_made_only_when_given_and_always_freed(
     with pytest.raises(kasko.InvalidArgumentError, match="closed"):
         client.get_payment(payment_id, timeout_ms=5000)
     assert len(made) == 4 and sorted(made) == sorted(freed) and all(made)
+
+
+# -- kasko_call_options_check: refused options are raised before the call ----------
+
+
+def counting(monkeypatch: pytest.MonkeyPatch, target: Any, name: str) -> List[Any]:
+    """Wraps target.name (a function) to record each call's arguments."""
+    calls: List[Any] = []
+    original = getattr(target, name)
+
+    def wrapper(*arguments: Any) -> Any:
+        calls.append(arguments)
+        return original(*arguments)
+
+    monkeypatch.setattr(target, name, wrapper)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"traceparent": "bogus"},
+        {"timeout_ms": -1},
+        {"traceparent": TRACEPARENT, "tracestate": "no-equals-sign"},
+    ],
+)
+def test_refused_options_are_raised_from_the_check_without_a_call(
+    client: kasko.Client, sandbox: Sandbox, faults: Faults, monkeypatch: pytest.MonkeyPatch,
+    options: Dict[str, Any],
+) -> None:
+    payment_id = a_payment_id(client, sandbox)
+    message = library_message_for_options(
+        client, payment_id,
+        **{name: value.encode() if isinstance(value, str) else value for name, value in options.items()},
+    )
+    lib = kasko._lib.library()
+    checks = counting(monkeypatch, lib, "kasko_call_options_check")
+    views = counting(monkeypatch, client, "_get")
+    creates = counting(monkeypatch, client, "_create")
+    freed = counting(monkeypatch, lib, "kasko_result_free")
+    with pytest.raises(kasko.InvalidArgumentError) as info:
+        client.get_payment(payment_id, **options)
+    # The check's error is the one the call would have returned.
+    assert_refused_by_the_library(info.value, message)
+    with pytest.raises(kasko.InvalidArgumentError) as info:
+        invoice(client, sandbox.offer(), **options)
+    assert_refused_by_the_library(info.value, message)
+    assert len(checks) == 2 and views == [] and creates == []
+    assert len(freed) == 2 and all(isinstance(p, ctypes.c_void_p) and p.value for (p,) in freed)
+    assert faults.attempts(payment_id) == 0
+
+
+def test_valid_options_pass_the_check_and_reach_the_call(
+    client: kasko.Client, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payment_id = a_payment_id(client, sandbox)
+    lib = kasko._lib.library()
+    checks = counting(monkeypatch, lib, "kasko_call_options_check")
+    views = counting(monkeypatch, client, "_get")
+    assert client.get_payment(payment_id, timeout_ms=5000, traceparent=TRACEPARENT,
+                              tracestate=TRACESTATE).id == payment_id
+    assert client.get_payment(payment_id).id == payment_id  # no options: nothing to check
+    assert len(checks) == 1 and len(views) == 2
+    (options, out), = checks
+    assert options and views[0][2] == options  # the options checked are those of the call
+    assert views[1][2] is None
+
+
+def test_the_check_breaking_its_contract_is_an_internal_error(
+    client: kasko.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = kasko._lib.library()
+    invalid = lib.statuses["KASKO_ERR_INVALID_ARGUMENT"]
+    monkeypatch.setattr(lib, "kasko_call_options_check", lambda options, out: invalid)
+    with pytest.raises(kasko.InternalError, match="no result"):
+        client.get_payment("t0123", timeout_ms=5000)
+
+
+def test_call_options_check_from_c(client: kasko.Client) -> None:
+    # What the binding relies on: NULL result for valid options, the call's
+    # error for refused ones, and a refusal of NULL options.
+    lib = kasko._lib.library()
+    options = lib.kasko_call_options_new()
+    result = ctypes.c_void_p(1)
+    try:
+        assert lib.kasko_call_options_check(options, ctypes.byref(result)) == lib.OK and result.value is None
+        assert lib.kasko_call_options_check(options, None) == lib.OK
+        lib.kasko_call_options_set_timeout_ms(options, 3600001)
+        assert lib.kasko_call_options_check(options, None) == lib.statuses["KASKO_ERR_INVALID_ARGUMENT"]
+        assert lib.kasko_call_options_check(options, ctypes.byref(result)) == lib.statuses["KASKO_ERR_INVALID_ARGUMENT"]
+        seen = read_result(result)
+        assert seen["code"] == "KASKO_ERR_INVALID_ARGUMENT" and "timeout_ms" in seen["message"]
+        assert seen["outcome"] == "KASKO_OUTCOME_NOT_SENT" and seen["attempts"] == 0
+        assert seen["json"] == library_error_object("KASKO_ERR_INVALID_ARGUMENT", seen["message"])
+        lib.kasko_result_free(result)
+        result = ctypes.c_void_p()
+        assert lib.kasko_call_options_check(None, ctypes.byref(result)) == lib.statuses["KASKO_ERR_INVALID_ARGUMENT"]
+        assert result.value and "options" in read_result(result)["message"]
+    finally:
+        lib.kasko_result_free(result)
+        lib.kasko_call_options_free(options)
+
+
+# -- what the call's result said about a success: Payment.request_id, ... ---------
+
+
+def test_a_payment_says_how_it_was_fetched(client: kasko.Client, sandbox: Sandbox) -> None:
+    offer = sandbox.offer()
+    created = invoice(client, offer)
+    assert created.http_status in (200, 201) and created.attempts == 1
+    assert isinstance(created.request_id, str) and created.request_id.startswith("req_")
+    assert created.id is not None
+    viewed = client.get_payment(created.id)
+    seen = direct_get(client, created.id)
+    assert viewed.http_status == seen["http_status"] == 200 and viewed.attempts == seen["attempts"] == 1
+    assert isinstance(viewed.request_id, str) and viewed.request_id.startswith("req_")
+    assert len({created.request_id, viewed.request_id, seen["request_id"]}) == 3  # one per call
+    # Not payment fields: equality, raw and to_dict know nothing of them.
+    assert viewed == kasko.Payment.from_dict(viewed.raw)
+    assert "request_id" not in viewed.raw and "attempts" not in viewed.to_dict()
+    built = kasko.Payment.from_dict(viewed.raw)
+    assert built.request_id is None and built.http_status is None and built.attempts is None
+    # Copies keep them.
+    for clone in (copy.copy(viewed), copy.deepcopy(viewed), pickle.loads(pickle.dumps(viewed))):
+        assert (clone.request_id, clone.http_status, clone.attempts) == (
+            viewed.request_id, viewed.http_status, viewed.attempts)
+        assert clone == viewed
+    for clone in (copy.copy(built), pickle.loads(pickle.dumps(built))):
+        assert clone.request_id is None and clone.attempts is None and clone == built
+
+
+def test_a_retried_view_says_how_many_attempts(
+    scripted_server: ScriptedServer, public_key: str, secret_key: str
+) -> None:
+    with kasko.Client(public_key, secret_key, base_url=scripted_server.url, max_retries=2,
+                      proxy="") as c:
+        scripted_server.script(503, {"status": "Service Unavailable"})
+        scripted_server.script(502, {"status": "Bad Gateway"})
+        payment = c.get_payment("t1234")
+        plain = c.get_payment("t1234")
+    assert payment.id == "t1234" and payment.attempts == 3 and payment.http_status == 200
+    assert payment.request_id == "req_scripted3"  # the answer's, not an earlier attempt's
+    assert plain.attempts == 1 and plain.request_id == "req_scripted4"
+
+
+def test_a_payment_without_a_request_id(
+    scripted_server: ScriptedServer, public_key: str, secret_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = kasko._lib.library()
+    monkeypatch.setattr(lib, "kasko_result_request_id", lambda result: None)
+    with kasko.Client(public_key, secret_key, base_url=scripted_server.url, proxy="") as c:
+        payment = c.get_payment("t1234")
+    assert payment.request_id is None and payment.http_status == 200 and payment.attempts == 1
 
 
 # -- what C cannot carry: the binding refuses it through kasko_result_new_error ---

@@ -11,7 +11,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from conftest import Faults, Sandbox
+from conftest import Faults, Sandbox, library_error_object, library_refusal_of_config
 
 import kasko
 
@@ -397,6 +397,81 @@ def test_bad_key_is_not_quoted_in_the_error() -> None:
     assert "verysecretvalue" not in repr(info.value.raw)
 
 
+# A refused configuration is kasko_client_new_v2's result, read like every
+# other error: the library's message and error object, nothing parsed here.
+
+
+@pytest.mark.parametrize(
+    "kwargs, config, named",
+    [
+        ({"public_key": "pk_test_has space"}, {"public_key": "pk_test_has space"}, "public_key"),
+        ({"public_key": "pk_test_" + "a" * 32, "secret_key": "sk_test_\x01verysecretvalue"},
+         {"public_key": "pk_test_" + "a" * 32, "secret_key": "sk_test_\x01verysecretvalue"}, "secret_key"),
+        ({"public_key": "pk_test_" + "a" * 32, "secret_key": "sk_live_verysecretvalue"},
+         {"public_key": "pk_test_" + "a" * 32, "secret_key": "sk_live_verysecretvalue"}, "secret_key"),
+        ({"public_key": "pk_test_" + "a" * 32, "max_retries": 11},
+         {"public_key": "pk_test_" + "a" * 32, "max_retries": 11}, "max_retries"),
+        ({"public_key": "pk_test_" + "a" * 32, "base_url": "http://example.com"},
+         {"public_key": "pk_test_" + "a" * 32, "base_url": "http://example.com"}, "base_url"),
+    ],
+)
+def test_refused_configuration_is_the_librarys_error(
+    kwargs: Dict[str, Any], config: Dict[str, Any], named: str
+) -> None:
+    library = library_refusal_of_config(config)
+    with pytest.raises(kasko.InvalidArgumentError) as info:
+        kasko.Client(**kwargs)
+    error = info.value
+    assert_not_sent(error)
+    # The library's own message, word for word (not a JSON member dug out
+    # of text, not one of the binding's), naming what is wrong ...
+    assert error.message == library["message"] and named in error.message
+    assert str(error) == f"KASKO_ERR_INVALID_ARGUMENT: {error.message}"
+    assert error.retryable is False and error.request_id is None and error.status is None
+    # ... and raw is the library's error object for it.
+    assert error.raw == library["json"] == library_error_object("KASKO_ERR_INVALID_ARGUMENT", error.message)
+    assert error.raw["object"] == "error" and error.raw["code"] == "KASKO_ERR_INVALID_ARGUMENT"
+    assert error.raw["outcome"] == "not_sent" and error.raw["attempts"] == 0
+    assert error.raw["http_status"] is None and error.raw["message"] == error.message
+    # Never a key.
+    for text in (error.message, str(error), repr(error), repr(error.raw)):
+        assert "verysecretvalue" not in text
+
+
+def test_refused_configuration_attributes_come_from_the_accessors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Accessors that say something else than the error object: the
+    # exception follows the accessors (raw is the JSON, untouched).
+    lib = kasko._lib.library()
+    monkeypatch.setattr(lib, "kasko_result_message", lambda result: b"the accessor's message")
+    with pytest.raises(kasko.InvalidArgumentError) as info:
+        kasko.Client("pk_test_has space")
+    assert info.value.message == "the accessor's message"
+    assert info.value.raw["message"].startswith("public_key contains whitespace")
+
+
+def test_client_new_v2_breaking_its_contract_is_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch, sandbox_url: str, public_key: str
+) -> None:
+    lib = kasko._lib.library()
+    invalid = lib.statuses["KASKO_ERR_INVALID_ARGUMENT"]
+    monkeypatch.setattr(lib, "kasko_client_new_v2", lambda config, client, result: invalid)
+    with pytest.raises(kasko.InternalError, match="KASKO_ERR_INVALID_ARGUMENT and no result"):
+        kasko.Client(public_key, base_url=sandbox_url)
+    monkeypatch.setattr(lib, "kasko_client_new_v2", lambda config, client, result: lib.OK)
+    with pytest.raises(kasko.InternalError, match="KASKO_OK but no client"):
+        kasko.Client(public_key, base_url=sandbox_url)
+
+
+def test_the_binding_binds_no_1_0_constructor_and_frees_no_string() -> None:
+    lib = kasko._lib.library()
+    for name in ("kasko_client_new", "kasko_string_free", "kasko_payment_create", "kasko_payment_get"):
+        assert name not in kasko._lib._SIGNATURES and not hasattr(lib, name), name
+    assert "kasko_client_new_v2" in kasko._lib._SIGNATURES
+    assert "kasko_call_options_check" in kasko._lib._SIGNATURES
+
+
 # -- the client object -------------------------------------------------------------
 
 
@@ -453,7 +528,7 @@ def test_every_call_frees_the_result_it_got(
     client: kasko.Client, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lib = kasko._lib.library()
-    freed: Dict[str, List[Any]] = {"kasko_result_free": [], "kasko_string_free": []}
+    freed: Dict[str, List[Any]] = {"kasko_result_free": []}
     for name, calls in freed.items():
         def counting_free(pointer: Any, calls: List[Any] = calls, original: Any = getattr(lib, name)) -> None:
             calls.append(pointer.value if isinstance(pointer, ctypes.c_void_p) else pointer)
@@ -472,9 +547,12 @@ def test_every_call_frees_the_result_it_got(
         client.get_payment(payment.id, traceparent="bogus")
     with pytest.raises(kasko.InvalidArgumentError):  # the binding's, from kasko_result_new_error
         client.get_payment("a\x00b")
-    assert len(freed["kasko_result_free"]) == 7 and freed["kasko_string_free"] == []
-    with pytest.raises(kasko.InvalidArgumentError):  # kasko_client_new's error, then a result
+    assert len(freed["kasko_result_free"]) == 7
+    with pytest.raises(kasko.InvalidArgumentError):  # kasko_client_new_v2's result
         kasko.Client("")
-    assert len(freed["kasko_string_free"]) == 1 and len(freed["kasko_result_free"]) == 8
-    pointers = freed["kasko_result_free"] + freed["kasko_string_free"]
+    assert len(freed["kasko_result_free"]) == 8
+    with kasko.Client(client.public_key, base_url=client.base_url):  # made: no result to free
+        pass
+    assert len(freed["kasko_result_free"]) == 8
+    pointers = freed["kasko_result_free"]
     assert all(isinstance(p, int) and p for p in pointers)

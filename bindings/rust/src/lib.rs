@@ -33,7 +33,10 @@
 //! - A failed call is an [`Error`], one variant per `kasko_status`, each
 //!   wrapping the library's error result.
 //! - [`CallOptions`] wraps `kasko_call_options`; an invalid value is refused
-//!   by the call made with it, with the library's message.
+//!   by the call made with it, with the library's message, or at once by
+//!   [`CallOptions::check`] / [`CallOptions::checked`] with the same error.
+//! - A refused configuration ([`Client::new`]) is an [`Error`] like any
+//!   other: the library's result, with its message.
 #![warn(missing_docs)]
 
 use std::ffi::{CStr, CString};
@@ -749,8 +752,18 @@ enum OptionName {
 /// and any call made with these options fails with
 /// [`Error::InvalidArgument`], outcome [`Outcome::NotSent`] and the
 /// library's message saying what is wrong, until that option is set again
-/// to a valid value. `CallOptions::new()` allocates nothing and stands for
-/// the client's defaults. One `CallOptions` may serve many concurrent calls.
+/// to a valid value. To hear of it early, end the builder with
+/// [`checked`](CallOptions::checked) (or call [`check`](CallOptions::check)):
+/// the same error, before any call:
+///
+/// ```no_run
+/// # use kasko::CallOptions;
+/// let options = CallOptions::new().traceparent("bogus").checked();
+/// assert!(options.unwrap_err().message().starts_with("call option traceparent"));
+/// ```
+///
+/// `CallOptions::new()` allocates nothing and stands for the client's
+/// defaults. One `CallOptions` may serve many concurrent calls.
 pub struct CallOptions {
     /// Made on the first setter.
     handle: Option<NonNull<sys::kasko_call_options>>,
@@ -887,6 +900,43 @@ impl CallOptions {
             .map_or(ptr::null(), |handle| handle.as_ptr().cast_const()))
     }
 
+    /// What a call made with these options would refuse, without making
+    /// one: `Ok(())`, or that call's [`Error::InvalidArgument`] (outcome
+    /// [`Outcome::NotSent`], the library's message naming the option) — a
+    /// value C cannot carry, refused here, or a value the library refused
+    /// (`kasko_call_options_check`).
+    pub fn check(&self) -> Result<(), Error> {
+        let options = self.for_call()?;
+        if options.is_null() {
+            return Ok(()); // the client's defaults: nothing to refuse
+        }
+        let mut out = ptr::null_mut();
+        // SAFETY: live options owned by `self` (no setter can run meanwhile:
+        // they take `self`), an out pointer we own.
+        let status = unsafe { sys::kasko_call_options_check(options, &mut out) };
+        if status == sys::KASKO_OK {
+            // SAFETY: NULL per the contract; if not, ours to free.
+            drop(unsafe { Answer::from_raw(out) });
+            return Ok(());
+        }
+        // SAFETY: the result is ours.
+        match unsafe { Answer::from_call(status, out) }.into_result() {
+            Err(error) => Err(error),
+            // Not per the contract: a refusal with a successful result.
+            Ok(_) => Err(Error::new(
+                sys::KASKO_ERR_INTERNAL,
+                "kasko_call_options_check refused the options with a successful result",
+            )),
+        }
+    }
+
+    /// These options, or the error a call made with them would return
+    /// ([`check`](CallOptions::check)): the end of a builder chain that
+    /// wants to hear of a bad value at once, e.g. with `?`.
+    pub fn checked(self) -> Result<CallOptions, Error> {
+        self.check().map(|()| self)
+    }
+
     /// The C options (NULL until an option is set), still owned by these.
     pub fn as_ptr(&self) -> *const sys::kasko_call_options {
         self.handle
@@ -928,28 +978,21 @@ unsafe impl Sync for Client {}
 impl Client {
     /// Creates a client from the C API's JSON configuration (`"public_key"`,
     /// `"secret_key"`, `"base_url"`, `"timeout_ms"`, ...; see
-    /// `kasko_client_new`). A bad configuration is [`Error::InvalidArgument`].
-    ///
-    /// `kasko_client_new` has no result-returning form in C API 1.1: it
-    /// hands out an error object as text. So that the crate reads no JSON,
-    /// the [`Error`] is one the library makes (`kasko_result_new_error`,
-    /// outcome not sent) whose message is that whole error object.
+    /// `kasko_client_new_v2`). A bad configuration is
+    /// [`Error::InvalidArgument`], made from the library's result like the
+    /// error of any call: its [`message`](Error::message) is the library's
+    /// reason (it names the key, never quotes one), its
+    /// [`json`](Error::json) the library's error object.
     pub fn new(config_json: &str) -> Result<Client, Error> {
         let config = c_string(config_json, || "config_json".into())?;
         let mut handle = ptr::null_mut();
-        let mut error: *mut c_char = ptr::null_mut();
-        // SAFETY: valid C string and out pointers; the results are owned here.
-        let status = unsafe { sys::kasko_client_new(config.as_ptr(), &mut handle, &mut error) };
-        let error_json = if error.is_null() {
-            None
-        } else {
-            // SAFETY: a NUL-terminated string we own; freed at once.
-            let text = unsafe { CStr::from_ptr(error) }
-                .to_string_lossy()
-                .into_owned();
-            unsafe { sys::kasko_string_free(error) };
-            Some(text)
-        };
+        let mut refusal = ptr::null_mut();
+        // SAFETY: a valid C string and out pointers we own; what they
+        // receive is owned here.
+        let status =
+            unsafe { sys::kasko_client_new_v2(config.as_ptr(), &mut handle, &mut refusal) };
+        // SAFETY: the result is ours (NULL on success, freed on drop if not).
+        let refusal = unsafe { Answer::from_raw(refusal) };
         match (status, NonNull::new(handle)) {
             (sys::KASKO_OK, Some(handle)) => Ok(Client { handle }),
             (status, handle) => {
@@ -958,14 +1001,20 @@ impl Client {
                     // SAFETY: owned by us and not used again.
                     unsafe { sys::kasko_client_free(handle.as_ptr()) }
                 }
-                let status = if status == sys::KASKO_OK {
-                    sys::KASKO_ERR_INTERNAL
-                } else {
-                    status
-                };
-                let message = error_json
-                    .unwrap_or_else(|| format!("kasko_client_new: {}", status_name(status)));
-                Err(Error::new(status, &message))
+                Err(match (status, refusal.map(Answer::into_result)) {
+                    (_, Some(Err(error))) if status != sys::KASKO_OK => error,
+                    (sys::KASKO_OK, _) => Error::new(
+                        sys::KASKO_ERR_INTERNAL,
+                        "kasko_client_new_v2 returned KASKO_OK but no client",
+                    ),
+                    (status, _) => Error::new(
+                        sys::KASKO_ERR_INTERNAL,
+                        &format!(
+                            "kasko_client_new_v2 returned {} and no error result",
+                            status_name(status)
+                        ),
+                    ),
+                })
             }
         }
     }

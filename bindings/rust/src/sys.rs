@@ -1,10 +1,12 @@
 //! The raw C API of `kasko.h`, declared by hand (no bindgen), one to one.
 //!
 //! Everything here is `unsafe` and follows the header's contract: every
-//! `*mut c_char` handed out is freed with [`kasko_string_free`], the client
-//! with [`kasko_client_free`], a result with [`kasko_result_free`], call
-//! options with [`kasko_call_options_free`]. Prefer the safe
-//! [`Client`](crate::Client).
+//! `*mut c_char` handed out (only by the 1.0 calls) is freed with
+//! [`kasko_string_free`], the client with [`kasko_client_free`], a result
+//! with [`kasko_result_free`], call options with [`kasko_call_options_free`].
+//! Prefer the safe [`Client`](crate::Client), which uses none of the 1.0
+//! calls that hand out JSON text (`kasko_client_new`, `kasko_payment_create`,
+//! `kasko_payment_get`) and so never needs `kasko_string_free`.
 //!
 //! Nothing here is retyped by guesswork: `tests/header.rs` reads `kasko.h`
 //! (`KASKO_INCLUDE_DIR`, else `../../include`) and checks every constant's
@@ -104,6 +106,13 @@ pub struct kasko_call_options {
     _marker: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
 }
 
+/// `kasko_config`: opaque; made by [`kasko_config_new`], freed by [`kasko_config_free`].
+#[repr(C)]
+pub struct kasko_config {
+    _opaque: [u8; 0],
+    _marker: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
+}
+
 extern "C" {
     /// `const char *kasko_version(void)`: static.
     pub fn kasko_version() -> *const c_char;
@@ -138,6 +147,33 @@ extern "C" {
     pub fn kasko_version_number() -> c_int;
     /// `const char *kasko_outcome_name(kasko_outcome)`: static.
     pub fn kasko_outcome_name(outcome: kasko_outcome) -> *const c_char;
+
+    /// `kasko_status kasko_client_new_v2(const char *, kasko_client **, kasko_result **)`:
+    /// as [`kasko_client_new`], a refusal handed out as a result (NULL on success).
+    pub fn kasko_client_new_v2(
+        config_json: *const c_char,
+        out_client: *mut *mut kasko_client,
+        out_result: *mut *mut kasko_result,
+    ) -> kasko_status;
+
+    /// `kasko_config *kasko_config_new(void)`: NULL only if out of memory.
+    pub fn kasko_config_new() -> *mut kasko_config;
+    /// `void kasko_config_free(kasko_config *)`: NULL does nothing.
+    pub fn kasko_config_free(config: *mut kasko_config);
+    /// `kasko_status kasko_config_set_string(kasko_config *, const char *key, const char *value)`.
+    pub fn kasko_config_set_string(
+        config: *mut kasko_config,
+        key: *const c_char,
+        value: *const c_char,
+    ) -> kasko_status;
+    /// `kasko_status kasko_config_set_int(kasko_config *, const char *key, long value)`.
+    pub fn kasko_config_set_int(config: *mut kasko_config, key: *const c_char, value: c_long) -> kasko_status;
+    /// `kasko_status kasko_client_new_from_config(const kasko_config *, kasko_client **, kasko_result **)`.
+    pub fn kasko_client_new_from_config(
+        config: *const kasko_config,
+        out_client: *mut *mut kasko_client,
+        out_result: *mut *mut kasko_result,
+    ) -> kasko_status;
 
     /// `kasko_status kasko_payment_create_v2(kasko_client *, const char *token,
     /// const char *provider, const char *method, const char *policy_id,
@@ -178,6 +214,13 @@ extern "C" {
     pub fn kasko_call_options_set_tracestate(
         options: *mut kasko_call_options,
         tracestate: *const c_char,
+    ) -> kasko_status;
+
+    /// `kasko_status kasko_call_options_check(const kasko_call_options *, kasko_result **)`:
+    /// the error a call made with these options would return (NULL when none).
+    pub fn kasko_call_options_check(
+        options: *const kasko_call_options,
+        out_result: *mut *mut kasko_result,
     ) -> kasko_status;
 
     /// `void kasko_result_free(kasko_result *)`: NULL (and the static

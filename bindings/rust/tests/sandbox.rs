@@ -268,13 +268,62 @@ fn a_bad_configuration_is_invalid() {
     let error = Client::new(r#"{"public_key":"pk_test_x","typo":1}"#).unwrap_err();
     assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
     assert_eq!(error.http_status(), None);
+    assert_not_sent(&error);
+    // The library's own message (not JSON inside a message) ...
     assert!(
-        error.json().contains(r#""object":"error""#),
+        error
+            .message()
+            .starts_with(r#"unknown configuration key "typo""#),
+        "{error}"
+    );
+    assert!(!error.message().contains('{'), "{error}");
+    assert_eq!(error.answer().message(), Some(error.message()));
+    assert_eq!(
+        error.to_string(),
+        format!("KASKO_ERR_INVALID_ARGUMENT: {}", error.message())
+    );
+    // ... and its error object, read by the library.
+    let answer = error.answer();
+    assert!(
+        error.json().starts_with(r#"{"object":"error""#),
         "{}",
         error.json()
     );
-    assert!(error.message().contains("typo"), "{error}");
-    assert_not_sent(&error);
+    assert_eq!(answer.member_str("outcome"), Some("not_sent"));
+    assert_eq!(answer.member_i64("attempts"), Some(0));
+    assert_eq!(answer.member_type("http_status"), Some(JsonType::Null));
+}
+
+#[test]
+fn a_bad_key_is_refused_with_the_librarys_message_never_quoting_it() {
+    for (config, names, secret) in [
+        (
+            r#"{"public_key":"pk_test_abc","secret_key":"sk_test_\u0001verysecretvalue"}"#,
+            "secret_key",
+            "verysecretvalue",
+        ),
+        (
+            r#"{"public_key":"pk_test_abc","secret_key":"sk_live_verysecretvalue"}"#,
+            "secret_key",
+            "verysecretvalue",
+        ),
+        (
+            r#"{"public_key":"pk_test_has space"}"#,
+            "public_key",
+            "has space",
+        ),
+        ("not json", "configuration is not valid JSON", "not json"),
+    ] {
+        let error = Client::new(config).unwrap_err();
+        assert_not_sent(&error);
+        assert!(error.message().contains(names), "{config}: {error}");
+        assert!(!error.message().contains(secret), "{config}: {error}");
+        assert!(!error.json().contains(secret), "{config}: {}", error.json());
+        assert!(
+            !format!("{error:?}").contains(secret),
+            "{config}: {error:?}"
+        );
+    }
 }
 
 #[test]
@@ -565,6 +614,128 @@ fn a_nul_in_a_call_option_is_refused() {
     let options = options.tracestate("a=b\0");
     let error = client.get_payment_with(UNKNOWN_ID, &options).unwrap_err();
     assert!(error.message().contains("tracestate"), "{error}");
+}
+
+#[test]
+fn call_options_check_reports_a_refused_value_early() {
+    let client = client();
+    let offer = new_offer();
+    for options in [
+        CallOptions::new().traceparent("00-not-a-traceparent"),
+        CallOptions::new()
+            .traceparent(TRACEPARENT)
+            .tracestate("no equals sign"),
+        CallOptions::new().timeout(Duration::from_secs(u64::MAX)),
+        CallOptions::new().traceparent(&format!("{TRACEPARENT}\0")), // refused by the crate
+    ] {
+        let early = options.check().unwrap_err();
+        assert_not_sent(&early);
+        assert!(
+            early.message().starts_with("call option ")
+                || early.message().contains("NUL character"),
+            "{early}"
+        );
+        // The very error the calls give.
+        let viewed = client.get_payment_with(UNKNOWN_ID, &options).unwrap_err();
+        let created = client
+            .create_payment_with(&request(&offer, "invoice"), &options)
+            .unwrap_err();
+        assert_eq!(viewed, early);
+        assert_eq!(created, early);
+        // checked() gives it too, and the options are gone with it.
+        assert_eq!(options.checked().unwrap_err(), early);
+    }
+    // Nothing was sent: the offer can still be paid.
+    client
+        .create_payment(&request(&offer, "invoice"))
+        .expect("create");
+}
+
+#[test]
+fn call_options_check_accepts_valid_options() {
+    fn build() -> Result<CallOptions, Error> {
+        CallOptions::new()
+            .timeout(Duration::from_secs(30))
+            .traceparent(TRACEPARENT)
+            .tracestate("rojo=00f067aa0ba902b7")
+            .checked()
+    }
+    assert_eq!(CallOptions::new().check(), Ok(()));
+    assert!(CallOptions::new().as_ptr().is_null(), "nothing allocated");
+    let options = build().expect("valid options");
+    assert_eq!(options.check(), Ok(()));
+    let client = client();
+    let id = id_of(&create(&client, "invoice"));
+    assert_eq!(
+        client
+            .get_payment_with(&id, &options)
+            .expect("view")
+            .member_str("id"),
+        Some(id.as_str())
+    );
+    // A refused value counts until set again; the check says so each time.
+    let options = options.traceparent("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    assert_not_sent(&options.check().unwrap_err());
+    let options = options.timeout(Duration::from_secs(5));
+    assert_not_sent(&options.check().unwrap_err());
+    let options = options.traceparent(TRACEPARENT);
+    assert_eq!(options.check(), Ok(()));
+    let options = options.tracestate("a=b\0");
+    assert!(options
+        .check()
+        .unwrap_err()
+        .message()
+        .contains("tracestate"));
+    assert_eq!(options.clear_tracestate().check(), Ok(()));
+}
+
+#[test]
+fn the_raw_call_options_check() {
+    use kasko::sys;
+    use std::ptr;
+    // SAFETY: the C API used by its contract; every result and the options freed.
+    unsafe {
+        let mut out = ptr::null_mut();
+        assert_eq!(
+            sys::kasko_call_options_check(ptr::null(), &mut out),
+            sys::KASKO_ERR_INVALID_ARGUMENT
+        );
+        let refusal = Answer::from_raw(out).expect("a result for NULL options");
+        assert!(
+            refusal.message().unwrap_or("").contains("options"),
+            "{refusal:?}"
+        );
+        assert_eq!(
+            sys::kasko_call_options_check(ptr::null(), ptr::null_mut()),
+            sys::KASKO_ERR_INVALID_ARGUMENT
+        );
+        let options = sys::kasko_call_options_new();
+        assert!(!options.is_null());
+        let mut out = 1usize as *mut sys::kasko_result; // overwritten with NULL
+        assert_eq!(
+            sys::kasko_call_options_check(options, &mut out),
+            sys::KASKO_OK
+        );
+        assert!(out.is_null());
+        assert_eq!(
+            sys::kasko_call_options_check(options, ptr::null_mut()),
+            sys::KASKO_OK
+        );
+        let _ = sys::kasko_call_options_set_timeout_ms(options, -1);
+        let mut out = ptr::null_mut();
+        assert_eq!(
+            sys::kasko_call_options_check(options, &mut out),
+            sys::KASKO_ERR_INVALID_ARGUMENT
+        );
+        let refusal = Answer::from_raw(out).expect("a result");
+        assert_eq!(refusal.outcome(), Outcome::NotSent);
+        assert_eq!(refusal.attempts(), 0);
+        assert!(
+            refusal.message().unwrap_or("").contains("timeout_ms"),
+            "{refusal:?}"
+        );
+        sys::kasko_call_options_free(options);
+    }
 }
 
 #[test]
