@@ -135,7 +135,7 @@ enum TraceContext {
             guard let equals = trimmed.firstIndex(of: UInt8(ascii: "=")),
                   isKey(trimmed[..<equals]), isValue(trimmed[(equals + 1)...]) else {
                 throw .invalidArgument(problem + " (each member is key=value: a key of a-z, 0-9, _-*/ and at most one @, "
-                    + "a value without ',' or '=')")
+                    + "a value of at most 256 characters without ',' or '=')")
             }
             guard !keys.contains(where: { $0.elementsEqual(trimmed[..<equals]) }) else {
                 throw .invalidArgument(problem + " (a key appears twice)")
