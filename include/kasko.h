@@ -630,8 +630,8 @@ kasko_status kasko_call_options_set_traceparent(kasko_call_options *options, con
  * once; keys of lower-case letters, digits and _-*/ (starting with a
  * letter, or "tenant@system"), values of at most 256 characters without
  * ',' or '=' (https://www.w3.org/TR/trace-context/#tracestate-header).
- * NULL removes it. It is sent as given, also without a traceparent (which
- * receivers then ignore it for).
+ * NULL removes it. It is sent as given, also without a traceparent
+ * (receivers then ignore it).
  *
  * The value is copied. Thread-safety: not while a call reads these options.
  * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a

@@ -91,8 +91,8 @@ public func kasko_call_options_set_traceparent(_ options: OpaquePointer?, _ trac
 /// once; keys of lower-case letters, digits and _-*/ (starting with a
 /// letter, or "tenant@system"), values of at most 256 characters without
 /// ',' or '=' (https://www.w3.org/TR/trace-context/#tracestate-header).
-/// NULL removes it. It is sent as given, also without a traceparent (which
-/// receivers then ignore it for).
+/// NULL removes it. It is sent as given, also without a traceparent
+/// (receivers then ignore it).
 ///
 /// The value is copied. Thread-safety: not while a call reads these options.
 /// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
