@@ -88,7 +88,7 @@ public func kasko_call_options_set_traceparent(_ options: OpaquePointer?, _ trac
 /// Sets the W3C Trace Context "tracestate" header sent on every attempt of
 /// the call, e.g. "vendor=value,other=value": at most 512 bytes of
 /// printable ASCII, at most 32 comma-separated key=value members, each key
-/// once; keys of lower-case letters, digits and _-*/ (starting with a
+/// once; keys of lower-case letters, digits, "_", "-", "*" and "/" (starting with a
 /// letter, or "tenant@system"), values of at most 256 characters without
 /// ',' or '=' (https://www.w3.org/TR/trace-context/#tracestate-header).
 /// NULL removes it. It is sent as given, also without a traceparent
