@@ -182,7 +182,7 @@ final class EasyHandle {
             // still lent, so no other thread ever sees the buffer.
             return .success(HTTPResponse(
                 status: statusCode, body: body,
-                requestIDBytes: isError || request.readsRequestIDOnSuccess ? header("X-Request-Id") : nil,
+                requestIDBytes: isError || request.forTypedResult ? header("X-Request-Id") : nil,
                 retryAfterSeconds: isError ? header("Retry-After").flatMap(EasyHandle.delaySeconds) : nil))
         }
         return .failure(failure(for: code, httpStatus: statusCode == 0 ? nil : statusCode))

@@ -20,9 +20,10 @@ struct HTTPRequest {
     var timeoutMilliseconds: Int?
     /// Header lines sent before the client's fixed ones (trace context).
     var extraHeaders: [String] = []
-    /// Read `X-Request-Id` on success too (the typed results report it; the
-    /// 1.0 calls do not, and do not pay for the lookup).
-    var readsRequestIDOnSuccess = false
+    /// For a typed result: read `X-Request-Id` on success too, and index the
+    /// payment's members while validating it (the 1.0 calls do neither, and
+    /// do not pay for them).
+    var forTypedResult = false
 
     init(method: Method, urlPrefix: String, urlSuffix: String = "", body: [UInt8]) {
         self.method = method
@@ -36,7 +37,7 @@ struct HTTPRequest {
         var copy = self
         copy.timeoutMilliseconds = options.timeoutMilliseconds
         copy.extraHeaders = options.headers
-        copy.readsRequestIDOnSuccess = true
+        copy.forTypedResult = true
         return copy
     }
 

@@ -117,7 +117,7 @@ public final class KaskoClient: Sendable {
             let end: AttemptEnd = transport.send(request) { result in
                 switch result {
                 case .success(let response):
-                    switch ResponseInterpreter.interpret(response, for: operation) {
+                    switch ResponseInterpreter.interpret(response, for: operation, indexingMembers: request.forTypedResult) {
                     case .success(var payment):
                         payment.httpStatus = response.status
                         payment.attempts = attempt

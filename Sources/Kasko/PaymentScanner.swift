@@ -32,15 +32,21 @@ struct PaymentScan {
     /// One of the watched appeared twice (with plain keys; escaped keys leave
     /// the members `.escaped`, and the full parser decides).
     var duplicate = false
+    /// Where every top-level member's key and value are, when asked for (a
+    /// typed result reads members from it); nil otherwise, so that the 1.0
+    /// calls do not pay for it.
+    var members: [TopLevelMembers.Entry]?
 
 }
 
 enum PaymentScanner {
-    static func scan(_ bytes: [UInt8], watchingPolicyID: Bool = true) -> Result<PaymentScan, JSONParseError> {
+    static func scan(
+        _ bytes: [UInt8], watchingPolicyID: Bool = true, indexingMembers: Bool = false
+    ) -> Result<PaymentScan, JSONParseError> {
         var result: Result<PaymentScan, JSONParseError> = .failure(JSONParseError(message: "empty", offset: 0))
         bytes.withUnsafeBufferPointer { buffer in
             do throws(JSONParseError) {
-                result = .success(try scan(buffer, watchingPolicyID: watchingPolicyID))
+                result = .success(try scan(buffer, watchingPolicyID: watchingPolicyID, indexingMembers: indexingMembers))
             } catch {
                 result = .failure(error)
             }
@@ -71,10 +77,16 @@ enum PaymentScanner {
         }
     }
 
-    static func scan(_ buffer: UnsafeBufferPointer<UInt8>, watchingPolicyID: Bool = true) throws(JSONParseError) -> PaymentScan {
+    static func scan(
+        _ buffer: UnsafeBufferPointer<UInt8>, watchingPolicyID: Bool = true, indexingMembers: Bool = false
+    ) throws(JSONParseError) -> PaymentScan {
         var cursor = JSONCursor(buffer: buffer)
         var result = PaymentScan()
         result.watchesPolicyID = watchingPolicyID
+        if indexingMembers {
+            result.members = []
+            result.members?.reserveCapacity(24)
+        }
         cursor.skipWhitespace()
         try cursor.scanValue(depth: 0, into: &result)
         try cursor.expectEnd()
@@ -128,13 +140,25 @@ extension JSONCursor {
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let keyStart = position
             let key = try scanString()
+            let keyEnd = position
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
             position += 1
             skipWhitespace()
             if depth == 1 {
+                let valueStart = position
                 try scanTopLevelMember(key: key, depth: depth, into: &result)
+                if result.members != nil {
+                    let entry: TopLevelMembers.Entry
+                    if case .plain(let range) = key {
+                        entry = TopLevelMembers.Entry(key: range, keyIsEscaped: false, value: valueStart..<position)
+                    } else {
+                        entry = TopLevelMembers.Entry(key: keyStart..<keyEnd, keyIsEscaped: true, value: valueStart..<position)
+                    }
+                    result.members?.append(entry)
+                }
             } else {
                 try scanValue(depth: depth, into: &result)
             }

@@ -77,6 +77,9 @@ struct Redactor {
     }
 
     func redact(_ text: String) -> String {
+        // A text shorter than every secret holds none (a request id, usually).
+        let shortest = min(keys.map(\.count).min() ?? 0, plainSecrets.map(\.count).min() ?? Int.max)
+        guard text.utf8.count >= shortest else { return text }
         var bytes = Array(text.utf8)
         let callSecrets = callSecrets(for: bytes)
         // Longest secret first, so that a secret containing another is replaced whole.

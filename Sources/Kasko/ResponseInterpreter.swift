@@ -31,9 +31,13 @@ struct FailedAttempt: Error {
 /// Turns an HTTP response into a payment (the body, validated and passed on
 /// unchanged) or a failed attempt.
 enum ResponseInterpreter {
-    static func interpret(_ response: HTTPResponse, for operation: Operation) -> Result<PaymentJSON, FailedAttempt> {
+    /// `indexingMembers`: also note where each top-level member is, for a
+    /// typed result (`PaymentJSON.memberEntries`), in the validating pass.
+    static func interpret(
+        _ response: HTTPResponse, for operation: Operation, indexingMembers: Bool = false
+    ) -> Result<PaymentJSON, FailedAttempt> {
         if (200...299).contains(response.status) {
-            return validatePayment(response, for: operation)
+            return validatePayment(response, for: operation, indexingMembers: indexingMembers)
         }
         return .failure(failure(for: response, operation: operation))
     }
@@ -43,7 +47,9 @@ enum ResponseInterpreter {
     /// create's `policy_id`, when the object has one, the policy paid for.
     /// Both the full and the restricted shapes qualify; any other fields are
     /// the API's business and are kept.
-    static func validatePayment(_ response: HTTPResponse, for operation: Operation) -> Result<PaymentJSON, FailedAttempt> {
+    static func validatePayment(
+        _ response: HTTPResponse, for operation: Operation, indexingMembers: Bool = false
+    ) -> Result<PaymentJSON, FailedAttempt> {
         func refuse(_ message: String) -> Result<PaymentJSON, FailedAttempt> {
             .failure(FailedAttempt(evidence: .sentInvalidAnswer, error: KaskoError(
                 verdict: OutcomeRules.verdict(.sentInvalidAnswer, for: operation.call), message: message,
@@ -54,7 +60,7 @@ enum ResponseInterpreter {
             refuse("response is not a payment object: \(why)")
         }
         let scan: PaymentScan
-        switch PaymentScanner.scan(response.body, watchingPolicyID: operation.watchesPolicyID) {
+        switch PaymentScanner.scan(response.body, watchingPolicyID: operation.watchesPolicyID, indexingMembers: indexingMembers) {
         case .success(let result): scan = result
         case .failure(let error): return invalid("not valid JSON (\(error.message) at byte \(error.offset))")
         }
@@ -80,7 +86,9 @@ enum ResponseInterpreter {
         }
         let id = response.body[idRange]
         if let mismatch = mismatch(id: id, policyID: policyID, for: operation) { return refuse(mismatch) }
-        return .success(PaymentJSON(bytes: response.body, id: .range(idRange)))
+        var payment = PaymentJSON(bytes: response.body, id: .range(idRange))
+        payment.memberEntries = scan.members
+        return .success(payment)
     }
 
     /// The rare body whose watched members (or a key that might spell them)
@@ -249,6 +257,15 @@ public struct PaymentJSON: Sendable {
     /// The response's `X-Request-Id` (redacted like an error's), read only
     /// when the request asked for it.
     public internal(set) var requestID: String?
+    /// Where its top-level members are, when the request asked for it (see
+    /// `TopLevelMembers`); nil otherwise, or for a body with escaped watched keys.
+    var memberEntries: [TopLevelMembers.Entry]?
+
+    /// Its members, to be read by name, in storage of their own.
+    public var members: TopLevelMembers? {
+        guard let memberEntries else { return bytes.withUnsafeBufferPointer { TopLevelMembers(json: $0) } }
+        return TopLevelMembers(copying: bytes, entries: memberEntries)
+    }
 
     init(bytes: [UInt8], id: Identifier) {
         self.bytes = bytes
@@ -271,6 +288,7 @@ public struct PaymentJSON: Sendable {
         copy.httpStatus = httpStatus
         copy.attempts = attempts
         copy.requestID = requestID
+        copy.memberEntries = memberEntries
         return copy
     }
 }

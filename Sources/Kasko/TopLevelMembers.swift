@@ -1,10 +1,10 @@
 /// The members of a result's JSON object, found by name: what the C API's
-/// typed access reads (`kasko_result_member_*`). The object is indexed once
-/// with the scanner the payment path uses (key and value positions, no
-/// values built), and a lookup then parses only the one value asked for: a
-/// caller reading "id" does not pay for a tree of the whole payment. A name
-/// that appears twice has no one value, so it is reported as ambiguous
-/// rather than answered with either copy.
+/// typed access reads (`kasko_result_member_*`). The index (where each
+/// top-level key and value is) comes from the payment scanner, in the same
+/// pass that validates a success, so a typed result costs no second scan;
+/// a lookup parses only the one value asked for. A name that appears twice
+/// has no one value, so it is reported as ambiguous rather than answered
+/// with either copy.
 public struct TopLevelMembers: Sendable {
     public enum Lookup: Equatable, Sendable {
         case absent
@@ -12,114 +12,72 @@ public struct TopLevelMembers: Sendable {
         case value(JSONValue)
     }
 
-    private enum Key: Sendable {
-        /// The key's bytes, when it has no escapes (the usual case).
-        case plain(Range<Int>)
-        case decoded(String)
+    /// One member's place in the document.
+    public struct Entry: Sendable {
+        /// The key's characters when it has no escapes; with escapes, the
+        /// whole quoted key, decoded when the index is made.
+        let key: Range<Int>
+        let keyIsEscaped: Bool
+        let value: Range<Int>
     }
 
-    /// A copy of the document: the index points into it.
+    /// The document, in storage of its own: the index points into it.
     private let bytes: [UInt8]
-    private let entries: [(key: Key, value: Range<Int>)]
+    private let entries: [Entry]
+    /// The decoded names of escaped keys, by entry (rare).
+    private let decodedKeys: [Int: String]
 
-    /// nil when `json` is not a JSON object.
-    public init?(json: UnsafeBufferPointer<UInt8>) {
-        let bytes = Array(json)
-        guard let entries = bytes.withUnsafeBufferPointer({ TopLevelMembers.index($0) }) else { return nil }
-        self.bytes = bytes
+    /// `bytes` and the scanner's index of them (`PaymentScan.members`).
+    init(copying bytes: [UInt8], entries: [Entry]) {
+        let copy = bytes.withUnsafeBufferPointer { Array($0) }
+        var decoded: [Int: String] = [:]
+        copy.withUnsafeBufferPointer { buffer in
+            for (offset, entry) in entries.enumerated() where entry.keyIsEscaped {
+                if case .string(let name)? = try? JSONParser.parse(UnsafeBufferPointer(rebasing: buffer[entry.key])) {
+                    decoded[offset] = name
+                }
+            }
+        }
+        self.bytes = copy
         self.entries = entries
+        decodedKeys = decoded
+    }
+
+    /// Indexes `json` itself; nil when it is not one JSON object.
+    public init?(json: UnsafeBufferPointer<UInt8>) {
+        guard let scan = try? PaymentScanner.scan(json, watchingPolicyID: false, indexingMembers: true),
+              case .object = scan.topLevel, let entries = scan.members else { return nil }
+        self.init(copying: Array(json), entries: entries)
     }
 
     public func lookup(_ name: String) -> Lookup {
         var name = name
-        let found: Result<Range<Int>?, Ambiguity> = name.withUTF8 { wanted in
-            var found: Range<Int>?
-            for entry in entries where matches(entry.key, wanted) {
-                if found != nil { return .failure(Ambiguity()) }
+        var found: Range<Int>?
+        var ambiguous = false
+        name.withUTF8 { wanted in
+            for (offset, entry) in entries.enumerated() where matches(entry, offset, wanted) {
+                if found != nil {
+                    ambiguous = true
+                    return
+                }
                 found = entry.value
             }
-            return .success(found)
         }
-        switch found {
-        case .failure: return .ambiguous
-        case .success(nil): return .absent
-        case .success(let range?):
-            let value: JSONValue? = bytes.withUnsafeBufferPointer { buffer in
-                try? JSONParser.parse(UnsafeBufferPointer(rebasing: buffer[range]))
-            }
-            // The index was made by the same grammar, so the value parses.
-            return value.map { .value($0) } ?? .absent
+        if ambiguous { return .ambiguous }
+        guard let range = found else { return .absent }
+        let value: JSONValue? = bytes.withUnsafeBufferPointer { buffer in
+            try? JSONParser.parse(UnsafeBufferPointer(rebasing: buffer[range]))
         }
+        // The scanner and the parser accept the same grammar, so the value parses.
+        return value.map { .value($0) } ?? .absent
     }
 
-    private struct Ambiguity: Error {}
-
-    private func matches(_ key: Key, _ wanted: UnsafeBufferPointer<UInt8>) -> Bool {
-        switch key {
-        case .plain(let range):
-            return range.count == wanted.count && bytes[range].elementsEqual(wanted)
-        case .decoded(let text):
-            var text = text
-            return text.withUTF8 { $0.elementsEqual(wanted) }
+    private func matches(_ entry: Entry, _ offset: Int, _ wanted: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard entry.keyIsEscaped else {
+            return entry.key.count == wanted.count && bytes[entry.key].elementsEqual(wanted)
         }
-    }
-
-    /// Each top-level member's key and value position; nil if `buffer` is
-    /// not one JSON object.
-    private static func index(_ buffer: UnsafeBufferPointer<UInt8>) -> [(key: Key, value: Range<Int>)]? {
-        var cursor = JSONCursor(buffer: buffer)
-        var entries: [(key: Key, value: Range<Int>)] = []
-        var ignored = PaymentScan()
-        ignored.watchesPolicyID = false
-        do throws(JSONParseError) {
-            cursor.skipWhitespace()
-            guard cursor.peek() == UInt8(ascii: "{") else { return nil }
-            cursor.position += 1
-            cursor.skipWhitespace()
-            if cursor.peek() == UInt8(ascii: "}") {
-                cursor.position += 1
-                try cursor.expectEnd()
-                return entries
-            }
-            while true {
-                cursor.skipWhitespace()
-                guard cursor.peek() == UInt8(ascii: "\"") else { return nil }
-                let keyStart = cursor.position
-                let scanned = try cursor.scanString()
-                let keyEnd = cursor.position
-                cursor.skipWhitespace()
-                guard cursor.peek() == UInt8(ascii: ":") else { return nil }
-                cursor.position += 1
-                cursor.skipWhitespace()
-                let valueStart = cursor.position
-                // Depth 1: the value is inside the top-level object.
-                try cursor.scanValue(depth: 1, into: &ignored)
-                let value = valueStart..<cursor.position
-                switch scanned {
-                case .plain(let range):
-                    entries.append((.plain(range), value))
-                default:
-                    // Rare: an escaped key, decoded on its own.
-                    guard case .string(let key) = try JSONParser.parse(UnsafeBufferPointer(rebasing: buffer[keyStart..<keyEnd])) else {
-                        return nil
-                    }
-                    entries.append((.decoded(key), value))
-                }
-                cursor.skipWhitespace()
-                switch cursor.peek() {
-                case UInt8(ascii: ","):
-                    cursor.position += 1
-                case UInt8(ascii: "}"):
-                    cursor.position += 1
-                    try cursor.expectEnd()
-                    return entries
-                default:
-                    return nil
-                }
-            }
-        } catch {
-            return nil
-        }
+        guard var name = decodedKeys[offset] else { return false }
+        return name.withUTF8 { $0.elementsEqual(wanted) }
     }
 
     /// A JSON number literal as an Int64, only when it is written as an

@@ -65,6 +65,8 @@ final class CallResult: @unchecked Sendable {
             status: .ok, outcome: .outcomeSucceeded, httpStatus: payment.httpStatus, attempts: payment.attempts,
             retryable: false, json: text, jsonLength: payment.bytes.count, message: nil, requestID: requestID,
             pendingPaymentID: nil, ownsStrings: true)
+        // Indexed while it was validated: no second scan on the first lookup.
+        members = .some(payment.members)
     }
 
     /// A failure, with its error object. nil if memory ran out.

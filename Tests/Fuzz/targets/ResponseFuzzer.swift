@@ -65,6 +65,17 @@ public func fuzzResponse(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     switch ResponseInterpreter.interpret(response, for: operation) {
     case .success(let payment):
         guard payment.bytes == body else { fuzzInvariantBroken("payment bytes changed") }
+        // A typed result's index comes from the validating scan: the same answers.
+        guard case .success(let indexed) = ResponseInterpreter.interpret(response, for: operation, indexingMembers: true),
+              let fromScan = indexed.members else {
+            fuzzInvariantBroken("indexing changed the verdict")
+        }
+        for member in members {
+            let copies = members.filter { $0.key == member.key }.count
+            guard fromScan.lookup(member.key) == (copies == 1 ? .value(member.value) : .ambiguous) else {
+                fuzzInvariantBroken("the scan's member index and the parser disagree")
+            }
+        }
         guard acceptable, payment.id == parsedID else {
             fuzzInvariantBroken("accepted something that is not the payment asked for")
         }
