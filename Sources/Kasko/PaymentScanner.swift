@@ -83,12 +83,13 @@ enum PaymentScanner {
         var cursor = JSONCursor(buffer: buffer)
         var result = PaymentScan()
         result.watchesPolicyID = watchingPolicyID
-        if indexingMembers {
-            result.members = []
-            result.members?.reserveCapacity(24)
-        }
         cursor.skipWhitespace()
-        try cursor.scanValue(depth: 0, into: &result)
+        if indexingMembers, cursor.peek() == UInt8(ascii: "{") {
+            result.topLevel = .object
+            try cursor.scanIndexedTopLevelObject(into: &result)
+        } else {
+            try cursor.scanValue(depth: 0, into: &result)
+        }
         try cursor.expectEnd()
         return result
     }
@@ -140,6 +141,46 @@ extension JSONCursor {
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let key = try scanString()
+            skipWhitespace()
+            guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
+            position += 1
+            skipWhitespace()
+            if depth == 1 {
+                try scanTopLevelMember(key: key, depth: depth, into: &result)
+            } else {
+                try scanValue(depth: depth, into: &result)
+            }
+            skipWhitespace()
+            switch peek() {
+            case UInt8(ascii: ","):
+                position += 1
+            case UInt8(ascii: "}"):
+                position += 1
+                return
+            default:
+                throw error("expected ',' or '}' in an object")
+            }
+        }
+    }
+
+    /// `scanObject` for the top-level object of a typed result: the same
+    /// grammar and the same watched members, and each member's key and value
+    /// position noted in `result.members`. A separate copy of the loop, so
+    /// that the 1.0 calls' scan does not pay for the bookkeeping.
+    mutating func scanIndexedTopLevelObject(into result: inout PaymentScan) throws(JSONParseError) {
+        var entries: [TopLevelMembers.Entry] = []
+        entries.reserveCapacity(24)
+        defer { result.members = entries }
+        position += 1  // "{"
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            position += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyStart = position
             let key = try scanString()
             let keyEnd = position
@@ -147,20 +188,12 @@ extension JSONCursor {
             guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
             position += 1
             skipWhitespace()
-            if depth == 1 {
-                let valueStart = position
-                try scanTopLevelMember(key: key, depth: depth, into: &result)
-                if result.members != nil {
-                    let entry: TopLevelMembers.Entry
-                    if case .plain(let range) = key {
-                        entry = TopLevelMembers.Entry(key: range, keyIsEscaped: false, value: valueStart..<position)
-                    } else {
-                        entry = TopLevelMembers.Entry(key: keyStart..<keyEnd, keyIsEscaped: true, value: valueStart..<position)
-                    }
-                    result.members?.append(entry)
-                }
+            let valueStart = position
+            try scanTopLevelMember(key: key, depth: 1, into: &result)
+            if case .plain(let range) = key {
+                entries.append(TopLevelMembers.Entry(key: range, keyIsEscaped: false, value: valueStart..<position))
             } else {
-                try scanValue(depth: depth, into: &result)
+                entries.append(TopLevelMembers.Entry(key: keyStart..<keyEnd, keyIsEscaped: true, value: valueStart..<position))
             }
             skipWhitespace()
             switch peek() {
