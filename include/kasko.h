@@ -390,7 +390,7 @@ void kasko_config_free(kasko_config *config) KASKO_NOEXCEPT;
  * Sets a string key of the configuration: "public_key", "secret_key",
  * "base_url", "ca_bundle", "proxy" or "user_agent" (see kasko_client_new()
  * for what each means). `value` is NUL-terminated UTF-8 and is copied; NULL
- * removes the key (its default applies again).
+ * removes the key, a number key too (its default applies again).
  *
  * Thread-safety: not while another thread uses `config`.
  * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `config` or `key`,

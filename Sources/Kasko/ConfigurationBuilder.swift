@@ -14,7 +14,7 @@ public struct ConfigurationBuilder: Sendable {
         refusals.first.map { .invalidArgument($0.message) }
     }
 
-    /// Sets a string key; nil removes it.
+    /// Sets a string key; nil removes any key, of either type.
     public mutating func set(_ key: String, string value: String?) throws(KaskoError) {
         try record(key, expectingInteger: false, value.map { .string($0) })
     }
@@ -42,7 +42,7 @@ public struct ConfigurationBuilder: Sendable {
             problem = .invalidArgument(
                 "unknown configuration key \(JSONWriter.quoted(key)); known keys: "
                     + Configuration.knownKeys.joined(separator: ", "))
-        } else if Configuration.integerKeys.contains(key) != expectingInteger {
+        } else if value != nil, Configuration.integerKeys.contains(key) != expectingInteger {
             problem = .invalidArgument(
                 "configuration key \"\(key)\" takes \(expectingInteger ? "a string" : "a whole number"), not \(expectingInteger ? "a number" : "a string")")
         } else {

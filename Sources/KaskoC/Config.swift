@@ -48,7 +48,7 @@ public func kasko_config_free(_ config: OpaquePointer?) {
 /// Sets a string key of the configuration: "public_key", "secret_key",
 /// "base_url", "ca_bundle", "proxy" or "user_agent" (see kasko_client_new()
 /// for what each means). `value` is NUL-terminated UTF-8 and is copied; NULL
-/// removes the key (its default applies again).
+/// removes the key, a number key too (its default applies again).
 ///
 /// Thread-safety: not while another thread uses `config`.
 /// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `config` or `key`,
@@ -133,8 +133,15 @@ private func change(
     _ config: OpaquePointer?, _ key: UnsafePointer<CChar>?,
     _ set: (inout ConfigurationBuilder, String) throws(KaskoError) -> Void
 ) -> KaskoCStatus {
-    guard let box = ConfigBox.borrow(config.map { UnsafeRawPointer($0) }),
-          let name = try? CStrings.read(key, name: "key", limit: 256) else { return .errInvalidArgument }
+    guard let box = ConfigBox.borrow(config.map { UnsafeRawPointer($0) }) else { return .errInvalidArgument }
+    let name: String
+    do throws(KaskoError) {
+        name = try CStrings.read(key, name: "a configuration key", limit: 256)
+    } catch {
+        // Remembered like any refusal: the client is not made without it.
+        box.builder.refuse("", because: error)
+        return KaskoCStatus(error.status)
+    }
     do throws(KaskoError) {
         try set(&box.builder, name)
         return .ok

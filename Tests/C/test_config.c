@@ -95,6 +95,13 @@ static void test_unknown_and_mistyped_keys_are_refused_and_remembered(void) {
     CHECK(make(config, &client, message, sizeof message) == KASKO_ERR_INVALID_ARGUMENT, "refused");
     CHECK(strstr(message, "max_retries") != NULL, "message: %s", message);
     CHECK(kasko_config_set_int(config, "max_retries", 1) == KASKO_OK, "max_retries as a number");
+    /* NULL removes a number key as well: its default applies again. */
+    CHECK(kasko_config_set_int(config, "timeout_ms", 0) == KASKO_OK, "timeout_ms 0 (refused when the client is made)");
+    CHECK(make(config, &client, message, sizeof message) == KASKO_ERR_INVALID_ARGUMENT, "timeout_ms 0");
+    CHECK(kasko_config_set_string(config, "timeout_ms", NULL) == KASKO_OK, "remove timeout_ms");
+    CHECK(make(config, &client, message, sizeof message) == KASKO_OK, "the default timeout again: %s", message);
+    kasko_client_free(client);
+    client = NULL;
 
     CHECK(kasko_config_set_string(config, "timeout", "5") == KASKO_ERR_INVALID_ARGUMENT, "unknown key");
     CHECK(make(config, &client, message, sizeof message) == KASKO_ERR_INVALID_ARGUMENT, "refused");
@@ -149,6 +156,16 @@ static void test_null_arguments(void) {
     CHECK(kasko_config_set_int(config, NULL, 1) == KASKO_ERR_INVALID_ARGUMENT, "NULL key");
     char bad_utf8[] = {'p', 'k', (char)0xC3, '\0'};
     CHECK(kasko_config_set_string(config, "public_key", bad_utf8) == KASKO_ERR_INVALID_ARGUMENT, "not UTF-8");
+
+    /* A key that cannot be read is remembered too: no client without it. */
+    kasko_config *unreadable = kasko_config_new();
+    CHECK(kasko_config_set_string(unreadable, "public_key", public_key) == KASKO_OK, "public_key");
+    CHECK(kasko_config_set_string(unreadable, bad_utf8, "x") == KASKO_ERR_INVALID_ARGUMENT, "a key not UTF-8");
+    kasko_client *refused_client = NULL;
+    char text[512];
+    CHECK(make(unreadable, &refused_client, text, sizeof text) == KASKO_ERR_INVALID_ARGUMENT, "refused: %s", text);
+    CHECK(strstr(text, "configuration key") != NULL, "message: %s", text);
+    kasko_config_free(unreadable);
 
     kasko_client *client = (kasko_client *)&client;
     kasko_result *result = NULL;
