@@ -2,7 +2,10 @@
 //
 //   #include <kasko.hpp>
 //
-//   kasko::Client client(R"({"public_key":"pk_test_...","secret_key":"sk_test_..."})");
+//   kasko::Client client(kasko::Config()
+//                            .public_key("pk_test_...")
+//                            .secret_key("sk_test_...")
+//                            .timeout(std::chrono::seconds(30)));
 //   kasko::Result created = client.create_payment({"ptok_...", "invoice", "invoice", "tpol_..."});
 //   std::string id = created.member_string("id").value_or("");
 //   kasko::CallOptions options;
@@ -12,9 +15,16 @@
 //   std::cout << same.json() << " (HTTP " << same.http_status().value_or(0) << ")\n";
 //
 // A thin layer over <kasko.h>: it translates types and ownership only.
-// Configuration is the C API's JSON text; validation, retries, the JSON
-// shapes and every message are the library's.
+// Validation, retries, the JSON shapes and every message are the library's;
+// the binding writes no JSON.
 //
+// - kasko::Config owns one kasko_config (RAII, move-only): the client's
+//   configuration set key by key with chainable setters (public_key,
+//   secret_key, base_url, timeout, connect_timeout, max_retries, ca_bundle,
+//   proxy, user_agent); the library holds and escapes the values. A value
+//   the library refuses makes Client(const Config&) throw
+//   KASKO_ERR_INVALID_ARGUMENT with the library's message. Client(const
+//   std::string&) still takes the C API's JSON text.
 // - kasko::Client owns one kasko_client (RAII, move-only). Its member
 //   functions are const and may be called from many threads at once, as the
 //   C API allows. A moved-from Client holds no handle: calls on it throw the
@@ -45,13 +55,18 @@
 #error "kasko.hpp needs kasko.h 1.1 or later"
 #endif
 
+#include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace kasko {
 
@@ -99,6 +114,10 @@ struct ResultFree {
 
 struct CallOptionsFree {
     void operator()(kasko_call_options* options) const noexcept { kasko_call_options_free(options); }
+};
+
+struct ConfigFree {
+    void operator()(kasko_config* config) const noexcept { kasko_config_free(config); }
 };
 
 inline bool has_nul(const std::string& value) noexcept { return value.find('\0') != std::string::npos; }
@@ -398,7 +417,164 @@ inline Result finish(kasko_status status, kasko_result* out) {
     return result;
 }
 
+// A duration as a number of milliseconds for the C API: rounded up (a
+// positive duration is never 0), and one beyond the range of long clamped
+// to its end, so that it stays out of the library's range and is refused
+// with the library's message (as 0, a negative one and NaN are).
+template <class Rep, class Period>
+long milliseconds(std::chrono::duration<Rep, Period> duration) noexcept {
+    const long double exact = std::chrono::duration<long double, std::milli>(duration).count();
+    if (std::isnan(exact)) return 0;
+    if (exact >= static_cast<long double>(std::numeric_limits<long>::max())) return std::numeric_limits<long>::max();
+    if (exact <= static_cast<long double>(std::numeric_limits<long>::min())) return std::numeric_limits<long>::min();
+    if constexpr (std::is_floating_point_v<Rep>) {
+        return static_cast<long>(std::ceil(exact));
+    } else {
+        return static_cast<long>(std::chrono::ceil<std::chrono::duration<long long, std::milli>>(duration).count());
+    }
+}
+
 }  // namespace detail
+
+/// The keys of a client's configuration, as kasko_config_set_string() and
+/// kasko_config_set_int() name them (and as the JSON configuration does):
+/// the one place kasko::Config takes them from.
+namespace config_key {
+inline constexpr const char public_key[] = "public_key";                  ///< string
+inline constexpr const char secret_key[] = "secret_key";                  ///< string
+inline constexpr const char base_url[] = "base_url";                      ///< string
+inline constexpr const char timeout_ms[] = "timeout_ms";                  ///< number
+inline constexpr const char connect_timeout_ms[] = "connect_timeout_ms";  ///< number
+inline constexpr const char max_retries[] = "max_retries";                ///< number
+inline constexpr const char ca_bundle[] = "ca_bundle";                    ///< string
+inline constexpr const char proxy[] = "proxy";                            ///< string
+inline constexpr const char user_agent[] = "user_agent";                  ///< string
+}  // namespace config_key
+
+/// A client's configuration, owning one kasko_config (RAII, move-only):
+/// set key by key with chainable setters, then given to Client(const
+/// Config&). The library copies and escapes every value; this object keeps
+/// none of them itself (the secret key is only in the kasko_config, which
+/// the library frees).
+///
+///   kasko::Client client(kasko::Config()
+///                            .public_key("pk_test_...")
+///                            .secret_key("sk_test_...")
+///                            .timeout(std::chrono::seconds(30))
+///                            .max_retries(1));
+///
+/// Values are checked by the library when the client is made (the same
+/// keys, defaults, checks and messages as the JSON configuration; see
+/// kasko_client_new()): a bad one makes the Client constructor throw
+/// kasko::Error with KASKO_ERR_INVALID_ARGUMENT and the library's message,
+/// which names the key and never quotes a key. A std::string with a NUL
+/// byte (which C cannot carry) is refused the same way, with an error result
+/// made by the library, until that key is set again. One Config may make
+/// many clients, also from many threads at once while nobody sets it.
+class Config {
+public:
+    /// An empty configuration: every key at its default (a public key is
+    /// required). Throws kasko::Error (KASKO_ERR_INTERNAL) if memory ran out.
+    Config() : config_(kasko_config_new()) {
+        if (!config_) throw Error(Result::error(KASKO_ERR_INTERNAL, "out of memory (kasko_config_new)"));
+    }
+
+    Config(const Config&) = delete;
+    Config& operator=(const Config&) = delete;
+    Config(Config&&) noexcept = default;
+    Config& operator=(Config&&) noexcept = default;
+    ~Config() = default;
+
+    /// "public_key": pk_test_... or pk_live_... (required).
+    Config& public_key(const std::string& key) & { return set_string(config_key::public_key, key); }
+    Config&& public_key(const std::string& key) && { return std::move(public_key(key)); }
+
+    /// "secret_key": sk_test_... or sk_live_..., of the public key's mode.
+    /// Without it, created payments are the restricted object and views are
+    /// refused by the API.
+    Config& secret_key(const std::string& key) & { return set_string(config_key::secret_key, key); }
+    Config&& secret_key(const std::string& key) && { return std::move(secret_key(key)); }
+
+    /// "base_url": default "https://api.eu1.kaskocloud.com"; plain http://
+    /// only for loopback hosts.
+    Config& base_url(const std::string& url) & { return set_string(config_key::base_url, url); }
+    Config&& base_url(const std::string& url) && { return std::move(base_url(url)); }
+
+    /// "timeout_ms": the total time of each attempt (default 60 s), in whole
+    /// milliseconds rounded up; the library accepts 1 ms to 1 h.
+    template <class Rep, class Period>
+    Config& timeout(std::chrono::duration<Rep, Period> duration) & {
+        return set_int(config_key::timeout_ms, detail::milliseconds(duration));
+    }
+    template <class Rep, class Period>
+    Config&& timeout(std::chrono::duration<Rep, Period> duration) && {
+        return std::move(timeout(duration));
+    }
+
+    /// "connect_timeout_ms": the time to connect (default 10 s), in whole
+    /// milliseconds rounded up; the library accepts 1 ms to 1 h.
+    template <class Rep, class Period>
+    Config& connect_timeout(std::chrono::duration<Rep, Period> duration) & {
+        return set_int(config_key::connect_timeout_ms, detail::milliseconds(duration));
+    }
+    template <class Rep, class Period>
+    Config&& connect_timeout(std::chrono::duration<Rep, Period> duration) && {
+        return std::move(connect_timeout(duration));
+    }
+
+    /// "max_retries": retries after the first attempt (default 2, 0 to 10).
+    Config& max_retries(long retries) & { return set_int(config_key::max_retries, retries); }
+    Config&& max_retries(long retries) && { return std::move(max_retries(retries)); }
+
+    /// "ca_bundle": a PEM file of trusted CAs (checked when the client is made).
+    Config& ca_bundle(const std::string& path) & { return set_string(config_key::ca_bundle, path); }
+    Config&& ca_bundle(const std::string& path) && { return std::move(ca_bundle(path)); }
+
+    /// "proxy": a proxy URL, or "" for none. Unset: the https_proxy /
+    /// no_proxy environment, as for curl.
+    Config& proxy(const std::string& url) & { return set_string(config_key::proxy, url); }
+    Config&& proxy(const std::string& url) && { return std::move(proxy(url)); }
+
+    /// "user_agent": put before the library's own User-Agent.
+    Config& user_agent(const std::string& agent) & { return set_string(config_key::user_agent, agent); }
+    Config&& user_agent(const std::string& agent) && { return std::move(user_agent(agent)); }
+
+    /// The C configuration, still owned by this Config (nullptr once moved from).
+    const kasko_config* native_handle() const noexcept { return config_.get(); }
+
+private:
+    friend class Client;
+
+    // A setter's status is not needed: the library remembers a refused key
+    // and kasko_client_new_from_config reports it with its message.
+    Config& set_string(const char* key, const std::string& value) {
+        forget(key);
+        if (detail::has_nul(value)) {
+            refused_.emplace_back(key, std::string("configuration key \"") + key + "\" contains a NUL character");
+            detail::reported_by_the_call(kasko_config_set_string(config_.get(), key, nullptr));
+        } else {
+            detail::reported_by_the_call(kasko_config_set_string(config_.get(), key, value.c_str()));
+        }
+        return *this;
+    }
+
+    Config& set_int(const char* key, long value) {
+        detail::reported_by_the_call(kasko_config_set_int(config_.get(), key, value));
+        return *this;
+    }
+
+    void forget(const char* key) {
+        std::vector<std::pair<std::string, std::string>> kept;
+        for (auto& refusal : refused_) {
+            if (refusal.first != key) kept.push_back(std::move(refusal));
+        }
+        refused_ = std::move(kept);
+    }
+
+    // The values refused here (a NUL byte): key, message.
+    std::vector<std::pair<std::string, std::string>> refused_;
+    std::unique_ptr<kasko_config, detail::ConfigFree> config_;
+};
 
 /// A client of the KASKO Payments API, owning one kasko_client.
 class Client {
@@ -413,20 +589,23 @@ public:
         kasko_client* handle = nullptr;
         kasko_result* out = nullptr;
         kasko_status status = kasko_client_new_v2(config, &handle, &out);
-        Result refusal(out);  // NULL on success
-        if (status != KASKO_OK || handle == nullptr) {
-            kasko_client_free(handle);  // NULL per the contract; never leak one
-            if (status == KASKO_OK) {
-                throw Error(Result::error(KASKO_ERR_INTERNAL, "kasko_client_new_v2 returned KASKO_OK but no client"));
-            }
-            if (refusal.native_handle() == nullptr) {
-                throw Error(Result::error(KASKO_ERR_INTERNAL,
-                                          std::string("kasko_client_new_v2 returned ") + kasko_status_name(status)
-                                              + " and no result"));
-            }
-            throw Error(std::move(refusal));
+        handle_ = adopt(status, handle, out, "kasko_client_new_v2");
+    }
+
+    /// Creates a client from a kasko::Config (kasko_client_new_from_config):
+    /// the same checks and messages as the JSON configuration. Throws
+    /// kasko::Error: KASKO_ERR_INVALID_ARGUMENT for a refused key or value,
+    /// whose what() is the library's message (it names the key, never quotes
+    /// a key) and whose result() is the library's error result. The Config
+    /// may be freed or reused afterwards.
+    explicit Client(const Config& config) {
+        if (!config.refused_.empty()) {
+            throw Error(Result::error(KASKO_ERR_INVALID_ARGUMENT, config.refused_.front().second));
         }
-        handle_ = handle;
+        kasko_client* handle = nullptr;
+        kasko_result* out = nullptr;
+        kasko_status status = kasko_client_new_from_config(config.native_handle(), &handle, &out);
+        handle_ = adopt(status, handle, out, "kasko_client_new_from_config");
     }
 
     Client(const Client&) = delete;
@@ -472,6 +651,21 @@ public:
     kasko_client* native_handle() const noexcept { return handle_; }
 
 private:
+    // The client a constructor made, or the Error of its refusal.
+    static kasko_client* adopt(kasko_status status, kasko_client* handle, kasko_result* out, const char* made_by) {
+        Result refusal(out);  // NULL on success
+        if (status == KASKO_OK && handle != nullptr) return handle;
+        kasko_client_free(handle);  // NULL per the contract; never leak one
+        if (status == KASKO_OK) {
+            throw Error(Result::error(KASKO_ERR_INTERNAL, std::string(made_by) + " returned KASKO_OK but no client"));
+        }
+        if (refusal.native_handle() == nullptr) {
+            throw Error(Result::error(KASKO_ERR_INTERNAL, std::string(made_by) + " returned "
+                                                              + kasko_status_name(status) + " and no result"));
+        }
+        throw Error(std::move(refusal));
+    }
+
     kasko_client* handle_ = nullptr;
 };
 

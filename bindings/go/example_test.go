@@ -10,7 +10,13 @@ import (
 )
 
 func Example() {
-	client, err := kasko.NewClient(`{"public_key":"pk_test_...","secret_key":"sk_test_..."}`)
+	retries := 1
+	client, err := kasko.NewClientWithConfig(kasko.Config{
+		PublicKey:  "pk_test_...",
+		SecretKey:  "sk_test_...",
+		Timeout:    30 * time.Second,
+		MaxRetries: &retries,
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

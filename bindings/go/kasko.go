@@ -1,7 +1,9 @@
 // Package kasko is a client for the KASKO Payments API over libkasko, the
 // C library (libkasko.so.1, C API 1.1), through cgo.
 //
-//	client, err := kasko.NewClient(`{"public_key":"pk_test_...","secret_key":"sk_test_..."}`)
+//	client, err := kasko.NewClientWithConfig(kasko.Config{
+//		PublicKey: "pk_test_...", SecretKey: "sk_test_...", Timeout: 30 * time.Second,
+//	})
 //	if err != nil { ... }
 //	defer client.Close()
 //	payment, err := client.CreatePayment(kasko.PaymentRequest{
@@ -11,9 +13,11 @@
 //	if errors.As(err, &kerr) && kerr.Status == kasko.StatusPendingPayment { ... kerr.PendingPaymentID ... }
 //	id, _ := payment.MemberString("id")
 //
-// The package translates types and ownership only: configuration is the C
-// API's JSON text; validation, retries, the JSON shapes and every message
-// are the library's (see kasko.h). Results are the library's kasko_result:
+// The package translates types and ownership only: a Config is handed to
+// the library key by key (kasko_config; the library escapes the values, no
+// JSON is written here), and NewClient still takes the C API's JSON text;
+// validation, retries, the JSON shapes and every message are the library's
+// (see kasko.h). Results are the library's kasko_result:
 // a *Payment on success (the payment object as JSON, typed getters, and
 // typed access to its members, read by the library), an *Error otherwise
 // (built from the result's typed getters).
@@ -27,6 +31,7 @@ package kasko
 /*
 #cgo LDFLAGS: -lkasko
 #include <stdlib.h>
+#include <string.h>
 #include <kasko.h>
 
 #if !defined(KASKO_VERSION_NUMBER) || KASKO_VERSION_NUMBER < 1001000
@@ -36,6 +41,7 @@ package kasko
 import "C"
 
 import (
+	"fmt"
 	"math"
 	"runtime"
 	"strings"
@@ -238,9 +244,10 @@ func WithTracestate(tracestate string) CallOption {
 	return func(o *callOptions) { o.tracestate = tracestate }
 }
 
-// milliseconds is a timeout as kasko_call_options_set_timeout_ms takes it:
-// a positive duration is never 0 (the client's), a negative one never
-// becomes valid, and out-of-range values stay out of range.
+// milliseconds is a timeout as kasko_call_options_set_timeout_ms and the
+// configuration's "timeout_ms" take it: a positive duration is never 0 (the
+// client's), a negative one never becomes valid, and out-of-range values
+// stay out of range.
 func milliseconds(d time.Duration) C.long {
 	ms := d.Milliseconds()
 	switch {
@@ -249,12 +256,7 @@ func milliseconds(d time.Duration) C.long {
 	case d < 0 && ms == 0:
 		ms = -1
 	}
-	if ms > math.MaxInt32 {
-		ms = math.MaxInt32
-	} else if ms < math.MinInt32 {
-		ms = math.MinInt32
-	}
-	return C.long(ms)
+	return clampLong(ms)
 }
 
 // nativeOptions makes the kasko_call_options of one call: NULL for the
@@ -463,6 +465,172 @@ func finish(status C.kasko_status, r *C.kasko_result) (*Payment, error) {
 	}, nil
 }
 
+// ---- the configuration --------------------------------------------------------
+
+// The keys of a client's configuration, as kasko_config_set_string and
+// kasko_config_set_int name them (and as the JSON configuration does): the
+// one place Config takes them from.
+const (
+	keyPublicKey        = "public_key"         // string
+	keySecretKey        = "secret_key"         // string
+	keyBaseURL          = "base_url"           // string
+	keyTimeoutMS        = "timeout_ms"         // number
+	keyConnectTimeoutMS = "connect_timeout_ms" // number
+	keyMaxRetries       = "max_retries"        // number
+	keyCABundle         = "ca_bundle"          // string
+	keyProxy            = "proxy"              // string
+	keyUserAgent        = "user_agent"         // string
+)
+
+// Config is a client's configuration, for NewClientWithConfig: typed
+// fields that are handed to the library key by key (kasko_config), so no
+// JSON is written and the library escapes every value. A zero field is
+// left unset and takes the library's default. The library checks the
+// values when the client is made, with the keys, defaults, checks and
+// messages of the JSON configuration (see kasko_client_new in kasko.h).
+//
+// Printing a Config (fmt, any verb) never shows the secret key.
+type Config struct {
+	PublicKey string // "public_key": pk_test_... or pk_live_... (required)
+	// SecretKey is "secret_key": sk_test_... or sk_live_..., of the public
+	// key's mode. "" for none: created payments are then the restricted
+	// object and views are refused by the API.
+	SecretKey string
+	BaseURL   string // "base_url": "" for https://api.eu1.kaskocloud.com; plain http:// only for loopback hosts
+	// Timeout is "timeout_ms", the total time of each attempt (0: 60 s),
+	// sent in whole milliseconds, rounded up (1 ms to 1 h are accepted).
+	Timeout time.Duration
+	// ConnectTimeout is "connect_timeout_ms" (0: 10 s), sent as Timeout is.
+	ConnectTimeout time.Duration
+	// MaxRetries is "max_retries", retries after the first attempt (nil: 2;
+	// from 0 to 10).
+	MaxRetries *int
+	CABundle   string // "ca_bundle": a PEM file of trusted CAs; "" for the system's
+	// Proxy is "proxy": a proxy URL, or a pointer to "" for none; nil: the
+	// https_proxy / no_proxy environment, as for curl.
+	Proxy     *string
+	UserAgent string // "user_agent": put before the library's own User-Agent; "" for none
+}
+
+// String shows the configuration without its secret key.
+func (c Config) String() string {
+	secret := `""`
+	if c.SecretKey != "" {
+		secret = "[redacted]"
+	}
+	retries, proxy := "nil", "nil"
+	if c.MaxRetries != nil {
+		retries = fmt.Sprint(*c.MaxRetries)
+	}
+	if c.Proxy != nil {
+		proxy = fmt.Sprintf("%q", *c.Proxy)
+	}
+	return fmt.Sprintf("kasko.Config{PublicKey:%q, SecretKey:%s, BaseURL:%q, Timeout:%v, ConnectTimeout:%v, "+
+		"MaxRetries:%s, CABundle:%q, Proxy:%s, UserAgent:%q}",
+		c.PublicKey, secret, c.BaseURL, c.Timeout, c.ConnectTimeout, retries, c.CABundle, proxy, c.UserAgent)
+}
+
+// GoString is String: %#v does not show the secret key either.
+func (c Config) GoString() string {
+	return c.String()
+}
+
+// Format prints String for every verb (%v, %+v, %#v, %s, %q, %d, ...), so
+// that no verb prints the fields one by one, the secret key among them.
+func (c Config) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprintf(f, "%q", c.String())
+		return
+	}
+	fmt.Fprint(f, c.String())
+}
+
+// clampLong is n as a C long, clamped to its range (out of range stays out).
+func clampLong(n int64) C.long {
+	if n > math.MaxInt32 {
+		n = math.MaxInt32
+	} else if n < math.MinInt32 {
+		n = math.MinInt32
+	}
+	return C.long(n)
+}
+
+// wipeAndFree overwrites a C string (it may hold a key), then frees it.
+func wipeAndFree(s *C.char) {
+	bytes := unsafe.Slice((*byte)(unsafe.Pointer(s)), C.strlen(s))
+	for i := range bytes {
+		bytes[i] = 0
+	}
+	C.free(unsafe.Pointer(s))
+}
+
+// native makes the kasko_config of c; free it with C.kasko_config_free.
+func (c *Config) native() (*C.kasko_config, error) {
+	texts := []struct {
+		key, value string
+		set        bool
+	}{
+		{keyPublicKey, c.PublicKey, c.PublicKey != ""},
+		{keySecretKey, c.SecretKey, c.SecretKey != ""},
+		{keyBaseURL, c.BaseURL, c.BaseURL != ""},
+		{keyCABundle, c.CABundle, c.CABundle != ""},
+		{keyProxy, stringOr(c.Proxy), c.Proxy != nil},
+		{keyUserAgent, c.UserAgent, c.UserAgent != ""},
+	}
+	numbers := []struct {
+		key   string
+		value C.long
+		set   bool
+	}{
+		{keyTimeoutMS, milliseconds(c.Timeout), c.Timeout != 0},
+		{keyConnectTimeoutMS, milliseconds(c.ConnectTimeout), c.ConnectTimeout != 0},
+		{keyMaxRetries, clampLong(int64(intOr(c.MaxRetries))), c.MaxRetries != nil},
+	}
+	for _, s := range texts {
+		if s.set && strings.IndexByte(s.value, 0) >= 0 {
+			return nil, newError(StatusInvalidArgument, `configuration key "`+s.key+`" contains a NUL character`)
+		}
+	}
+	native := C.kasko_config_new()
+	if native == nil {
+		return nil, newError(StatusInternal, "out of memory (kasko_config_new)")
+	}
+	// The setters' statuses are not needed: the library remembers a refused
+	// key, and kasko_client_new_from_config reports it with its message.
+	for _, s := range texts {
+		if !s.set {
+			continue
+		}
+		key, value := C.CString(s.key), C.CString(s.value)
+		C.kasko_config_set_string(native, key, value)
+		wipeAndFree(value)
+		C.free(unsafe.Pointer(key))
+	}
+	for _, n := range numbers {
+		if !n.set {
+			continue
+		}
+		key := C.CString(n.key)
+		C.kasko_config_set_int(native, key, n.value)
+		C.free(unsafe.Pointer(key))
+	}
+	return native, nil
+}
+
+func stringOr(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func intOr(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
+}
+
 // ---- the client -------------------------------------------------------------
 
 // Client is a client of the KASKO Payments API, owning one kasko_client.
@@ -488,14 +656,39 @@ func NewClient(configJSON string) (*Client, error) {
 	var handle *C.kasko_client
 	var refusal *C.kasko_result
 	status := C.kasko_client_new_v2(config, &handle, &refusal)
+	return adopt(status, handle, refusal, "kasko_client_new_v2")
+}
+
+// NewClientWithConfig creates a client from a Config
+// (kasko_client_new_from_config): the checks and messages of the JSON
+// configuration, with no JSON to write. A refused key or value is an
+// *Error with StatusInvalidArgument, read from the library's result: its
+// Message is the library's reason (it names the key, never quotes a key;
+// e.g. "max_retries must be a whole number from 0 to 10, got 11") and its
+// JSON the library's error object. A string with a NUL byte, which C cannot
+// carry, is refused the same way. Close the client when done with it.
+func NewClientWithConfig(config Config) (*Client, error) {
+	native, err := config.native()
+	if err != nil {
+		return nil, err
+	}
+	defer C.kasko_config_free(native) // the client keeps what it needs
+	var handle *C.kasko_client
+	var refusal *C.kasko_result
+	status := C.kasko_client_new_from_config(native, &handle, &refusal)
+	return adopt(status, handle, refusal, "kasko_client_new_from_config")
+}
+
+// adopt is the client a constructor made, or the *Error of its refusal.
+func adopt(status C.kasko_status, handle *C.kasko_client, refusal *C.kasko_result, madeBy string) (*Client, error) {
 	if status != C.KASKO_OK || handle == nil {
 		C.kasko_client_free(handle) // NULL per the contract; never leak one
 		switch {
 		case status == C.KASKO_OK:
 			C.kasko_result_free(refusal) // NULL per the contract
-			return nil, newError(StatusInternal, "kasko_client_new_v2 returned KASKO_OK but no client")
+			return nil, newError(StatusInternal, madeBy+" returned KASKO_OK but no client")
 		case refusal == nil: // never, per kasko.h
-			return nil, newError(StatusInternal, "kasko_client_new_v2 returned "+Status(status).String()+" and no result")
+			return nil, newError(StatusInternal, madeBy+" returned "+Status(status).String()+" and no result")
 		}
 		return nil, errorFromResult(status, refusal)
 	}

@@ -1,7 +1,10 @@
 package kasko
 
 import (
+	"errors"
 	"math"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,5 +31,29 @@ func TestMilliseconds(t *testing.T) {
 		if got := int64(milliseconds(c.in)); got != c.want {
 			t.Errorf("milliseconds(%v) = %d, want %d", c.in, got, c.want)
 		}
+	}
+}
+
+// The configuration keys are the library's, all of them: it lists them when
+// it refuses an unknown one.
+func TestConfigKeysAreTheLibrarys(t *testing.T) {
+	_, err := NewClient(`{"public_key":"pk_test_abc","no_such_key":1}`)
+	var kerr *Error
+	if !errors.As(err, &kerr) {
+		t.Fatalf("want an *Error, got %v", err)
+	}
+	_, known, found := strings.Cut(kerr.Message, "known keys: ")
+	if !found {
+		t.Fatalf("no list of keys: %q", kerr.Message)
+	}
+	ours := []string{keyPublicKey, keySecretKey, keyBaseURL, keyTimeoutMS, keyConnectTimeoutMS, keyMaxRetries,
+		keyCABundle, keyProxy, keyUserAgent}
+	if got := strings.Split(known, ", "); !reflect.DeepEqual(got, ours) {
+		t.Fatalf("the library's keys %q, the package's %q", got, ours)
+	}
+	// One field of Config per key (which field sets which key:
+	// TestConfigBadValueIsInvalidArgumentWithTheLibrarysMessage).
+	if n := reflect.TypeOf(Config{}).NumField(); n != len(ours) {
+		t.Fatalf("Config has %d fields for %d keys", n, len(ours))
 	}
 }

@@ -762,3 +762,256 @@ func TestCloseWhileInUse(t *testing.T) {
 	client.Close()
 	wg.Wait()
 }
+
+// ---- a typed configuration: kasko.Config ------------------------------------
+
+func secret(t testing.TB) string {
+	return env(t, "KASKO_SANDBOX_SECRET_KEY", "sk_test_sandbox")
+}
+
+func intPtr(n int) *int { return &n }
+
+func stringPtr(s string) *string { return &s }
+
+// typedConfig is the sandbox's configuration as a kasko.Config: no JSON.
+func typedConfig(t testing.TB, baseURL string, withSecret bool) kasko.Config {
+	c := kasko.Config{
+		PublicKey:  env(t, "KASKO_SANDBOX_PUBLIC_KEY", "pk_test_sandbox"),
+		BaseURL:    baseURL,
+		MaxRetries: intPtr(0),
+	}
+	if withSecret {
+		c.SecretKey = secret(t)
+	}
+	return c
+}
+
+func sandboxConfig(t testing.TB) kasko.Config {
+	return typedConfig(t, env(t, "KASKO_SANDBOX_URL", ""), true)
+}
+
+// refusedConfig requires NewClientWithConfig to refuse c before any I/O,
+// with the library's message, which never holds the secret key.
+func refusedConfig(t *testing.T, c kasko.Config, what string) *kasko.Error {
+	t.Helper()
+	client, err := kasko.NewClientWithConfig(c)
+	if client != nil {
+		client.Close()
+		t.Fatalf("%s: a client", what)
+	}
+	kerr := refusedBeforeIO(t, err, what)
+	if s := secret(t); strings.Contains(kerr.Message, s) || strings.Contains(kerr.JSON, s) {
+		t.Fatalf("%s: the secret key is quoted: %s", what, kerr.JSON)
+	}
+	return kerr
+}
+
+func TestConfigClientCreatesThenViews(t *testing.T) {
+	c := sandboxConfig(t)
+	c.Timeout = 30 * time.Second
+	c.ConnectTimeout = 5000 * time.Millisecond
+	c.MaxRetries = intPtr(1)
+	c.Proxy = stringPtr("")
+	c.UserAgent = `go-test/1 ("quoted" \ text)`
+	client, err := kasko.NewClientWithConfig(c)
+	if err != nil {
+		t.Fatalf("NewClientWithConfig: %v", err)
+	}
+	defer client.Close()
+	created, err := client.CreatePayment(request(newOffer(t), "invoice"))
+	if err != nil {
+		t.Fatalf("CreatePayment: %v", err)
+	}
+	id := idOf(t, created)
+	viewed, err := client.GetPayment(id)
+	if err != nil {
+		t.Fatalf("GetPayment: %v", err)
+	}
+	if idOf(t, viewed) != id {
+		t.Fatalf("another payment: %s", viewed.JSON)
+	}
+	if status, _ := viewed.MemberString("status"); status != "ok" || viewed.MemberType("policy_id") != kasko.JSONString {
+		t.Fatalf("the full object, ok: %s", viewed.JSON)
+	}
+
+	// Without the secret key: the restricted object, and views refused.
+	public, err := kasko.NewClientWithConfig(typedConfig(t, c.BaseURL, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer public.Close()
+	restricted, err := public.CreatePayment(request(newOffer(t), "invoice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if restricted.MemberType("policy_id") != kasko.JSONNone {
+		t.Fatalf("restricted: %s", restricted.JSON)
+	}
+	_, err = public.GetPayment(idOf(t, restricted))
+	kaskoError(t, err, kasko.StatusUnauthorized)
+}
+
+func TestConfigBadValueIsInvalidArgumentWithTheLibrarysMessage(t *testing.T) {
+	c := sandboxConfig(t)
+	c.MaxRetries = intPtr(11)
+	kerr := refusedConfig(t, c, "max_retries 11")
+	if !strings.Contains(kerr.Message, "max_retries") || !strings.Contains(kerr.Message, "0 to 10") {
+		t.Fatalf("the message: %q", kerr.Message)
+	}
+	// The very message of the JSON configuration with the same value.
+	_, err := kasko.NewClient(`{"public_key":"pk_test_abc","max_retries":11}`)
+	if json := refusedBeforeIO(t, err, "JSON"); json.Message != kerr.Message {
+		t.Fatalf("%q vs %q", json.Message, kerr.Message)
+	}
+
+	// Each field goes to its own key: a bad value is refused naming it.
+	for _, bad := range []struct {
+		what   string
+		set    func(*kasko.Config)
+		names  string
+		hidden string
+	}{
+		{"a malformed public key", func(c *kasko.Config) { c.PublicKey = "pk_test_has space" }, "public_key", "has space"},
+		{"a secret key as the public key", func(c *kasko.Config) { c.PublicKey = "sk_test_sandbox" }, "public_key", ""},
+		{"a malformed secret key", func(c *kasko.Config) { c.SecretKey = `sk_test_Secret"With\Quote` }, "secret_key", "Secret"},
+		{"test and live keys mixed", func(c *kasko.Config) { c.PublicKey = "pk_live_abc" }, "live", ""},
+		{"plain http to another host", func(c *kasko.Config) { c.BaseURL = "http://example.com" }, "base_url", ""},
+		{"a negative timeout", func(c *kasko.Config) { c.Timeout = -time.Second }, "timeout_ms", ""},
+		{"a negative connect timeout", func(c *kasko.Config) { c.ConnectTimeout = -time.Second }, "connect_timeout_ms", ""},
+		{"negative retries", func(c *kasko.Config) { c.MaxRetries = intPtr(-1) }, "max_retries", ""},
+		{"a missing CA bundle", func(c *kasko.Config) { c.CABundle = "/nonexistent/ca.pem" }, "ca_bundle", ""},
+		{"a proxy of another scheme", func(c *kasko.Config) { c.Proxy = stringPtr("ftp://proxy") }, "proxy", ""},
+		{"a control character in the user agent", func(c *kasko.Config) { c.UserAgent = "a\nb" }, "user_agent", ""},
+		{"no public key", func(c *kasko.Config) { c.PublicKey = "" }, "public_key", ""},
+	} {
+		c := sandboxConfig(t)
+		bad.set(&c)
+		kerr := refusedConfig(t, c, bad.what)
+		if !strings.Contains(kerr.Message, bad.names) {
+			t.Errorf("%s: the message names %q: %q", bad.what, bad.names, kerr.Message)
+		}
+		if bad.hidden != "" && (strings.Contains(kerr.Message, bad.hidden) || strings.Contains(kerr.JSON, bad.hidden)) {
+			t.Errorf("%s: the value is quoted: %s", bad.what, kerr.JSON)
+		}
+	}
+}
+
+func TestConfigNULIsRefused(t *testing.T) {
+	c := sandboxConfig(t)
+	c.SecretKey = secret(t) + "\x00tail"
+	kerr := refusedConfig(t, c, "a NUL byte in the secret key")
+	if kerr.Message != `configuration key "secret_key" contains a NUL character` || strings.Contains(kerr.JSON, "tail") {
+		t.Fatalf("the message: %s", kerr.JSON)
+	}
+	c = sandboxConfig(t)
+	c.Proxy = stringPtr("\x00")
+	if kerr := refusedConfig(t, c, "a NUL byte in the proxy"); !strings.Contains(kerr.Message, `"proxy"`) {
+		t.Fatalf("the message: %q", kerr.Message)
+	}
+}
+
+func TestConfigTimeoutsAreSentAsMilliseconds(t *testing.T) {
+	for _, c := range []struct {
+		timeout, connect time.Duration
+		want             string
+	}{
+		{time.Hour + time.Millisecond, 0, "timeout_ms must be a whole number from 1 to 3600000, got 3600001"},
+		{time.Hour + time.Nanosecond, 0, "got 3600001"}, // rounded up
+		{-1500 * time.Microsecond, 0, "timeout_ms must be a whole number from 1 to 3600000, got -1"},
+		{-time.Nanosecond, 0, "got -1"}, // a negative one never becomes 0
+		{1000 * time.Hour, 0, "got 2147483647"},
+		{0, 61 * time.Minute, "connect_timeout_ms must be a whole number from 1 to 3600000, got 3660000"},
+		{time.Hour, -2 * time.Second, "connect_timeout_ms must be a whole number from 1 to 3600000, got -2000"},
+	} {
+		config := sandboxConfig(t)
+		config.Timeout, config.ConnectTimeout = c.timeout, c.connect
+		what := fmt.Sprintf("timeout %v, connect timeout %v", c.timeout, c.connect)
+		if kerr := refusedConfig(t, config, what); !strings.Contains(kerr.Message, c.want) {
+			t.Errorf("%s: %q, want %q", what, kerr.Message, c.want)
+		}
+	}
+	// The ends of the range, and the zero value (the defaults), are accepted.
+	for _, c := range [][2]time.Duration{{time.Hour, time.Hour}, {time.Nanosecond, time.Microsecond}, {0, 0}} {
+		config := sandboxConfig(t)
+		config.Timeout, config.ConnectTimeout = c[0], c[1]
+		client, err := kasko.NewClientWithConfig(config)
+		if err != nil {
+			t.Fatalf("%v: %v", c, err)
+		}
+		client.Close()
+	}
+}
+
+// A local server (not the sandbox, which does not echo headers and never
+// stalls) sees the User-Agent, and the configured timeout ends a call that
+// gets no answer.
+func TestConfigReachesTheServer(t *testing.T) {
+	const id = "tconfig000000000000000000000000000"
+	var mu sync.Mutex
+	var agents []string
+	release := make(chan struct{})
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		agents = append(agents, r.Header.Get("User-Agent"))
+		mu.Unlock()
+		if r.URL.Query().Get("slow") != "" || strings.Contains(r.URL.Path, "slow") {
+			select {
+			case <-release:
+			case <-time.After(3 * time.Second):
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"object":"payment","id":%q,"status":"ok"}`, id)
+	}))
+	defer server.Close()
+	defer close(release)
+	c := typedConfig(t, server.URL, true)
+	c.Timeout = 300 * time.Millisecond
+	c.UserAgent = `go-test/1 ("quoted" \ text)`
+	client, err := kasko.NewClientWithConfig(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	payment, err := client.GetPayment(id)
+	if err != nil || idOf(t, payment) != id {
+		t.Fatalf("GetPayment: %v", err)
+	}
+	mu.Lock()
+	agent := agents[len(agents)-1]
+	mu.Unlock()
+	if !strings.HasPrefix(agent, c.UserAgent) {
+		t.Fatalf("User-Agent %q, want it to start with %q", agent, c.UserAgent)
+	}
+
+	start := time.Now()
+	_, err = client.GetPayment("tslow000000000000000000000000000000")
+	elapsed := time.Since(start)
+	kerr := kaskoError(t, err, kasko.StatusNetwork)
+	if elapsed < 250*time.Millisecond || elapsed > 2*time.Second || kerr.Attempts != 1 {
+		t.Fatalf("after %v (300 ms configured, not the default 60 s): %+v", elapsed, kerr)
+	}
+}
+
+func TestConfigNeverPrintsTheSecretKey(t *testing.T) {
+	c := kasko.Config{PublicKey: "pk_test_shown", SecretKey: "sk_test_verysecret", MaxRetries: intPtr(3),
+		Proxy: stringPtr(""), Timeout: 1500 * time.Millisecond}
+	type holder struct{ Config kasko.Config }
+	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%T %v"} {
+		for _, value := range []interface{}{c, &c, holder{c}, []kasko.Config{c}} {
+			shown := fmt.Sprintf(format, value)
+			if strings.Contains(shown, "verysecret") {
+				t.Errorf("%s of %T shows the secret key: %s", format, value, shown)
+			}
+		}
+	}
+	shown := c.String()
+	for _, want := range []string{`PublicKey:"pk_test_shown"`, "SecretKey:[redacted]", "MaxRetries:3", `Proxy:""`, "Timeout:1.5s"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("String() %s: no %s", shown, want)
+		}
+	}
+	if shown := (kasko.Config{}).String(); !strings.Contains(shown, `SecretKey:""`) || !strings.Contains(shown, "MaxRetries:nil") {
+		t.Errorf("an empty Config: %s", shown)
+	}
+}

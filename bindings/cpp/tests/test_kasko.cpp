@@ -11,6 +11,8 @@
 #include <curl/curl.h>
 
 #include <atomic>
+#include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <exception>
 #include <functional>
@@ -34,6 +36,11 @@ static_assert(!std::is_copy_assignable_v<kasko::Result>, "Result is move-only");
 static_assert(std::is_nothrow_move_constructible_v<kasko::Result>, "Result moves without throwing");
 static_assert(std::is_nothrow_move_assignable_v<kasko::Result>, "Result moves without throwing");
 static_assert(std::is_copy_constructible_v<kasko::CallOptions>, "CallOptions is a plain value");
+static_assert(!std::is_copy_constructible_v<kasko::Config>, "Config is move-only");
+static_assert(!std::is_copy_assignable_v<kasko::Config>, "Config is move-only");
+static_assert(std::is_nothrow_move_constructible_v<kasko::Config>, "Config moves without throwing");
+static_assert(std::is_nothrow_move_assignable_v<kasko::Config>, "Config moves without throwing");
+static_assert(!std::is_convertible_v<const kasko::Config&, kasko::Client>, "Client(const Config&) is explicit");
 static_assert(static_cast<int>(kasko::Outcome::succeeded) == KASKO_OUTCOME_SUCCEEDED
                   && static_cast<int>(kasko::Outcome::not_sent) == KASKO_OUTCOME_NOT_SENT
                   && static_cast<int>(kasko::Outcome::rejected) == KASKO_OUTCOME_REJECTED
@@ -152,6 +159,16 @@ bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
 }
 
+// The sandbox's configuration as a kasko::Config: no JSON written.
+kasko::Config typed_config(bool with_secret = true) {
+    kasko::Config config;
+    config.public_key(env("KASKO_SANDBOX_PUBLIC_KEY", "pk_test_sandbox")).base_url(env("KASKO_SANDBOX_URL")).max_retries(0);
+    if (with_secret) config.secret_key(env("KASKO_SANDBOX_SECRET_KEY", "sk_test_sandbox"));
+    return config;
+}
+
+std::string sandbox_secret() { return env("KASKO_SANDBOX_SECRET_KEY", "sk_test_sandbox"); }
+
 const char* const unknown_id = "t00000000000000000000000000000000";
 const char* const valid_traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -254,6 +271,170 @@ int main() {
         kasko::Result viewed = client.get_payment(id);
         expect(id_of(viewed) == id, "the same payment: " + viewed.json());
         expect(viewed.member_string("status") == std::string("ok"), "invoice payments are ok at once: " + viewed.json());
+    });
+
+    run("a client from a kasko::Config creates and views a payment", [] {
+        // Chained on a temporary, every key set: the library escapes the values.
+        kasko::Client client(kasko::Config()
+                                 .public_key(env("KASKO_SANDBOX_PUBLIC_KEY", "pk_test_sandbox"))
+                                 .secret_key(sandbox_secret())
+                                 .base_url(env("KASKO_SANDBOX_URL"))
+                                 .timeout(std::chrono::seconds(30))
+                                 .connect_timeout(std::chrono::milliseconds(5000))
+                                 .max_retries(1)
+                                 .proxy("")
+                                 .user_agent("cpp-test/1 (\"quoted\" \\ text)"));
+        kasko::Result created = client.create_payment(request(new_offer(), "invoice"));
+        std::string id = id_of(created);
+        expect(created.member_string("object") == std::string("payment"), created.json());
+        kasko::Result viewed = client.get_payment(id);
+        expect(id_of(viewed) == id && viewed.member_string("status") == std::string("ok"), viewed.json());
+        expect(viewed.member_type("policy_id") == kasko::JsonType::string, "the full object: " + viewed.json());
+
+        // One Config makes several clients, and may go before them.
+        std::optional<kasko::Client> second;
+        {
+            kasko::Config config = typed_config();
+            kasko::Client first(config);
+            second.emplace(config);
+            expect(id_of(first.get_payment(id)) == id, "the first client");
+        }
+        expect(id_of(second->get_payment(id)) == id, "a client outlives its Config");
+        // A moved Config still works; a moved-from one is refused by the library.
+        kasko::Config from = typed_config();
+        kasko::Config to = std::move(from);
+        expect(from.native_handle() == nullptr && to.native_handle() != nullptr, "moved");
+        expect(id_of(kasko::Client(to).get_payment(id)) == id, "the moved-to Config");
+        kasko::Error e = expect_error([&] { kasko::Client moved_from(from); }, "a moved-from Config");
+        expect_refused_before_io(e, "a moved-from Config");
+        // Without the secret key: the restricted object, and views refused.
+        kasko::Client public_only(typed_config(false));
+        kasko::Result restricted = public_only.create_payment(request(new_offer(), "invoice"));
+        expect(restricted.member_type("policy_id") == kasko::JsonType::none, "restricted: " + restricted.json());
+        e = expect_error([&] { public_only.get_payment(id_of(restricted)); }, "view without a secret key");
+        expect(e.status() == KASKO_ERR_UNAUTHORIZED, e.json());
+    });
+
+    run("a bad kasko::Config value is INVALID_ARGUMENT with the library's message, never the secret", [] {
+        const std::string secret = sandbox_secret();
+        auto refused = [&](const kasko::Config& config, const std::string& what) {
+            kasko::Error e = expect_error([&] { kasko::Client client(config); }, what);
+            expect_refused_before_io(e, what);
+            expect(e.message() == e.what() && e.result().member_string("message") == e.message(), e.json());
+            expect(!contains(e.message(), secret) && !contains(e.json(), secret), what + " quotes the secret: " + e.json());
+            return e;
+        };
+        kasko::Error e = refused(typed_config().max_retries(11), "max_retries 11");
+        expect(contains(e.message(), "max_retries") && contains(e.message(), "0 to 10"), e.message());
+        // The very message of the JSON configuration with the same value.
+        kasko::Error json = expect_error(
+            [] { kasko::Client client("{\"public_key\":\"pk_test_abc\",\"max_retries\":11}"); }, "JSON");
+        expect(json.message() == e.message(), json.message() + " vs " + e.message());
+
+        e = refused(typed_config().public_key("pk_test_has space"), "a malformed public key");
+        expect(contains(e.message(), "public_key") && !contains(e.message(), "has space"), e.message());
+        e = refused(typed_config().public_key("sk_test_sandbox"), "a secret key as the public key");
+        expect(contains(e.message(), "public_key") && !contains(e.message(), "sk_test_sandbox"), e.message());
+        const std::string bad_secret = "sk_test_Secret\"With\\Quote";
+        e = refused(typed_config().secret_key(bad_secret), "a malformed secret key");
+        expect(contains(e.message(), "secret_key") && !contains(e.message(), "Secret") && !contains(e.json(), "Secret"),
+               e.json());
+        e = refused(typed_config().public_key("pk_live_abc"), "test and live keys mixed");
+        expect(contains(e.message(), "live") && contains(e.message(), "test"), e.message());
+        e = refused(typed_config().base_url("http://example.com"), "plain http to another host");
+        expect(contains(e.message(), "base_url"), e.message());
+        e = refused(typed_config().ca_bundle("/nonexistent/ca.pem"), "a missing CA bundle");
+        expect(contains(e.message(), "ca_bundle"), e.message());
+        e = refused(typed_config().proxy("ftp://proxy"), "a proxy of another scheme");
+        expect(contains(e.message(), "proxy"), e.message());
+        e = refused(typed_config().user_agent("a\nb"), "a control character in the user agent");
+        expect(contains(e.message(), "user_agent"), e.message());
+        kasko::Config empty;
+        e = refused(empty, "no public key");
+        expect(contains(e.message(), "public_key"), e.message());
+
+        // A NUL byte, which C cannot carry: refused with an error the library
+        // makes, until the key is set again.
+        kasko::Config config = typed_config();
+        config.secret_key(secret + std::string(1, '\0') + "tail");
+        e = refused(config, "a NUL byte in the secret key");
+        expect(e.message() == "configuration key \"secret_key\" contains a NUL character", e.message());
+        expect(!contains(e.json(), "tail"), e.json());
+        config.secret_key(secret);
+        kasko::Client client(config);
+        expect(client.native_handle() != nullptr, "set again, accepted");
+        // A refused value is forgotten once set right (the library's rule).
+        config.max_retries(11);
+        refused(config, "max_retries 11 again");
+        config.max_retries(10);
+        kasko::Client again(config);
+        expect(again.native_handle() != nullptr, "max_retries 10");
+    });
+
+    run("kasko::Config timeouts are durations, sent as whole milliseconds rounded up", [] {
+        using namespace std::chrono;
+        // The conversion itself.
+        expect(kasko::detail::milliseconds(seconds(30)) == 30000, "30 s");
+        expect(kasko::detail::milliseconds(hours(1)) == 3600000, "1 h");
+        expect(kasko::detail::milliseconds(nanoseconds(1)) == 1, "1 ns rounds up");
+        expect(kasko::detail::milliseconds(microseconds(1500)) == 2, "1.5 ms rounds up");
+        expect(kasko::detail::milliseconds(duration<double>(0.25)) == 250, "0.25 s (double)");
+        expect(kasko::detail::milliseconds(duration<double, std::milli>(0.5)) == 1, "0.5 ms (double)");
+        expect(kasko::detail::milliseconds(milliseconds(0)) == 0, "0");
+        expect(kasko::detail::milliseconds(microseconds(-1500)) == -1, "-1.5 ms");
+        expect(kasko::detail::milliseconds(hours::max()) == LONG_MAX, "beyond long: clamped");
+        expect(kasko::detail::milliseconds(hours::min()) == LONG_MIN, "beyond long: clamped");
+        expect(kasko::detail::milliseconds(duration<double>(1e300)) == LONG_MAX, "a huge double");
+        // What the library is given, as its messages quote it.
+        auto refusal = [](kasko::Config&& config) {
+            return expect_error([&] { kasko::Client client(config); }, "refused").message();
+        };
+        std::string message = refusal(typed_config().timeout(hours(1) + milliseconds(1)));
+        expect(contains(message, "timeout_ms") && contains(message, "got 3600001"), message);
+        message = refusal(typed_config().timeout(nanoseconds(3600000000001LL)));
+        expect(contains(message, "got 3600001"), "3 600 000.000001 ms rounds up: " + message);
+        message = refusal(typed_config().timeout(duration<double>(3600.0005)));
+        expect(contains(message, "got 3600001"), "a double: " + message);
+        message = refusal(typed_config().timeout(milliseconds(0)));
+        expect(contains(message, "timeout_ms") && contains(message, "got 0"), message);
+        message = refusal(typed_config().timeout(seconds(-2)));
+        expect(contains(message, "timeout_ms") && contains(message, "got -2000"), message);
+        message = refusal(typed_config().connect_timeout(minutes(61)));
+        expect(contains(message, "connect_timeout_ms") && contains(message, "got 3660000"), message);
+        message = refusal(typed_config().timeout(hours(1)).connect_timeout(microseconds(0)));
+        expect(contains(message, "connect_timeout_ms") && contains(message, "got 0"), message);
+        // The ends of the range are accepted.
+        kasko::Client longest(typed_config().timeout(hours(1)).connect_timeout(minutes(60)));
+        kasko::Client shortest(typed_config().timeout(nanoseconds(1)).connect_timeout(microseconds(1)));
+        expect(longest.native_handle() != nullptr && shortest.native_handle() != nullptr, "accepted");
+    });
+
+    run("kasko::config_key names exactly the library's keys", [] {
+        // The library lists its keys when it refuses an unknown one.
+        std::unique_ptr<kasko_config, kasko::detail::ConfigFree> raw(kasko_config_new());
+        expect(kasko_config_set_string(raw.get(), "no_such_key", "x") == KASKO_ERR_INVALID_ARGUMENT, "unknown key");
+        kasko_client* handle = nullptr;
+        kasko_result* out = nullptr;
+        kasko_status status = kasko_client_new_from_config(raw.get(), &handle, &out);
+        kasko::Result refusal(out);
+        expect(status == KASKO_ERR_INVALID_ARGUMENT && handle == nullptr, refusal.json());
+        const std::string marker = "known keys: ";
+        std::string message = refusal.message();
+        expect(contains(message, marker), message);
+        std::vector<std::string> known;
+        std::string rest = message.substr(message.find(marker) + marker.size());
+        for (std::size_t at = 0; at <= rest.size();) {
+            std::size_t end = rest.find(", ", at);
+            if (end == std::string::npos) end = rest.size();
+            known.push_back(rest.substr(at, end - at));
+            at = end + 2;
+        }
+        const std::vector<std::string> ours = {
+            kasko::config_key::public_key, kasko::config_key::secret_key,  kasko::config_key::base_url,
+            kasko::config_key::timeout_ms, kasko::config_key::connect_timeout_ms, kasko::config_key::max_retries,
+            kasko::config_key::ca_bundle,  kasko::config_key::proxy,       kasko::config_key::user_agent,
+        };
+        expect(known == ours, "the library's keys: " + message);
     });
 
     run("typed getters on a success", [] {

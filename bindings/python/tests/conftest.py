@@ -29,6 +29,28 @@ import kasko
 
 BINDING_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = BINDING_DIR.parents[1]
+#: The API reference's payment member lists, kept once for every language
+#: (and the sandbox): "full" and "restricted", each in the reference's order.
+PAYMENT_FIELDS = REPO_ROOT / "Tests" / "reference" / "payment-fields.json"
+
+
+@pytest.fixture(scope="session")
+def payment_fields() -> Dict[str, List[str]]:
+    """The reference's payment member lists from Tests/reference/payment-fields.json;
+    the test is skipped when the file is absent (the package tested outside the
+    repository)."""
+    if not PAYMENT_FIELDS.is_file():
+        pytest.skip(f"no {PAYMENT_FIELDS}: the reference's payment field lists live in the "
+                    "libkasko repository (Tests/reference/payment-fields.json); run the tests "
+                    "from a checkout of it to compare Payment with them")
+    with open(PAYMENT_FIELDS, encoding="utf-8") as handle:
+        document = json.load(handle)
+    lists = {name: document[name] for name in ("full", "restricted")}
+    for name, fields in lists.items():
+        assert isinstance(fields, list) and fields and all(isinstance(f, str) for f in fields), name
+        assert len(set(fields)) == len(fields), f"{name}: a field twice"
+    assert set(lists["restricted"]) <= set(lists["full"]), "restricted is a part of full"
+    return lists
 
 
 def _fail_without_sandbox() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import ctypes
+import dataclasses
 import pickle
 import time
 from typing import Any, Dict, List
@@ -14,32 +15,17 @@ import pytest
 from conftest import Faults, Sandbox, library_error_object, library_refusal_of_config
 
 import kasko
+from kasko import _payment
 
-# The reference's Payment object table: API field -> Payment attribute.
-TABLE_FIELDS = {
-    "object": "object",
-    "id": "id",
-    "livemode": "livemode",
-    "provider": "provider",
-    "method": "method",
-    "status": "status",
-    "policy_id": "policy_id",
-    "charge_id": "charge_id",
-    "fee": "fee",
-    "reference": "reference",
-    "token": "token",
-    "reason": "reason",
-    "processed_at": "processed_at",
-    "error_code": "error_code",
-    "metadata": "metadata",
-    "transaction_metadata": "transaction_metadata",
-    "customer_id": "customer_id",
-    "refunds": "refunds",
-    "_links": "links",
-}
-RESTRICTED_FIELDS = {
-    "object", "id", "livemode", "provider", "method", "status", "transaction_metadata", "_links",
-}
+
+def attribute_of(field: str) -> str:
+    """The Payment attribute of an API field: its name, ``links`` for ``_links``."""
+    return field.lstrip("_")
+
+
+def payment_attributes() -> List[str]:
+    """Payment's typed attributes, in order (``raw`` is the whole object, not a field)."""
+    return [f.name for f in dataclasses.fields(kasko.Payment) if f.name != "raw"]
 
 
 def invoice(client: kasko.Client, offer: Dict[str, str]) -> kasko.Payment:
@@ -48,20 +34,49 @@ def invoice(client: kasko.Client, offer: Dict[str, str]) -> kasko.Payment:
     )
 
 
-def assert_matches_raw(payment: kasko.Payment) -> None:
-    for field, attribute in TABLE_FIELDS.items():
-        assert getattr(payment, attribute) == payment.raw.get(field), field
+def assert_matches_raw(payment: kasko.Payment, fields: List[str]) -> None:
+    """Each reference field's attribute is the field's value as the API sent it."""
+    for field in fields:
+        assert getattr(payment, attribute_of(field)) == payment.raw.get(field), field
+
+
+# -- the reference's fields ----------------------------------------------------
+
+
+def test_payment_covers_exactly_the_reference_fields(payment_fields: Dict[str, List[str]]) -> None:
+    full = payment_fields["full"]
+    # One typed attribute per field of the reference, in its order, and no other.
+    assert payment_attributes() == [attribute_of(field) for field in full]
+    for field in full:
+        assert isinstance(getattr(kasko.Payment, attribute_of(field)), property), field
+    # The binding's own field map agrees: each attribute reads its field.
+    assert [key for key, _ in _payment._SCHEMA.values()] == full
+    assert list(_payment._SCHEMA) == payment_attributes()
+    # From a decoded object, each attribute is its field's value (a string
+    # here, so only the string fields keep theirs; the others must be None).
+    data = {field: f"value of {field}" for field in full}
+    payment = kasko.Payment.from_dict(data)
+    for field in full:
+        value = getattr(payment, attribute_of(field))
+        assert value in (data[field], None), field
+    assert payment.id == "value of id" and payment.policy_id == "value of policy_id"
+    assert payment.links is None and payment.fee is None  # not the documented type
+    # The restricted object is the one without a policy id.
+    restricted = kasko.Payment.from_dict({field: None for field in payment_fields["restricted"]})
+    assert restricted.restricted and not payment.restricted
 
 
 # -- the two methods -----------------------------------------------------------
 
 
-def test_create_payment_returns_the_full_object(client: kasko.Client, sandbox: Sandbox) -> None:
+def test_create_payment_returns_the_full_object(
+    client: kasko.Client, sandbox: Sandbox, payment_fields: Dict[str, List[str]]
+) -> None:
     offer = sandbox.offer()
     payment = invoice(client, offer)
     assert isinstance(payment, kasko.Payment)
-    assert set(TABLE_FIELDS) <= set(payment.raw), "every documented field is sent"
-    assert_matches_raw(payment)
+    assert list(payment.raw) == payment_fields["full"], "every documented field is sent, in order"
+    assert_matches_raw(payment, payment_fields["full"])
     assert payment.object == "payment"
     assert isinstance(payment.id, str) and payment.id
     assert payment.livemode is False
@@ -74,29 +89,35 @@ def test_create_payment_returns_the_full_object(client: kasko.Client, sandbox: S
     assert not payment.restricted
 
 
-def test_get_payment_returns_the_same_payment(client: kasko.Client, sandbox: Sandbox) -> None:
+def test_get_payment_returns_the_same_payment(
+    client: kasko.Client, sandbox: Sandbox, payment_fields: Dict[str, List[str]]
+) -> None:
     created = invoice(client, sandbox.offer())
     assert created.id is not None
     viewed = client.get_payment(created.id)
     assert viewed.id == created.id
     assert viewed.policy_id == created.policy_id
     assert viewed.status == "ok"
-    assert_matches_raw(viewed)
+    assert list(viewed.raw) == payment_fields["full"]
+    assert_matches_raw(viewed, payment_fields["full"])
     assert viewed == created  # same fields (raw is not compared)
 
 
 def test_restricted_object_with_only_a_public_key(
-    public_client: kasko.Client, client: kasko.Client, sandbox: Sandbox
+    public_client: kasko.Client, client: kasko.Client, sandbox: Sandbox,
+    payment_fields: Dict[str, List[str]],
 ) -> None:
     offer = sandbox.offer()
     payment = invoice(public_client, offer)
-    assert set(payment.raw) == RESTRICTED_FIELDS
+    assert list(payment.raw) == payment_fields["restricted"], "the restricted members, in order"
     assert payment.restricted
     assert payment.id and payment.status == "ok" and payment.livemode is False
-    for attribute in ("policy_id", "charge_id", "fee", "reference", "token", "reason",
-                      "processed_at", "error_code", "metadata", "customer_id", "refunds"):
-        assert getattr(payment, attribute) is None, attribute
-    assert_matches_raw(payment)
+    # The fields a restricted object leaves out read as None.
+    left_out = [field for field in payment_fields["full"] if field not in payment_fields["restricted"]]
+    assert left_out
+    for field in left_out:
+        assert getattr(payment, attribute_of(field)) is None, field
+    assert_matches_raw(payment, payment_fields["full"])
 
     # Viewing needs the secret key: refused by the API ...
     with pytest.raises(kasko.AuthenticationError) as info:

@@ -4,8 +4,11 @@
 //! use kasko::{CallOptions, Client, PaymentRequest};
 //! use std::time::Duration;
 //!
-//! let client = kasko::Client::new(
-//!     r#"{"public_key":"pk_test_...","secret_key":"sk_test_..."}"#,
+//! let client = kasko::Client::from_config(
+//!     &kasko::Config::new()
+//!         .public_key("pk_test_...")
+//!         .secret_key("sk_test_...")
+//!         .timeout(Duration::from_secs(30)),
 //! )?;
 //! let request = PaymentRequest::new("ptok_...", "invoice", "invoice", "tpol_...");
 //! let payment = client.create_payment(&request)?; // the payment object, as JSON text
@@ -35,8 +38,13 @@
 //! - [`CallOptions`] wraps `kasko_call_options`; an invalid value is refused
 //!   by the call made with it, with the library's message, or at once by
 //!   [`CallOptions::check`] / [`CallOptions::checked`] with the same error.
-//! - A refused configuration ([`Client::new`]) is an [`Error`] like any
-//!   other: the library's result, with its message.
+//! - [`Config`] wraps `kasko_config`: a client's configuration set key by
+//!   key ([`Config::public_key`], [`Config::timeout`], ...; the key names
+//!   are [`config_key`]'s), for [`Client::from_config`]. The library
+//!   escapes the values: nothing here writes JSON. [`Client::new`] still
+//!   takes the C API's JSON text.
+//! - A refused configuration ([`Client::from_config`], [`Client::new`]) is
+//!   an [`Error`] like any other: the library's result, with its message.
 #![warn(missing_docs)]
 
 use std::ffi::{CStr, CString};
@@ -825,8 +833,7 @@ impl CallOptions {
     /// means the client's (as 0 does in C); beyond the library's maximum
     /// it is refused by the call, with the library's message.
     pub fn timeout(self, timeout: Duration) -> CallOptions {
-        let millis = timeout.as_nanos().div_ceil(1_000_000);
-        let millis = c_long::try_from(millis).unwrap_or(c_long::MAX);
+        let millis = milliseconds(timeout);
         // SAFETY (in `set`): live options. An invalid value's status is not
         // needed: the library remembers it and the call reports it.
         self.set(|options| unsafe {
@@ -959,6 +966,282 @@ impl fmt::Debug for CallOptions {
     }
 }
 
+/// A duration as the C API's milliseconds: rounded up (a positive duration
+/// is never 0), and one beyond `c_long` clamped to its maximum, so that it
+/// stays out of the library's range and is refused with its message.
+fn milliseconds(duration: Duration) -> c_long {
+    c_long::try_from(duration.as_nanos().div_ceil(1_000_000)).unwrap_or(c_long::MAX)
+}
+
+/// The keys of a client's configuration, as `kasko_config_set_string` and
+/// `kasko_config_set_int` name them (and as the JSON configuration does):
+/// the one place [`Config`] takes them from.
+pub mod config_key {
+    /// A string: `pk_test_...` or `pk_live_...`.
+    pub const PUBLIC_KEY: &str = "public_key";
+    /// A string: `sk_test_...` or `sk_live_...`.
+    pub const SECRET_KEY: &str = "secret_key";
+    /// A string: the API's URL.
+    pub const BASE_URL: &str = "base_url";
+    /// A number: milliseconds per attempt.
+    pub const TIMEOUT_MS: &str = "timeout_ms";
+    /// A number: milliseconds to connect.
+    pub const CONNECT_TIMEOUT_MS: &str = "connect_timeout_ms";
+    /// A number: retries after the first attempt.
+    pub const MAX_RETRIES: &str = "max_retries";
+    /// A string: a PEM file of trusted CAs.
+    pub const CA_BUNDLE: &str = "ca_bundle";
+    /// A string: a proxy URL, `""` for none.
+    pub const PROXY: &str = "proxy";
+    /// A string: put before the library's own User-Agent.
+    pub const USER_AGENT: &str = "user_agent";
+    /// Every key, in the order of `kasko.h`.
+    pub const ALL: [&str; 9] = [
+        PUBLIC_KEY,
+        SECRET_KEY,
+        BASE_URL,
+        TIMEOUT_MS,
+        CONNECT_TIMEOUT_MS,
+        MAX_RETRIES,
+        CA_BUNDLE,
+        PROXY,
+        USER_AGENT,
+    ];
+}
+
+/// Overwrites a C string's bytes before it is freed (it may have held a key).
+fn wipe(text: CString) {
+    let mut bytes = text.into_bytes_with_nul();
+    for byte in bytes.iter_mut() {
+        // SAFETY: a valid, exclusive reference; volatile so the write stays.
+        unsafe { ptr::write_volatile(byte, 0) };
+    }
+}
+
+/// A client's configuration (`kasko_config`), set key by key and given to
+/// [`Client::from_config`]: the library copies and escapes every value, so
+/// nothing writes JSON, and the secret key is held by the library's
+/// configuration only (this crate keeps no copy, and `Debug` shows only
+/// which keys are set).
+///
+/// A builder: each method takes and returns the configuration.
+///
+/// ```no_run
+/// use kasko::{Client, Config};
+/// use std::time::Duration;
+///
+/// let config = Config::new()
+///     .public_key("pk_test_...")
+///     .secret_key("sk_test_...")
+///     .timeout(Duration::from_secs(30))
+///     .max_retries(1);
+/// let client = Client::from_config(&config)?;
+/// # Ok::<(), kasko::Error>(())
+/// ```
+///
+/// Values are checked by the library when the client is made, with the
+/// keys, defaults, checks and messages of the JSON configuration
+/// (`kasko_client_new`): a refused one makes [`Client::from_config`] return
+/// [`Error::InvalidArgument`] with the library's message, which names the
+/// key and never quotes a key. A value C cannot carry (a NUL character) is
+/// refused the same way, until that key is set again. One `Config` may make
+/// many clients, also from many threads at once, and may be dropped before
+/// them.
+pub struct Config {
+    /// `None` only if memory ran out.
+    handle: Option<NonNull<sys::kasko_config>>,
+    /// Values refused here (a NUL character), with the message for the client.
+    refused: Vec<(&'static str, String)>,
+    /// The keys set, for `Debug`.
+    keys: Vec<&'static str>,
+}
+
+// SAFETY: kasko.h: "one thread at a time while it is being set; many
+// threads may make clients from it at once afterwards": the setters take
+// `self`, `Client::from_config` only `&Config`; nothing is tied to a thread.
+unsafe impl Send for Config {}
+unsafe impl Sync for Config {}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config::new()
+    }
+}
+
+impl Config {
+    /// An empty configuration: every key at its default (a public key is
+    /// required).
+    pub fn new() -> Config {
+        // SAFETY: no arguments; the configuration is ours, freed on drop.
+        let handle = NonNull::new(unsafe { sys::kasko_config_new() });
+        Config {
+            handle,
+            refused: Vec::new(),
+            keys: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, key: &'static str) {
+        self.refused.retain(|(name, _)| *name != key);
+        if !self.keys.contains(&key) {
+            self.keys.push(key);
+        }
+    }
+
+    fn set_bytes(mut self, key: &'static str, value: &[u8]) -> Config {
+        self.mark(key);
+        let Some(handle) = self.handle else {
+            return self;
+        };
+        let name = CString::new(key).unwrap_or_default();
+        let (value, refused) = match CString::new(value) {
+            Ok(value) => (Some(value), false),
+            Err(_) => (None, true),
+        };
+        // SAFETY: live configuration, valid C strings or NULL (which removes
+        // the key, so that a refused value leaves no earlier one behind). The
+        // status is not needed: the library remembers a refused value and
+        // the client made from it reports it.
+        unsafe {
+            let _ = sys::kasko_config_set_string(
+                handle.as_ptr(),
+                name.as_ptr(),
+                value.as_ref().map_or(ptr::null(), |value| value.as_ptr()),
+            );
+        }
+        if let Some(value) = value {
+            wipe(value);
+        }
+        if refused {
+            self.refused.push((
+                key,
+                format!("configuration key \"{key}\" contains a NUL character"),
+            ));
+        }
+        self
+    }
+
+    fn set_string(self, key: &'static str, value: &str) -> Config {
+        self.set_bytes(key, value.as_bytes())
+    }
+
+    fn set_int(mut self, key: &'static str, value: c_long) -> Config {
+        self.mark(key);
+        if let Some(handle) = self.handle {
+            let name = CString::new(key).unwrap_or_default();
+            // SAFETY: live configuration, a valid C string. The status is not
+            // needed (see `set_bytes`).
+            unsafe {
+                let _ = sys::kasko_config_set_int(handle.as_ptr(), name.as_ptr(), value);
+            }
+        }
+        self
+    }
+
+    /// `"public_key"`: `pk_test_...` or `pk_live_...` (required).
+    pub fn public_key(self, key: &str) -> Config {
+        self.set_string(config_key::PUBLIC_KEY, key)
+    }
+
+    /// `"secret_key"`: `sk_test_...` or `sk_live_...`, of the public key's
+    /// mode. Without it, created payments are the restricted object and
+    /// views are refused by the API.
+    pub fn secret_key(self, key: &str) -> Config {
+        self.set_string(config_key::SECRET_KEY, key)
+    }
+
+    /// `"base_url"`: default `https://api.eu1.kaskocloud.com`; plain
+    /// `http://` only for loopback hosts.
+    pub fn base_url(self, url: &str) -> Config {
+        self.set_string(config_key::BASE_URL, url)
+    }
+
+    /// `"timeout_ms"`: the total time of each attempt (default 60 s), in
+    /// whole milliseconds rounded up; the library accepts 1 ms to 1 h.
+    pub fn timeout(self, timeout: Duration) -> Config {
+        self.set_int(config_key::TIMEOUT_MS, milliseconds(timeout))
+    }
+
+    /// `"connect_timeout_ms"`: the time to connect (default 10 s), in whole
+    /// milliseconds rounded up; the library accepts 1 ms to 1 h.
+    pub fn connect_timeout(self, timeout: Duration) -> Config {
+        self.set_int(config_key::CONNECT_TIMEOUT_MS, milliseconds(timeout))
+    }
+
+    /// `"max_retries"`: retries after the first attempt (default 2, 0 to 10).
+    #[allow(clippy::unnecessary_fallible_conversions)] // c_long is 32 bits on some targets
+    pub fn max_retries(self, retries: u32) -> Config {
+        self.set_int(
+            config_key::MAX_RETRIES,
+            c_long::try_from(retries).unwrap_or(c_long::MAX),
+        )
+    }
+
+    /// `"ca_bundle"`: a PEM file of trusted CAs, checked when the client is made.
+    pub fn ca_bundle(self, path: impl AsRef<std::path::Path>) -> Config {
+        let path = path.as_ref().as_os_str();
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            // The bytes as they are: the library refuses a path that is not UTF-8.
+            self.set_bytes(config_key::CA_BUNDLE, path.as_bytes())
+        }
+        #[cfg(not(unix))]
+        {
+            self.set_string(config_key::CA_BUNDLE, &path.to_string_lossy())
+        }
+    }
+
+    /// `"proxy"`: a proxy URL, or `""` for none. Unset: the `https_proxy` /
+    /// `no_proxy` environment, as for curl.
+    pub fn proxy(self, url: &str) -> Config {
+        self.set_string(config_key::PROXY, url)
+    }
+
+    /// `"user_agent"`: put before the library's own User-Agent.
+    pub fn user_agent(self, agent: &str) -> Config {
+        self.set_string(config_key::USER_AGENT, agent)
+    }
+
+    /// The error [`Client::from_config`] gives before asking the library.
+    fn refusal(&self) -> Option<Error> {
+        if self.handle.is_none() {
+            return Some(Error::new(
+                sys::KASKO_ERR_INTERNAL,
+                "out of memory (kasko_config_new)",
+            ));
+        }
+        self.refused
+            .first()
+            .map(|(_, message)| Error::new(sys::KASKO_ERR_INVALID_ARGUMENT, message))
+    }
+
+    /// The C configuration, still owned by this `Config` (NULL only if
+    /// memory ran out).
+    pub fn as_ptr(&self) -> *const sys::kasko_config {
+        self.handle
+            .map_or(ptr::null(), |handle| handle.as_ptr().cast_const())
+    }
+}
+
+impl Drop for Config {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle {
+            // SAFETY: owned, and `&mut self` means no client is being made from it.
+            unsafe { sys::kasko_config_free(handle.as_ptr()) }
+        }
+    }
+}
+
+/// The names of the keys set, never their values.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
 // ---- the client -------------------------------------------------------------------
 
 /// A client of the KASKO Payments API, owning one `kasko_client`.
@@ -991,26 +1274,60 @@ impl Client {
         // receive is owned here.
         let status =
             unsafe { sys::kasko_client_new_v2(config.as_ptr(), &mut handle, &mut refusal) };
-        // SAFETY: the result is ours (NULL on success, freed on drop if not).
-        let refusal = unsafe { Answer::from_raw(refusal) };
+        // SAFETY: as the C API hands them out.
+        unsafe { Client::adopt(status, handle, refusal, "kasko_client_new_v2") }
+    }
+
+    /// Creates a client from a [`Config`] (`kasko_client_new_from_config`):
+    /// the checks and messages of the JSON configuration. A refused key or
+    /// value is [`Error::InvalidArgument`], made from the library's result:
+    /// its [`message`](Error::message) is the library's reason (it names
+    /// the key, never quotes a key), its [`json`](Error::json) the
+    /// library's error object. The `Config` may be dropped or reused after.
+    pub fn from_config(config: &Config) -> Result<Client, Error> {
+        if let Some(error) = config.refusal() {
+            return Err(error);
+        }
+        let mut handle = ptr::null_mut();
+        let mut refusal = ptr::null_mut();
+        // SAFETY: a live configuration (only read), out pointers we own.
+        let status = unsafe {
+            sys::kasko_client_new_from_config(config.as_ptr(), &mut handle, &mut refusal)
+        };
+        // SAFETY: as the C API hands them out.
+        unsafe { Client::adopt(status, handle, refusal, "kasko_client_new_from_config") }
+    }
+
+    /// The client a constructor made, or the error of its refusal.
+    ///
+    /// # Safety
+    /// `handle` and `refusal` are what the constructor handed out, owned here.
+    unsafe fn adopt(
+        status: sys::kasko_status,
+        handle: *mut sys::kasko_client,
+        refusal: *mut sys::kasko_result,
+        made_by: &str,
+    ) -> Result<Client, Error> {
+        // The result is ours (NULL on success, freed on drop if not).
+        let refusal = Answer::from_raw(refusal);
         match (status, NonNull::new(handle)) {
             (sys::KASKO_OK, Some(handle)) => Ok(Client { handle }),
             (status, handle) => {
                 if let Some(handle) = handle {
-                    // Not per the contract, but never leak a handle.
-                    // SAFETY: owned by us and not used again.
-                    unsafe { sys::kasko_client_free(handle.as_ptr()) }
+                    // Not per the contract, but never leak a handle: owned
+                    // by us and not used again.
+                    sys::kasko_client_free(handle.as_ptr())
                 }
                 Err(match (status, refusal.map(Answer::into_result)) {
                     (_, Some(Err(error))) if status != sys::KASKO_OK => error,
                     (sys::KASKO_OK, _) => Error::new(
                         sys::KASKO_ERR_INTERNAL,
-                        "kasko_client_new_v2 returned KASKO_OK but no client",
+                        &format!("{made_by} returned KASKO_OK but no client"),
                     ),
                     (status, _) => Error::new(
                         sys::KASKO_ERR_INTERNAL,
                         &format!(
-                            "kasko_client_new_v2 returned {} and no error result",
+                            "{made_by} returned {} and no error result",
                             status_name(status)
                         ),
                     ),
@@ -1238,6 +1555,44 @@ mod tests {
     }
 
     #[test]
+    fn durations_are_whole_milliseconds_rounded_up() {
+        for (duration, want) in [
+            (Duration::ZERO, 0),
+            (Duration::from_nanos(1), 1),
+            (Duration::from_micros(1500), 2),
+            (Duration::from_millis(1), 1),
+            (Duration::from_secs(30), 30_000),
+            (Duration::from_secs(3600), 3_600_000),
+            (Duration::from_nanos(3_600_000_000_001), 3_600_001),
+            (Duration::from_secs_f64(0.25), 250),
+            (Duration::MAX, c_long::MAX),
+        ] {
+            assert_eq!(milliseconds(duration), want, "{duration:?}");
+        }
+    }
+
+    #[test]
+    fn a_config_does_not_show_its_secret_key() {
+        let config = Config::new()
+            .public_key("pk_test_shown")
+            .secret_key("sk_test_verysecret")
+            .secret_key("sk_test_verysecret")
+            .max_retries(1);
+        for shown in [format!("{config:?}"), format!("{config:#?}")] {
+            assert!(!shown.contains("verysecret"), "{shown}");
+            assert!(
+                !shown.contains("pk_test_shown"),
+                "no values at all: {shown}"
+            );
+            assert!(
+                shown.contains("secret_key") && shown.contains("max_retries"),
+                "{shown}"
+            );
+        }
+        assert_eq!(config.keys, ["public_key", "secret_key", "max_retries"]);
+    }
+
+    #[test]
     fn client_is_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<Client>();
@@ -1245,6 +1600,7 @@ mod tests {
         check::<Answer>();
         check::<CallOptions>();
         check::<PaymentRequest>();
+        check::<Config>();
     }
 }
 

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kasko::{Answer, CallOptions, Client, Error, JsonType, Outcome, PaymentRequest};
+use kasko::{
+    config_key, sys, Answer, CallOptions, Client, Config, Error, JsonType, Outcome, PaymentRequest,
+};
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -878,4 +880,238 @@ fn members_are_read_as_the_api_wrote_them() {
     assert_eq!(answer.member_type("list"), Some(JsonType::Array));
     assert_eq!(answer.member_json("list"), Some("[null]"));
     assert_eq!(answer.member_type("a"), None, "only top-level members");
+}
+
+// ---- a typed configuration: kasko::Config -------------------------------------------
+
+fn secret() -> String {
+    env("KASKO_SANDBOX_SECRET_KEY", Some("sk_test_sandbox"))
+}
+
+/// The sandbox's configuration, set key by key: no JSON written.
+fn typed_config_for(base_url: &str, with_secret: bool) -> Config {
+    let config = Config::new()
+        .public_key(&env("KASKO_SANDBOX_PUBLIC_KEY", Some("pk_test_sandbox")))
+        .base_url(base_url)
+        .max_retries(0);
+    if with_secret {
+        config.secret_key(&secret())
+    } else {
+        config
+    }
+}
+
+fn typed_config() -> Config {
+    typed_config_for(&sandbox_url(), true)
+}
+
+/// The refusal of a client made from `config`: refused before any I/O,
+/// with the library's message, which never holds the secret key.
+fn refused(config: &Config) -> Error {
+    let error = Client::from_config(config).expect_err("refused");
+    assert_not_sent(&error);
+    assert!(
+        !error.message().contains(&secret()) && !error.json().contains(&secret()),
+        "quotes the secret key: {error:?}"
+    );
+    error
+}
+
+#[test]
+fn a_client_from_a_config_creates_and_views_a_payment() {
+    let config = typed_config()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_millis(5000))
+        .max_retries(1)
+        .proxy("")
+        .user_agent("rust-test/1 (\"quoted\" \\ text)");
+    let client = Client::from_config(&config).expect("a client");
+    let created = create(&client, "invoice");
+    let id = id_of(&created);
+    assert_eq!(created.member_str("object"), Some("payment"));
+    let viewed = client
+        .get_payment_with(&id, &CallOptions::new())
+        .expect("view");
+    assert_eq!(id_of(&viewed), id);
+    assert_eq!(viewed.member_str("status"), Some("ok"));
+    assert_eq!(viewed.member_type("policy_id"), Some(JsonType::String));
+
+    // One Config makes several clients, and may go before them.
+    let second = Client::from_config(&config).expect("a second client");
+    drop(config);
+    assert_eq!(
+        id_of(&second.get_payment_with(&id, &CallOptions::new()).unwrap()),
+        id
+    );
+
+    // Without the secret key: the restricted object, and views refused.
+    let public_only = Client::from_config(&typed_config_for(&sandbox_url(), false)).unwrap();
+    let restricted = create(&public_only, "invoice");
+    assert_eq!(restricted.member_type("policy_id"), None, "{restricted}");
+    let error = public_only.get_payment(&id_of(&restricted)).unwrap_err();
+    assert!(matches!(error, Error::Unauthorized(_)), "{error:?}");
+}
+
+#[test]
+fn a_config_value_the_library_refuses_is_invalid_argument_with_its_message() {
+    let error = refused(&typed_config().max_retries(11));
+    assert!(matches!(error, Error::InvalidArgument(_)));
+    assert!(
+        error.message().contains("max_retries") && error.message().contains("0 to 10"),
+        "{error}"
+    );
+    // The very message of the JSON configuration with the same value.
+    let json = Client::new(r#"{"public_key":"pk_test_abc","max_retries":11}"#).unwrap_err();
+    assert_eq!(json.message(), error.message());
+
+    let error = refused(&typed_config().public_key("pk_test_has space"));
+    assert!(
+        error.message().contains("public_key") && !error.message().contains("has space"),
+        "{error}"
+    );
+    let error = refused(&typed_config().public_key(&secret()));
+    assert!(error.message().contains("public_key"), "{error}");
+    let error = refused(&typed_config().secret_key("sk_test_Secret\"With\\Quote"));
+    assert!(
+        error.message().contains("secret_key")
+            && !error.message().contains("Secret")
+            && !error.json().contains("Secret"),
+        "{error:?}"
+    );
+    let error = refused(&typed_config().public_key("pk_live_abc"));
+    assert!(error.message().contains("live"), "{error}");
+    let error = refused(&typed_config().base_url("http://example.com"));
+    assert!(error.message().contains("base_url"), "{error}");
+    let error = refused(&typed_config().ca_bundle("/nonexistent/ca.pem"));
+    assert!(error.message().contains("ca_bundle"), "{error}");
+    let error = refused(&typed_config().proxy("ftp://proxy"));
+    assert!(error.message().contains("proxy"), "{error}");
+    let error = refused(&typed_config().user_agent("a\nb"));
+    assert!(error.message().contains("user_agent"), "{error}");
+    let error = refused(&Config::new());
+    assert!(error.message().contains("public_key"), "{error}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::OsStr::from_bytes(b"/tmp/\xff.pem");
+        let error = refused(&typed_config().ca_bundle(path));
+        assert!(error.message().contains("ca_bundle"), "{error}");
+    }
+}
+
+#[test]
+fn a_nul_in_a_config_value_is_refused_until_the_key_is_set_again() {
+    let config = typed_config().secret_key(&format!("{}\0tail", secret()));
+    let error = refused(&config);
+    assert_eq!(
+        error.message(),
+        "configuration key \"secret_key\" contains a NUL character"
+    );
+    assert!(!error.json().contains("tail"), "{error:?}");
+    let config = config.secret_key(&secret());
+    let client = Client::from_config(&config).expect("set again, accepted");
+    create(&client, "invoice");
+    // The library's refusals are forgotten the same way.
+    let config = config.max_retries(11);
+    refused(&config);
+    assert!(Client::from_config(&config.max_retries(10)).is_ok());
+}
+
+#[test]
+fn config_timeouts_are_durations_sent_as_whole_milliseconds() {
+    let message = |config: Config| refused(&config).message().to_string();
+    let text = message(typed_config().timeout(Duration::from_millis(3_600_001)));
+    assert!(
+        text.contains("timeout_ms") && text.contains("got 3600001"),
+        "{text}"
+    );
+    let text = message(typed_config().timeout(Duration::from_nanos(3_600_000_000_001)));
+    assert!(text.contains("got 3600001"), "rounded up: {text}");
+    let text = message(typed_config().timeout(Duration::from_secs_f64(3600.0005)));
+    assert!(text.contains("got 3600001"), "{text}");
+    let text = message(typed_config().timeout(Duration::ZERO));
+    assert!(
+        text.contains("timeout_ms") && text.contains("got 0"),
+        "{text}"
+    );
+    let text = message(typed_config().timeout(Duration::MAX));
+    assert!(
+        text.contains(&format!("got {}", std::os::raw::c_long::MAX)),
+        "clamped: {text}"
+    );
+    let text = message(typed_config().connect_timeout(Duration::from_secs(61 * 60)));
+    assert!(
+        text.contains("connect_timeout_ms") && text.contains("got 3660000"),
+        "{text}"
+    );
+    // The ends of the range are accepted.
+    for (timeout, connect) in [
+        (Duration::from_secs(3600), Duration::from_secs(3600)),
+        (Duration::from_nanos(1), Duration::from_micros(1)),
+    ] {
+        let config = typed_config().timeout(timeout).connect_timeout(connect);
+        Client::from_config(&config).unwrap_or_else(|e| panic!("{timeout:?}: {e}"));
+    }
+}
+
+#[test]
+fn a_config_timeout_ends_a_call_that_gets_no_answer() {
+    let (url, server) = one_shot_server(None);
+    let config = typed_config_for(&url, true).timeout(Duration::from_millis(300));
+    let client = Client::from_config(&config).expect("a client");
+    let started = Instant::now();
+    let error = client.get_payment(UNKNOWN_ID).unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(error, Error::Network(_)), "{error:?}");
+    assert_eq!(error.attempts(), 1, "max_retries 0: {error:?}");
+    assert!(
+        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_secs(20),
+        "{elapsed:?}, not the default 60 s"
+    );
+    drop(client);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_config_user_agent_goes_out_as_given() {
+    let body = r#"{"status":"Not Found"}"#;
+    let (url, server) = one_shot_server(Some(format!(
+        "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )));
+    let agent = r#"rust-test/1 ("quoted" \ text)"#;
+    let client = Client::from_config(&typed_config_for(&url, true).user_agent(agent)).unwrap();
+    let error = client.get_payment(UNKNOWN_ID).unwrap_err();
+    assert!(matches!(error, Error::NotFound(_)), "{error:?}");
+    let head = server.join().unwrap();
+    assert!(
+        head.to_lowercase()
+            .contains(&format!("\r\nuser-agent: {}", agent.to_lowercase())),
+        "{head}"
+    );
+}
+
+#[test]
+fn config_keys_are_exactly_the_librarys() {
+    // The library lists its keys when it refuses an unknown one.
+    let raw = unsafe { sys::kasko_config_new() };
+    assert!(!raw.is_null());
+    let status =
+        unsafe { sys::kasko_config_set_string(raw, c"no_such_key".as_ptr(), c"x".as_ptr()) };
+    assert_eq!(status, sys::KASKO_ERR_INVALID_ARGUMENT);
+    let mut handle = std::ptr::null_mut();
+    let mut out = std::ptr::null_mut();
+    let status = unsafe { sys::kasko_client_new_from_config(raw, &mut handle, &mut out) };
+    unsafe { sys::kasko_config_free(raw) };
+    assert_eq!(status, sys::KASKO_ERR_INVALID_ARGUMENT);
+    assert!(handle.is_null());
+    let refusal = unsafe { Answer::from_raw(out) }.expect("a result");
+    let message = refusal.message().expect("a message");
+    let (_, known) = message.split_once("known keys: ").expect(message);
+    assert_eq!(
+        known.split(", ").collect::<Vec<_>>(),
+        config_key::ALL,
+        "{message}"
+    );
 }
