@@ -71,16 +71,7 @@ public func kasko_call_options_set_timeout_ms(_ options: OpaquePointer?, _ timeo
 @c(kasko_call_options_set_traceparent)
 @discardableResult
 public func kasko_call_options_set_traceparent(_ options: OpaquePointer?, _ traceparent: UnsafePointer<CChar>?) -> KaskoCStatus {
-    set(options) { (options: inout CallOptions) throws(KaskoError) in
-        let value: String?
-        do throws(KaskoError) {
-            value = try traceparent.map { pointer throws(KaskoError) in
-                try CStrings.read(pointer, name: "call option traceparent", limit: 512)
-            }
-        } catch {
-            options.refuse("traceparent", because: error)
-            throw error
-        }
+    setText(options, traceparent, option: "traceparent") { (options: inout CallOptions, value) throws(KaskoError) in
         try options.setTraceparent(value)
     }
 }
@@ -101,16 +92,7 @@ public func kasko_call_options_set_traceparent(_ options: OpaquePointer?, _ trac
 @c(kasko_call_options_set_tracestate)
 @discardableResult
 public func kasko_call_options_set_tracestate(_ options: OpaquePointer?, _ tracestate: UnsafePointer<CChar>?) -> KaskoCStatus {
-    set(options) { (options: inout CallOptions) throws(KaskoError) in
-        let value: String?
-        do throws(KaskoError) {
-            value = try tracestate.map { pointer throws(KaskoError) in
-                try CStrings.read(pointer, name: "call option tracestate", limit: 512)
-            }
-        } catch {
-            options.refuse("tracestate", because: error)
-            throw error
-        }
+    setText(options, tracestate, option: "tracestate") { (options: inout CallOptions, value) throws(KaskoError) in
         try options.setTracestate(value)
     }
 }
@@ -137,6 +119,26 @@ public func kasko_call_options_check(_ options: UnsafeRawPointer?, _ out_result:
     guard let problem else { return .ok }
     guard let out_result else { return KaskoCStatus(problem.status) }
     return CallResult.hand(problem, to: out_result)
+}
+
+/// A text option: read from C (a value that cannot be read is refused and
+/// remembered like an invalid one), then checked and set by `apply`.
+private func setText(
+    _ options: OpaquePointer?, _ text: UnsafePointer<CChar>?, option: String,
+    _ apply: (inout CallOptions, String?) throws(KaskoError) -> Void
+) -> KaskoCStatus {
+    set(options) { (options: inout CallOptions) throws(KaskoError) in
+        let value: String?
+        do throws(KaskoError) {
+            value = try text.map { pointer throws(KaskoError) in
+                try CStrings.read(pointer, name: "call option \(option)", limit: 512)
+            }
+        } catch {
+            options.refuse(option, because: error)
+            throw error
+        }
+        try apply(&options, value)
+    }
 }
 
 private func set(_ options: OpaquePointer?, _ change: (inout CallOptions) throws(KaskoError) -> Void) -> KaskoCStatus {
