@@ -532,8 +532,8 @@ kasko_status kasko_payment_get(kasko_client *client, const char *payment_id, cha
  *
  * Returns what kasko_payment_create() returns, always equal to
  * kasko_result_status(*out_result); KASKO_ERR_INVALID_ARGUMENT also for a
- * NULL field or `out_result` (then nothing is stored), or for options
- * holding a refused value.
+ * NULL field, for options holding a refused value, and for a NULL
+ * `out_result` (the one case where no result is stored).
  * Added in 1.1.0.
  */
 kasko_status kasko_payment_create_v2(kasko_client *client, const char *token, const char *provider, const char *method, const char *policy_id, const kasko_call_options *options, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
@@ -558,9 +558,9 @@ kasko_status kasko_payment_create_v2(kasko_client *client, const char *token, co
  * Thread-safety: one client may be used from many threads at once.
  *
  * Returns what kasko_payment_get() returns, always equal to
- * kasko_result_status(*out_result); KASKO_ERR_INVALID_ARGUMENT also for a
- * NULL `out_result` (then nothing is stored) or for options holding a
- * refused value.
+ * kasko_result_status(*out_result); KASKO_ERR_INVALID_ARGUMENT also for
+ * options holding a refused value, and for a NULL `out_result` (the one
+ * case where no result is stored).
  * Added in 1.1.0.
  */
 kasko_status kasko_payment_get_v2(kasko_client *client, const char *payment_id, const kasko_call_options *options, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;

@@ -133,8 +133,8 @@ private func paymentCall(
 ///
 /// Returns what kasko_payment_create() returns, always equal to
 /// kasko_result_status(*out_result); KASKO_ERR_INVALID_ARGUMENT also for a
-/// NULL field or `out_result` (then nothing is stored), or for options
-/// holding a refused value.
+/// NULL field, for options holding a refused value, and for a NULL
+/// `out_result` (the one case where no result is stored).
 /// Added in 1.1.0.
 @c(kasko_payment_create_v2)
 public func kasko_payment_create_v2(
@@ -178,9 +178,9 @@ public func kasko_payment_create_v2(
 /// Thread-safety: one client may be used from many threads at once.
 ///
 /// Returns what kasko_payment_get() returns, always equal to
-/// kasko_result_status(*out_result); KASKO_ERR_INVALID_ARGUMENT also for a
-/// NULL `out_result` (then nothing is stored) or for options holding a
-/// refused value.
+/// kasko_result_status(*out_result); KASKO_ERR_INVALID_ARGUMENT also for
+/// options holding a refused value, and for a NULL `out_result` (the one
+/// case where no result is stored).
 /// Added in 1.1.0.
 @c(kasko_payment_get_v2)
 public func kasko_payment_get_v2(
