@@ -167,6 +167,7 @@ check-faults: $(BUILD)/test_faults
 # sandbox. Then keep-alive (no random faults: they close connections).
 check-stress: $(BUILD)/test_stress
 	KASKO_SANDBOX_ARGS="--faults --random-faults 0.1" $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_stress
+	KASKO_SANDBOX_ARGS="--faults --random-faults 0.1" $(WITH_SANDBOX) $(RUN_LIB) KASKO_STRESS_API=1.1 $(BUILD)/test_stress
 	$(WITH_SANDBOX) $(RUN_LIB) KASKO_STRESS_KEEPALIVE=1 $(BUILD)/test_stress
 
 # The same stress, 16 threads x 128 calls, under valgrind's memcheck with
@@ -176,11 +177,13 @@ check-stress: $(BUILD)/test_stress
 STRESS_UNDER_VALGRIND := KASKO_SANDBOX_ARGS="--faults --random-faults 0.1" $(WITH_SANDBOX) \
     env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug KASKO_STRESS_CALLS=128
 check-valgrind-stress: $(BUILD)/test_stress $(BUILD)/nodebug/libkasko.so.1
-	$(STRESS_UNDER_VALGRIND) valgrind --fair-sched=yes --error-exitcode=1 --leak-check=full \
-	    --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect $(BUILD)/test_stress
+	for api in 1.0 1.1; do \
+	    $(STRESS_UNDER_VALGRIND) KASKO_STRESS_API=$$api valgrind --fair-sched=yes --error-exitcode=1 --leak-check=full \
+	        --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect $(BUILD)/test_stress || exit 1; \
+	done
 
 check-helgrind: $(BUILD)/test_stress $(BUILD)/nodebug/libkasko.so.1
-	$(STRESS_UNDER_VALGRIND) scripts/check-races $(BUILD)/test_stress
+	for api in 1.0 1.1; do $(STRESS_UNDER_VALGRIND) KASKO_STRESS_API=$$api scripts/check-races $(BUILD)/test_stress || exit 1; done
 
 # TLS verification (a test CA, self-signed and wrong-host certificates behind
 # a loopback nginx) and proxies (a loopback forward proxy).

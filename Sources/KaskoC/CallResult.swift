@@ -142,7 +142,7 @@ final class CallResult: @unchecked Sendable {
     func string(of name: String) -> Member {
         switch value(of: name, { $0.stringValue }) {
         case .failure(let refusal): return .refused(refusal.status)
-        case .success(let text): return cached(text, for: name, in: \.strings)
+        case .success(let text): return cached(text, for: name, inStrings: true)
         }
     }
 
@@ -150,7 +150,7 @@ final class CallResult: @unchecked Sendable {
     func text(of name: String) -> Member {
         switch value(of: name, { JSONWriter.serialize($0) }) {
         case .failure(let refusal): return .refused(refusal.status)
-        case .success(let text): return cached(text, for: name, in: \.texts)
+        case .success(let text): return cached(text, for: name, inStrings: false)
         }
     }
 
@@ -166,15 +166,15 @@ final class CallResult: @unchecked Sendable {
         }
     }
 
-    private func cached(
-        _ text: String, for name: String,
-        in cache: ReferenceWritableKeyPath<CallResult, [String: (UnsafeMutablePointer<CChar>, Int)]>
-    ) -> Member {
+    /// `text` as a C string kept in the strings' cache or the JSON texts'
+    /// (one name can be read both ways), made once per name.
+    private func cached(_ text: String, for name: String, inStrings: Bool) -> Member {
         lock.withLock {
-            if let kept = self[keyPath: cache][name] { return .found(UnsafePointer(kept.0), kept.1) }
+            if let kept = inStrings ? strings[name] : texts[name] { return .found(UnsafePointer(kept.0), kept.1) }
             guard let copy = CStrings.copy(text) else { return .refused(.errInternal) }
-            self[keyPath: cache][name] = (copy, text.utf8.count)
-            return .found(UnsafePointer(copy), text.utf8.count)
+            let entry = (copy, text.utf8.count)
+            if inStrings { strings[name] = entry } else { texts[name] = entry }
+            return .found(UnsafePointer(copy), entry.1)
         }
     }
 

@@ -12,6 +12,11 @@
  * once the clients are freed. Afterwards the sandbox's counters must show
  * every create exactly once: no create was ever sent twice.
  *
+ * With KASKO_STRESS_API=1.1 every call goes through the 1.1 calls instead
+ * (kasko_payment_create_v2 / _get_v2, a kasko_result per call), and each
+ * result's typed reads must agree with its JSON: the same checks, and the
+ * result objects' own lifetime and caches, across threads.
+ *
  * Then keep-alive (KASKO_STRESS_KEEPALIVE=1, on a sandbox without random
  * faults, which would close connections): consecutive calls from one thread
  * reuse one connection, and N busy threads keep about N, not one per call.
@@ -35,6 +40,64 @@ static const char *public_key;
 static const char *secret_key;
 static int calls_per_thread = 1000;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+static int use_v2;
+static int typed_disagreements;
+
+/* A copy of a result's JSON, so that the checks below read the 1.1 calls'
+ * answers as they read the 1.0 calls' strings; and the typed reads of the
+ * result checked against that JSON. */
+static char *json_of(const kasko_result *result, kasko_status status) {
+    const char *json = kasko_result_json(result);
+    char *copy = json != NULL ? strdup(json) : NULL;
+    int agree = copy != NULL && kasko_result_status(result) == status;
+    const char *id = NULL;
+    char from_json[160] = "";
+    if (agree && status == KASKO_OK) {
+        agree = kasko_result_member_string(result, "id", &id, NULL) == KASKO_OK
+                && json_string_field(copy, "id", from_json, sizeof from_json) == 0 && strcmp(id, from_json) == 0
+                && kasko_result_outcome(result) == KASKO_OUTCOME_SUCCEEDED && kasko_result_message(result) == NULL;
+    } else if (agree) {
+        const char *message = kasko_result_message(result);
+        agree = message != NULL && json_string_field(copy, "outcome", from_json, sizeof from_json) == 0;
+        const char *name = kasko_outcome_name(kasko_result_outcome(result));
+        /* "KASKO_OUTCOME_NOT_SENT" spells "not_sent". */
+        char lower[64] = "";
+        for (size_t i = 0; agree && name[14 + i] != '\0' && i + 1 < sizeof lower; i++) {
+            lower[i] = (char)(name[14 + i] == '_' ? '_' : name[14 + i] - 'A' + 'a');
+        }
+        agree = agree && strcmp(lower, from_json) == 0;
+    }
+    if (!agree) {
+        pthread_mutex_lock(&report_lock);
+        typed_disagreements++;
+        pthread_mutex_unlock(&report_lock);
+    }
+    return copy;
+}
+
+static kasko_status create(kasko_client *client, const char *token, const char *policy, const char *request, char **json) {
+    if (!use_v2) return kasko_payment_create(client, request, json);
+    kasko_result *result = NULL;
+    kasko_status status = kasko_payment_create_v2(client, token, "invoice", "invoice", policy, NULL, &result);
+    *json = json_of(result, status);
+    kasko_result_free(result);
+    return status;
+}
+
+static kasko_status view(kasko_client *client, const char *id, char **json) {
+    if (!use_v2) return kasko_payment_get(client, id, json);
+    kasko_result *result = NULL;
+    kasko_status status = kasko_payment_get_v2(client, id, NULL, &result);
+    *json = json_of(result, status);
+    kasko_result_free(result);
+    return status;
+}
+
+/* Frees what create() or view() handed out. */
+static void release(char *json) {
+    if (use_v2) free(json);
+    else kasko_string_free(json);
+}
 
 static kasko_client *new_client(void) {
     char config[1024];
@@ -122,7 +185,7 @@ static void *work(void *argument) {
             snprintf(request, sizeof request,
                      "{\"token\":\"%s\",\"provider\":\"invoice\",\"method\":\"invoice\",\"policy_id\":\"%s\"}", token,
                      policy);
-            status = kasko_payment_create(client, request, &json);
+            status = create(client, token, policy, request, &json);
             char seen[POLICY_SIZE] = "";
             int correct = (status == KASKO_OK && json_string_field(json, "policy_id", seen, sizeof seen) == 0
                            && strcmp(seen, policy) == 0 && json_string_field(json, "id", known_id, sizeof known_id) == 0)
@@ -130,7 +193,7 @@ static void *work(void *argument) {
             judge(worker, correct, "create", status, json);
         } else if (kind < 6) {
             /* View a payment this thread made. */
-            status = kasko_payment_get(client, known_id, &json);
+            status = view(client, known_id, &json);
             char seen[129] = "";
             int correct = (status == KASKO_OK && json_string_field(json, "id", seen, sizeof seen) == 0
                            && strcmp(seen, known_id) == 0)
@@ -138,16 +201,16 @@ static void *work(void *argument) {
             judge(worker, correct, "view", status, json);
         } else if (kind == 6) {
             /* An unknown payment: 404, unless a fault got there first. */
-            status = kasko_payment_get(client, "t00000000000000000000000000000000", &json);
+            status = view(client, "t00000000000000000000000000000000", &json);
             int correct = (status == KASKO_ERR_NOT_FOUND || is_fault_status(status)) && error_matches(status, json, 0);
             judge(worker, correct, "unknown view", status, json);
         } else {
             /* Bad input: refused before any I/O, whatever the network does. */
-            status = kasko_payment_get(client, "../../etc/passwd", &json);
+            status = view(client, "../../etc/passwd", &json);
             int correct = status == KASKO_ERR_INVALID_ARGUMENT && error_matches(status, json, 0);
             judge(worker, correct, "bad id", status, json);
         }
-        kasko_string_free(json);
+        release(json);
     }
     if (worker->shared == NULL) kasko_client_free(client);
     return NULL;
@@ -272,6 +335,9 @@ static void test_keepalive(void) {
 int main(void) {
     sandbox_environment(&base_url, &public_key, &secret_key,
                         "KASKO_SANDBOX_ARGS='--faults --random-faults 0.1' scripts/with-sandbox");
+    const char *api = getenv("KASKO_STRESS_API");
+    use_v2 = api != NULL && strcmp(api, "1.1") == 0;
+    if (use_v2) printf("through the 1.1 calls (kasko_result)\n");
     if (getenv("KASKO_STRESS_KEEPALIVE") != NULL) {
         test_keepalive();
     } else {
@@ -280,6 +346,7 @@ int main(void) {
         if (n < 1) n = 1000;
         run("one shared client", 1, n);
         run("a client per thread", 0, n / 4 > 128 ? n / 4 : n);
+        CHECK(typed_disagreements == 0, "%d results whose typed reads disagree with their JSON", typed_disagreements);
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
