@@ -29,8 +29,11 @@ final class CallResult: @unchecked Sendable {
     /// Parsed on the first member lookup; `.some(nil)`: not a JSON object.
     private var members: TopLevelMembers??
     /// Member values handed out, by name: they must stay put until freed.
-    private var strings: [String: (UnsafeMutablePointer<CChar>, Int)] = [:]
-    private var texts: [String: (UnsafeMutablePointer<CChar>, Int)] = [:]
+    /// A list of its own rather than a Dictionary: a generic collection's
+    /// type metadata is built by the runtime on first use, lock-free, and the
+    /// first results read on several threads at once would race there in
+    /// helgrind's eyes. A result's members are few.
+    private var handedOut: HandedOut?
 
     private init(
         status: KaskoStatus, outcome: KaskoCOutcome, httpStatus: Int, attempts: Int, retryable: Bool,
@@ -105,8 +108,11 @@ final class CallResult: @unchecked Sendable {
                 free(UnsafeMutableRawPointer(mutating: pointer))
             }
         }
-        for (pointer, _) in strings.values { free(pointer) }
-        for (pointer, _) in texts.values { free(pointer) }
+        var next = handedOut
+        while let entry = next {
+            free(entry.pointer)
+            next = entry.next
+        }
     }
 
     /// How a member lookup through the C API ended.
@@ -166,15 +172,36 @@ final class CallResult: @unchecked Sendable {
         }
     }
 
-    /// `text` as a C string kept in the strings' cache or the JSON texts'
-    /// (one name can be read both ways), made once per name.
+    /// `text` as a C string kept here, made once per name and kind (one
+    /// name can be read as a string and as JSON text).
     private func cached(_ text: String, for name: String, inStrings: Bool) -> Member {
         lock.withLock {
-            if let kept = inStrings ? strings[name] : texts[name] { return .found(UnsafePointer(kept.0), kept.1) }
+            var next = handedOut
+            while let entry = next {
+                if entry.isString == inStrings, entry.name == name { return .found(UnsafePointer(entry.pointer), entry.length) }
+                next = entry.next
+            }
             guard let copy = CStrings.copy(text) else { return .refused(.errInternal) }
-            let entry = (copy, text.utf8.count)
-            if inStrings { strings[name] = entry } else { texts[name] = entry }
-            return .found(UnsafePointer(copy), entry.1)
+            let count = text.utf8.count
+            handedOut = HandedOut(name: name, isString: inStrings, pointer: copy, length: count, next: handedOut)
+            return .found(UnsafePointer(copy), count)
+        }
+    }
+
+    /// One member value handed out to C, and the ones before it.
+    private final class HandedOut {
+        let name: String
+        let isString: Bool
+        let pointer: UnsafeMutablePointer<CChar>
+        let length: Int
+        let next: HandedOut?
+
+        init(name: String, isString: Bool, pointer: UnsafeMutablePointer<CChar>, length: Int, next: HandedOut?) {
+            self.name = name
+            self.isString = isString
+            self.pointer = pointer
+            self.length = length
+            self.next = next
         }
     }
 
