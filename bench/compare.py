@@ -243,7 +243,8 @@ def print_ratios(op: str, times: Series, with_targets: bool) -> None:
         ("libkasko C / floor", "libkasko C", "floor", "<=", 1.15),
         ("libkasko C / " + FRESH, "libkasko C", FRESH, "<=", 1.15),
         (C_V2 + " / floor", C_V2, "floor", "<=", 1.15),
-        (C_V2 + " / libkasko C", C_V2, "libkasko C", "<=", 1.05),
+        # How much the typed result costs over the 1.0 string: measured, no target.
+        (C_V2 + " / libkasko C", C_V2, "libkasko C", "", None),
         ("libkasko Python / floor", "libkasko Python", "floor", "<=", 1.6),
         ("requests / libkasko Python", "requests", "libkasko Python", ">=", 8.0),
     ]
@@ -254,7 +255,7 @@ def print_ratios(op: str, times: Series, with_targets: bool) -> None:
         r_med = paired_ratio(med(a), med(b))
         r_mean = paired_ratio(mean(a), mean(b))
         line = f"    {name:<28} {r_med:6.2f}   (totals {r_mean:5.2f})"
-        if with_targets:
+        if with_targets and limit is not None:
             met = r_med <= limit if sense == "<=" else r_med >= limit
             line += f"   target {sense} {limit:g}  " + target(f"{name} ({op}, nginx)", f"{r_med:.2f}", met)
         print(line)
