@@ -8,20 +8,17 @@ public struct CallOptions: Sendable {
     public private(set) var timeoutMilliseconds: Int?
     public private(set) var traceparent: String?
     public private(set) var tracestate: String?
-    /// Why an option set last was refused, per option, in setting order.
-    private var refusals: [(option: String, message: String)] = []
+    private var refusals = Refusals()
 
     public init() {}
 
     /// The first refused option's reason, nil when every option is valid.
-    public var problem: KaskoError? {
-        refusals.first.map { .invalidArgument($0.message) }
-    }
+    public var problem: KaskoError? { refusals.first }
 
     /// 0 restores the client's timeout.
     public mutating func setTimeout(milliseconds: Int) throws(KaskoError) {
         let range = Configuration.timeoutRange
-        try record("timeout_ms", milliseconds == 0 || range.contains(milliseconds) ? nil : .invalidArgument(
+        try refusals.record("timeout_ms", milliseconds == 0 || range.contains(milliseconds) ? nil : .invalidArgument(
             "call option timeout_ms must be 0 (the client's) or a whole number from "
                 + "\(range.lowerBound) to \(range.upperBound), got \(milliseconds)"))
         timeoutMilliseconds = milliseconds == 0 ? nil : milliseconds
@@ -29,7 +26,7 @@ public struct CallOptions: Sendable {
 
     /// nil removes it.
     public mutating func setTraceparent(_ value: String?) throws(KaskoError) {
-        try record("traceparent", CallOptions.failure { () throws(KaskoError) in
+        try refusals.record("traceparent", Refusals.failure { () throws(KaskoError) in
             if let value { try TraceContext.checkTraceparent(value) }
         })
         traceparent = value
@@ -37,7 +34,7 @@ public struct CallOptions: Sendable {
 
     /// nil removes it.
     public mutating func setTracestate(_ value: String?) throws(KaskoError) {
-        try record("tracestate", CallOptions.failure { () throws(KaskoError) in
+        try refusals.record("tracestate", Refusals.failure { () throws(KaskoError) in
             if let value { try TraceContext.checkTracestate(value) }
         })
         tracestate = value
@@ -54,25 +51,7 @@ public struct CallOptions: Sendable {
     /// Remembers that a value for `option` was refused before it could be
     /// checked here (the C layer could not read it).
     public mutating func refuse(_ option: String, because problem: KaskoError) {
-        try? record(option, problem)
-    }
-
-    /// Forgets an earlier refusal of `option`, and remembers this one.
-    private mutating func record(_ option: String, _ problem: KaskoError?) throws(KaskoError) {
-        refusals.removeAll { $0.option == option }
-        if let problem {
-            refusals.append((option, problem.message))
-            throw problem
-        }
-    }
-
-    private static func failure(_ check: () throws(KaskoError) -> Void) -> KaskoError? {
-        do {
-            try check()
-            return nil
-        } catch {
-            return error
-        }
+        try? refusals.record(option, problem)
     }
 }
 

@@ -5,14 +5,12 @@
 /// `CallOptions`, and the client is then refused with it.
 public struct ConfigurationBuilder: Sendable {
     private var members: [JSONMember] = []
-    private var refusals: [(key: String, message: String)] = []
+    private var refusals = Refusals()
 
     public init() {}
 
     /// The first refusal still standing, nil when every key set was accepted.
-    public var problem: KaskoError? {
-        refusals.first.map { .invalidArgument($0.message) }
-    }
+    public var problem: KaskoError? { refusals.first }
 
     /// Sets a string key; nil removes any key, of either type.
     public mutating func set(_ key: String, string value: String?) throws(KaskoError) {
@@ -25,8 +23,7 @@ public struct ConfigurationBuilder: Sendable {
 
     /// Remembers that a value for `key` could not even be read (the C layer's refusal).
     public mutating func refuse(_ key: String, because problem: KaskoError) {
-        refusals.removeAll { $0.key == key }
-        refusals.append((key, problem.message))
+        try? refusals.record(key, problem)
     }
 
     /// The configuration, checked as a JSON one is.
@@ -36,7 +33,6 @@ public struct ConfigurationBuilder: Sendable {
     }
 
     private mutating func record(_ key: String, expectingInteger: Bool, _ value: JSONValue?) throws(KaskoError) {
-        refusals.removeAll { $0.key == key }
         let problem: KaskoError?
         if !Configuration.knownKeys.contains(key) {
             problem = .invalidArgument(
@@ -48,10 +44,7 @@ public struct ConfigurationBuilder: Sendable {
         } else {
             problem = nil
         }
-        if let problem {
-            refusals.append((key, problem.message))
-            throw problem
-        }
+        try refusals.record(key, problem)
         members.removeAll { $0.key == key }
         if let value { members.append(JSONMember(key: key, value: value)) }
     }

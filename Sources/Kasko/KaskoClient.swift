@@ -43,11 +43,9 @@ public final class KaskoClient: Sendable {
     public func createPayment(
         _ request: PaymentRequest, options: CallOptions?, deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
-        if let problem = options?.problem { return .failure(problem) }
-        var http = HTTPRequest(method: .post, urlPrefix: createURL, body: request.body)
-        if let options { http = http.with(options) }
-        return execute(
-            http, operation: .createPayment(policyID: request.policyID), callSecrets: [request.token], deliver: deliver)
+        execute(
+            HTTPRequest(method: .post, urlPrefix: createURL, body: request.body), options: options,
+            operation: .createPayment(policyID: request.policyID), callSecrets: [request.token], deliver: deliver)
     }
 
     public func createPayment(json: String) -> Result<PaymentJSON, KaskoError> {
@@ -82,10 +80,9 @@ public final class KaskoClient: Sendable {
         } catch {
             return .failure(error)
         }
-        if let problem = options?.problem { return .failure(problem) }
-        var request = HTTPRequest(method: .get, urlPrefix: paymentsURLPrefix, urlSuffix: paymentID.value, body: [])
-        if let options { request = request.with(options) }
-        return execute(request, operation: .getPayment(id: paymentID.value), callSecrets: [], deliver: deliver)
+        return execute(
+            HTTPRequest(method: .get, urlPrefix: paymentsURLPrefix, urlSuffix: paymentID.value, body: []),
+            options: options, operation: .getPayment(id: paymentID.value), callSecrets: [], deliver: deliver)
     }
 
     /// A delivering call's payment, copied out to be kept beyond the call.
@@ -107,10 +104,17 @@ public final class KaskoClient: Sendable {
 
     /// Attempts until success or until `OutcomeRules` and `max_retries` say
     /// stop. `callSecrets` (a payment token) are redacted from the error
-    /// together with the client's keys.
+    /// together with the client's keys. Options holding a refused value
+    /// fail the call before any I/O.
     private func execute(
-        _ request: HTTPRequest, operation: Operation, callSecrets: [String], deliver: (PaymentJSON) -> Void
+        _ request: HTTPRequest, options: CallOptions?, operation: Operation, callSecrets: [String],
+        deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
+        var request = request
+        if let options {
+            if let problem = options.problem { return .failure(problem) }
+            request = request.with(options)
+        }
         var attempt = 0
         while true {
             attempt += 1
@@ -121,10 +125,9 @@ public final class KaskoClient: Sendable {
                     case .success(var payment):
                         payment.httpStatus = response.status
                         payment.attempts = attempt
+                        // Only a typed result asked for it; the 1.0 calls build no Redactor here.
                         if let requestID = response.requestID {
-                            payment.requestID = KaskoError.prefix(
-                                Redactor(configuration: configuration, callSecrets: callSecrets).redact(requestID),
-                                bytes: KaskoError.maximumRequestIDBytes)
+                            payment.requestID = Redactor(configuration: configuration, callSecrets: callSecrets).requestID(requestID)
                         }
                         deliver(payment)
                         return .delivered

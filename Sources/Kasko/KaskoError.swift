@@ -87,8 +87,7 @@ public struct KaskoError: Error, Sendable {
         var copy = self
         copy.message = redactor.redact(message)
         copy.statusText = redactor.redact(statusText)
-        // Cut after redacting: a cut first could leave part of a secret.
-        copy.requestID = redactor.redact(requestID).map { KaskoError.prefix($0, bytes: KaskoError.maximumRequestIDBytes) }
+        copy.requestID = requestID.map(redactor.requestID)
         copy.serverErrors = serverErrors.map { redactor.redact($0) }
         if let pending = pendingPaymentID, redactor.redact(pending) != pending {
             copy.pendingPaymentID = nil

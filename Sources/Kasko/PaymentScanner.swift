@@ -32,21 +32,24 @@ struct PaymentScan {
     /// One of the watched appeared twice (with plain keys; escaped keys leave
     /// the members `.escaped`, and the full parser decides).
     var duplicate = false
-    /// Where every top-level member's key and value are, when asked for (a
-    /// typed result reads members from it); nil otherwise, so that the 1.0
-    /// calls do not pay for it.
-    var members: [TopLevelMembers.Entry]?
 
 }
 
 enum PaymentScanner {
-    static func scan(
-        _ bytes: [UInt8], watchingPolicyID: Bool = true, indexingMembers: Bool = false
+    static func scan(_ bytes: [UInt8], watchingPolicyID: Bool = true) -> Result<PaymentScan, JSONParseError> {
+        var none = NoMemberNotes()
+        return scan(bytes, watchingPolicyID: watchingPolicyID, notes: &none)
+    }
+
+    /// The scan, with each top-level member's place also going to `notes`
+    /// (a typed result's index: `MemberIndexNotes`).
+    static func scan<Notes: MemberNotes>(
+        _ bytes: [UInt8], watchingPolicyID: Bool = true, notes: inout Notes
     ) -> Result<PaymentScan, JSONParseError> {
         var result: Result<PaymentScan, JSONParseError> = .failure(JSONParseError(message: "empty", offset: 0))
         bytes.withUnsafeBufferPointer { buffer in
             do throws(JSONParseError) {
-                result = .success(try scan(buffer, watchingPolicyID: watchingPolicyID, indexingMembers: indexingMembers))
+                result = .success(try scan(buffer, watchingPolicyID: watchingPolicyID, notes: &notes))
             } catch {
                 result = .failure(error)
             }
@@ -77,21 +80,57 @@ enum PaymentScanner {
         }
     }
 
-    static func scan(
-        _ buffer: UnsafeBufferPointer<UInt8>, watchingPolicyID: Bool = true, indexingMembers: Bool = false
+    static func scan(_ buffer: UnsafeBufferPointer<UInt8>, watchingPolicyID: Bool = true) throws(JSONParseError) -> PaymentScan {
+        var none = NoMemberNotes()
+        return try scan(buffer, watchingPolicyID: watchingPolicyID, notes: &none)
+    }
+
+    static func scan<Notes: MemberNotes>(
+        _ buffer: UnsafeBufferPointer<UInt8>, watchingPolicyID: Bool = true, notes: inout Notes
     ) throws(JSONParseError) -> PaymentScan {
         var cursor = JSONCursor(buffer: buffer)
         var result = PaymentScan()
         result.watchesPolicyID = watchingPolicyID
         cursor.skipWhitespace()
-        if indexingMembers, cursor.peek() == UInt8(ascii: "{") {
+        // A top-level object directly, so that its members reach `notes`
+        // (scanValue would do the same with nothing noted).
+        if cursor.peek() == UInt8(ascii: "{") {
             result.topLevel = .object
-            try cursor.scanIndexedTopLevelObject(into: &result)
+            try cursor.scanObject(depth: 1, into: &result, notes: &notes)
         } else {
             try cursor.scanValue(depth: 0, into: &result)
         }
         try cursor.expectEnd()
         return result
+    }
+}
+
+/// Where the top-level members are, noted while scanning (see `scanObject`).
+protocol MemberNotes {
+    /// `key` as scanned, `quoted` the key with its quotes, `value` the value's bytes.
+    mutating func note(key: PaymentScan.Member, quoted: Range<Int>, value: Range<Int>)
+}
+
+/// The 1.0 calls' scan: nothing noted.
+struct NoMemberNotes: MemberNotes {
+    @inline(__always)
+    mutating func note(key: PaymentScan.Member, quoted: Range<Int>, value: Range<Int>) {}
+}
+
+/// A typed result's index (`TopLevelMembers`).
+struct MemberIndexNotes: MemberNotes {
+    var entries: [TopLevelMembers.Entry] = []
+
+    init() {
+        entries.reserveCapacity(24)
+    }
+
+    mutating func note(key: PaymentScan.Member, quoted: Range<Int>, value: Range<Int>) {
+        if case .plain(let range) = key {
+            entries.append(TopLevelMembers.Entry(key: range, keyIsEscaped: false, value: value))
+        } else {
+            entries.append(TopLevelMembers.Entry(key: quoted, keyIsEscaped: true, value: value))
+        }
     }
 }
 
@@ -131,47 +170,17 @@ extension JSONCursor {
     }
 
     mutating func scanObject(depth: Int, into result: inout PaymentScan) throws(JSONParseError) {
-        guard depth <= JSONParser.maximumDepth else { throw error("nesting is too deep") }
-        position += 1  // "{"
-        skipWhitespace()
-        if peek() == UInt8(ascii: "}") {
-            position += 1
-            return
-        }
-        while true {
-            skipWhitespace()
-            guard peek() == UInt8(ascii: "\"") else { throw error("expected a string key") }
-            let key = try scanString()
-            skipWhitespace()
-            guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
-            position += 1
-            skipWhitespace()
-            if depth == 1 {
-                try scanTopLevelMember(key: key, depth: depth, into: &result)
-            } else {
-                try scanValue(depth: depth, into: &result)
-            }
-            skipWhitespace()
-            switch peek() {
-            case UInt8(ascii: ","):
-                position += 1
-            case UInt8(ascii: "}"):
-                position += 1
-                return
-            default:
-                throw error("expected ',' or '}' in an object")
-            }
-        }
+        var none = NoMemberNotes()
+        try scanObject(depth: depth, into: &result, notes: &none)
     }
 
-    /// `scanObject` for the top-level object of a typed result: the same
-    /// grammar and the same watched members, and each member's key and value
-    /// position noted in `result.members`. A separate copy of the loop, so
-    /// that the 1.0 calls' scan does not pay for the bookkeeping.
-    mutating func scanIndexedTopLevelObject(into result: inout PaymentScan) throws(JSONParseError) {
-        var entries: [TopLevelMembers.Entry] = []
-        entries.reserveCapacity(24)
-        defer { result.members = entries }
+    /// An object; at the top level (`depth` 1) each member's key and value
+    /// position also goes to `notes`. Generic so that the 1.0 calls' scan,
+    /// specialised with `NoMemberNotes`, does none of that bookkeeping.
+    mutating func scanObject<Notes: MemberNotes>(
+        depth: Int, into result: inout PaymentScan, notes: inout Notes
+    ) throws(JSONParseError) {
+        guard depth <= JSONParser.maximumDepth else { throw error("nesting is too deep") }
         position += 1  // "{"
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
@@ -188,12 +197,12 @@ extension JSONCursor {
             guard peek() == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
             position += 1
             skipWhitespace()
-            let valueStart = position
-            try scanTopLevelMember(key: key, depth: 1, into: &result)
-            if case .plain(let range) = key {
-                entries.append(TopLevelMembers.Entry(key: range, keyIsEscaped: false, value: valueStart..<position))
+            if depth == 1 {
+                let valueStart = position
+                try scanTopLevelMember(key: key, depth: depth, into: &result)
+                notes.note(key: key, quoted: keyStart..<keyEnd, value: valueStart..<position)
             } else {
-                entries.append(TopLevelMembers.Entry(key: keyStart..<keyEnd, keyIsEscaped: true, value: valueStart..<position))
+                try scanValue(depth: depth, into: &result)
             }
             skipWhitespace()
             switch peek() {

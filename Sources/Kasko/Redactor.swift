@@ -97,6 +97,13 @@ struct Redactor {
         return changed ? String(decoding: bytes, as: UTF8.self) : text
     }
 
+    /// A response's request id as a caller is shown it, on success or
+    /// failure: redacted, then cut to `KaskoError.maximumRequestIDBytes`
+    /// (cut after: a cut first could leave part of a secret).
+    func requestID(_ text: String) -> String {
+        KaskoError.prefix(redact(text), bytes: KaskoError.maximumRequestIDBytes)
+    }
+
     func redact(_ text: String?) -> String? {
         text.map { redact($0) }
     }

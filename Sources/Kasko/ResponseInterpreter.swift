@@ -60,7 +60,18 @@ enum ResponseInterpreter {
             refuse("response is not a payment object: \(why)")
         }
         let scan: PaymentScan
-        switch PaymentScanner.scan(response.body, watchingPolicyID: operation.watchesPolicyID, indexingMembers: indexingMembers) {
+        // A typed result's member index is noted in the same pass; the 1.0
+        // calls' scan is the one specialised to note nothing.
+        let scanned: Result<PaymentScan, JSONParseError>
+        var entries: [TopLevelMembers.Entry]?
+        if indexingMembers {
+            var index = MemberIndexNotes()
+            scanned = PaymentScanner.scan(response.body, watchingPolicyID: operation.watchesPolicyID, notes: &index)
+            entries = index.entries
+        } else {
+            scanned = PaymentScanner.scan(response.body, watchingPolicyID: operation.watchesPolicyID)
+        }
+        switch scanned {
         case .success(let result): scan = result
         case .failure(let error): return invalid("not valid JSON (\(error.message) at byte \(error.offset))")
         }
@@ -87,7 +98,7 @@ enum ResponseInterpreter {
         let id = response.body[idRange]
         if let mismatch = mismatch(id: id, policyID: policyID, for: operation) { return refuse(mismatch) }
         var payment = PaymentJSON(bytes: response.body, id: .range(idRange))
-        payment.memberEntries = scan.members
+        payment.memberEntries = entries
         return .success(payment)
     }
 

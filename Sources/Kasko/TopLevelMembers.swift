@@ -27,9 +27,14 @@ public struct TopLevelMembers: Sendable {
     /// The decoded names of escaped keys, by entry (rare).
     private let decodedKeys: [Int: String]
 
-    /// `bytes` and the scanner's index of them (`PaymentScan.members`).
+    /// `bytes` and the scanner's index of them (`MemberIndexNotes`),
+    /// copied: a payment's bytes are the transfer buffer, which the next
+    /// request reuses.
     init(copying bytes: [UInt8], entries: [Entry]) {
-        let copy = bytes.withUnsafeBufferPointer { Array($0) }
+        self.init(owning: bytes.withUnsafeBufferPointer { Array($0) }, entries: entries)
+    }
+
+    private init(owning copy: [UInt8], entries: [Entry]) {
         var decoded: [Int: String] = [:]
         copy.withUnsafeBufferPointer { buffer in
             for (offset, entry) in entries.enumerated() where entry.keyIsEscaped {
@@ -45,9 +50,10 @@ public struct TopLevelMembers: Sendable {
 
     /// Indexes `json` itself; nil when it is not one JSON object.
     public init?(json: UnsafeBufferPointer<UInt8>) {
-        guard let scan = try? PaymentScanner.scan(json, watchingPolicyID: false, indexingMembers: true),
-              case .object = scan.topLevel, let entries = scan.members else { return nil }
-        self.init(copying: Array(json), entries: entries)
+        var index = MemberIndexNotes()
+        guard let scan = try? PaymentScanner.scan(json, watchingPolicyID: false, notes: &index),
+              case .object = scan.topLevel else { return nil }
+        self.init(owning: Array(json), entries: index.entries)
     }
 
     public func lookup(_ name: String) -> Lookup {

@@ -114,11 +114,8 @@ public func kasko_call_options_set_tracestate(_ options: OpaquePointer?, _ trace
 /// Added in 1.1.0.
 @c(kasko_call_options_check)
 public func kasko_call_options_check(_ options: UnsafeRawPointer?, _ out_result: UnsafeMutablePointer<OpaquePointer?>?) -> KaskoCStatus {
-    out_result?.pointee = nil
     let problem = CallOptionsBox.borrow(options).map { $0.options.problem } ?? .invalidArgument("options is NULL")
-    guard let problem else { return .ok }
-    guard let out_result else { return KaskoCStatus(problem.status) }
-    return CallResult.hand(problem, to: out_result)
+    return CallResult.handRefusal(problem.map { .failure($0) } ?? .success(()), to: out_result)
 }
 
 /// A text option: read from C (a value that cannot be read is refused and

@@ -223,4 +223,17 @@ final class CallResult: @unchecked Sendable {
     static func hand(_ error: KaskoError, to out: UnsafeMutablePointer<OpaquePointer?>) -> KaskoCStatus {
         hand(CallResult(error: error), to: out)
     }
+
+    /// For the functions whose success has nothing to report (making a
+    /// client, checking options): `*out` is NULL on success, else the
+    /// refusal; a NULL `out` gets the status alone.
+    static func handRefusal(_ outcome: Result<Void, KaskoError>, to out: UnsafeMutablePointer<OpaquePointer?>?) -> KaskoCStatus {
+        out?.pointee = nil
+        switch outcome {
+        case .success: return .ok
+        case .failure(let error):
+            guard let out else { return KaskoCStatus(error.status) }
+            return hand(error, to: out)
+        }
+    }
 }

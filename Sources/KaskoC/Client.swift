@@ -94,13 +94,7 @@ public func kasko_client_new_v2(
     _ out_client: UnsafeMutablePointer<OpaquePointer?>?,
     _ out_result: UnsafeMutablePointer<OpaquePointer?>?
 ) -> KaskoCStatus {
-    out_result?.pointee = nil
-    switch makeClient(out_client, { () throws(KaskoError) in try clientFromJSON(config_json) }) {
-    case .success: return .ok
-    case .failure(let error):
-        guard let out_result else { return KaskoCStatus(error.status) }
-        return CallResult.hand(error, to: out_result)
-    }
+    CallResult.handRefusal(makeClient(out_client) { () throws(KaskoError) in try clientFromJSON(config_json) }, to: out_result)
 }
 
 private func clientFromJSON(_ config_json: UnsafePointer<CChar>?) throws(KaskoError) -> KaskoClient {

@@ -116,17 +116,10 @@ public func kasko_client_new_from_config(
     _ out_client: UnsafeMutablePointer<OpaquePointer?>?,
     _ out_result: UnsafeMutablePointer<OpaquePointer?>?
 ) -> KaskoCStatus {
-    out_result?.pointee = nil
-    let made = makeClient(out_client) { () throws(KaskoError) in
+    CallResult.handRefusal(makeClient(out_client) { () throws(KaskoError) in
         guard let box = ConfigBox.borrow(config) else { throw .invalidArgument("config is NULL") }
         return try KaskoClient(configuration: try box.builder.configuration())
-    }
-    switch made {
-    case .success: return .ok
-    case .failure(let error):
-        guard let out_result else { return KaskoCStatus(error.status) }
-        return CallResult.hand(error, to: out_result)
-    }
+    }, to: out_result)
 }
 
 private func change(
