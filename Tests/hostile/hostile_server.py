@@ -98,27 +98,26 @@ class Connection:
 
     def close(self):
         """An orderly close (FIN)."""
-        with self._lock:
-            if self.closed.is_set():
-                return
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self.sock.close()
-            self.closed.set()
+        self._end(lambda: self.sock.shutdown(socket.SHUT_RDWR), close=True)
 
     def reset(self):
         """An abortive close: SO_LINGER 0 makes close() send a TCP RST."""
+        self._end(lambda: self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)),
+                  close=True)
+
+    def _end(self, first, close):
+        """Once per connection: `first` (errors ignored), then, with `close`,
+        the close itself."""
         with self._lock:
             if self.closed.is_set():
                 return
             try:
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                first()
             except OSError:
                 pass
-            self.sock.close()
-            self.closed.set()
+            if close:
+                self.sock.close()
+                self.closed.set()
 
     def wait_for_peer_close(self):
         """Block until the client closes (or resets) the connection, or the
@@ -135,13 +134,7 @@ class Connection:
 
     def _abort_from_server(self):
         # Called by stop(): unblocks a recv/send in the connection's thread.
-        with self._lock:
-            if self.closed.is_set():
-                return
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._end(lambda: self.sock.shutdown(socket.SHUT_RDWR), close=False)
 
 
 class HostileServer:
