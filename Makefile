@@ -1,14 +1,27 @@
 # libkasko — the front door.
 #
+#   make deps     installs what the build and the checks need (the only goal
+#                 that installs anything): the Python tools into .venv, and
+#                 the missing Debian packages with apt-get (root only)
 #   make          release build: build/libkasko.so.1 (+ links), the sandbox
-#   make demo     build, start the sandbox, create and view a payment from C
-#   make check    every test: Swift, C (also under valgrind), Python, ABI, header and package checks
+#   make demo     build, start the sandbox, create and view a payment from C and Python
+#   make check    every test: Swift, C (also under valgrind), Python, bindings,
+#                 ABI, header, man pages, packages built and lintian-checked, the wheel
 #   make deb      the Debian packages, in build/deb/ (lintian-checked)
+#   make check-deb  installs the built packages, uses them, removes them (root;
+#                 refuses when they are installed already); CI runs it
+#   make wheel    a manylinux wheel with the library inside, in build/wheel/
 #   make bench    benchmarks against libcurl C and Python requests
 #   make install  install without Debian: PREFIX=/usr/local DESTDIR= LIBDIR= PYTHONDIR=
 #   make header   regenerate include/kasko.h from Sources/KaskoC
 #
+# Nothing but `make deps` installs: a goal that lacks a tool stops and names
+# the Debian package (scripts/deps check; the list is scripts/dependencies).
 # Swift comes from PATH (the toolchain is not a Debian package here).
+
+# The project's Python tools (pytest, mypy, pyright, auditwheel...) live in
+# .venv, made by `make deps`; every recipe finds them first.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 SWIFT        ?= swift
 CC           ?= cc
@@ -22,19 +35,27 @@ KASKO_LIBS   := -L$(BUILD) -lkasko
 RUN_LIB      := env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)
 WITH_SANDBOX := scripts/with-sandbox --sandbox $(SANDBOX)
 
-.PHONY: all deps build install install-files header demo deb check check-header check-abi check-swift check-c check-results check-readme \
+.PHONY: all deps need-build need-check need-bench build install install-files header demo deb check check-header check-abi check-swift check-c check-results check-readme \
         check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress \
         check-hostile check-valgrind-stress check-helgrind check-transport check-fork check-bindings check-install fuzz bench clean
 
 all: build
 
 deps:
-	@if [ -z "$(SKIP_DEPS)" ]; then scripts/install-deps; fi
+	scripts/deps install
+
+# What each goal needs, checked, never installed (`make deps` installs).
+need-build:
+	@scripts/deps check build
+need-check:
+	@scripts/deps check build check
+need-bench:
+	@scripts/deps check build bench
 
 # SwiftPM tracks its own inputs, so this always asks it; it returns at once
 # when nothing changed. --static-swift-stdlib makes the sandbox run without
 # the toolchain (the library is linked by scripts/link-library, statically too).
-build: deps
+build: need-build
 	$(SWIFT) build -c release --static-swift-stdlib
 	scripts/link-library $(RELEASE_DIR) $(BUILD)
 
@@ -81,9 +102,9 @@ $(BUILD)/create_and_view: examples/c/create_and_view.c include/kasko.h build
 demo: build $(BUILD)/create_and_view
 	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
 
-check: build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-readme check-valgrind \
+check: need-check build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-readme check-valgrind \
        check-asan check-faults check-hostile check-stress check-valgrind-stress check-helgrind check-transport check-fork check-python \
-       check-bindings check-install check-deb fuzz
+       check-bindings check-install deb fuzz
 	@echo "make check: all checks passed"
 
 check-header: build
@@ -154,7 +175,7 @@ check-asan: $(BUILD)/test_api_asan
 # libFuzzer targets for the response parser, the config parser and the
 # request validator (scripts/fuzz); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
-fuzz: deps
+fuzz: need-check
 	scripts/fuzz $(FUZZ_SECONDS)
 
 # Every retry rule, against a sandbox with fault injection on, asserting how
@@ -212,7 +233,7 @@ check-bindings: build
 
 # libkasko against hand-written libcurl C and Python requests, side by side
 # (bench/run; results and method in docs/performance.md).
-bench: build
+bench: need-bench build
 	bench/run
 
 # ---- Debian packages ----------------------------------------------------
@@ -223,7 +244,10 @@ deb: build
 check-install: build
 	scripts/check-install
 
-# Installs the packages, uses them, removes them (needs root).
+# Installs the packages, uses them, removes them (needs root). Not part of
+# make check, which leaves the machine's packages as it found them; it refuses
+# to run when any of them is installed already, so it never removes a package
+# that it did not install.
 check-deb: deb
 	scripts/check-deb
 
