@@ -227,9 +227,12 @@ check-fork: $(BUILD)/test_fork
 check-python: build
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) bindings/python/run-tests $(LIB)
 
-# The C++ header, the Rust crate and the Go package, each against the sandbox.
+# The C++ header, the Rust crate and the Go package, each against the
+# sandbox; then a project of each language outside the tree, depending on it
+# as the README says.
 check-bindings: build
 	scripts/check-bindings
+	scripts/check-readme-dependencies
 
 # libkasko against hand-written libcurl C and Python requests, side by side
 # (bench/run; results and method in docs/performance.md).

@@ -6,7 +6,7 @@ import (
 	"log"
 	"time"
 
-	"example.org/libkasko/kasko"
+	kasko "example.org/libkasko/bindings/go"
 )
 
 func Example() {

@@ -1,3 +1,3 @@
-module example.org/libkasko/kasko
+module example.org/libkasko/bindings/go
 
 go 1.19

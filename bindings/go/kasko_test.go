@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"example.org/libkasko/kasko"
+	kasko "example.org/libkasko/bindings/go"
 )
 
 const (
