@@ -206,6 +206,15 @@ check-fork: $(BUILD)/test_fork
 check-python: build
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) bindings/python/run-tests $(LIB)
 
+# A manylinux wheel with libkasko inside and libcurl & co. grafted by
+# auditwheel (build/wheel/); checked in fresh venvs against the sandbox.
+.PHONY: wheel check-wheel
+wheel: build
+	scripts/build-wheel
+
+check-wheel: wheel
+	$(WITH_SANDBOX) scripts/check-wheel
+
 # The C++ header, the Rust crate and the Go package, each against the sandbox.
 check-bindings: build
 	scripts/check-bindings
