@@ -37,7 +37,7 @@ WITH_SANDBOX := scripts/with-sandbox --sandbox $(SANDBOX)
 
 .PHONY: all deps need-build need-check need-bench build install install-files header demo deb check check-header check-abi check-swift check-c check-results check-readme \
         check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress \
-        check-hostile check-valgrind-stress check-helgrind check-transport check-fork check-bindings check-install fuzz bench clean
+        check-hostile check-valgrind-stress check-helgrind check-transport check-fork check-bindings check-install wheel check-wheel fuzz bench clean
 
 all: build
 
@@ -104,7 +104,7 @@ demo: build $(BUILD)/create_and_view
 
 check: need-check build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-readme check-valgrind \
        check-asan check-faults check-hostile check-stress check-valgrind-stress check-helgrind check-transport check-fork check-python \
-       check-bindings check-install deb fuzz
+       check-bindings check-wheel check-install deb fuzz
 	@echo "make check: all checks passed"
 
 check-header: build
@@ -226,6 +226,14 @@ check-fork: $(BUILD)/test_fork
 
 check-python: build
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) bindings/python/run-tests $(LIB)
+
+# A manylinux wheel with libkasko inside and libcurl & co. grafted by
+# auditwheel (build/wheel/); checked in fresh venvs against the sandbox.
+wheel: build
+	scripts/build-wheel
+
+check-wheel: wheel
+	$(WITH_SANDBOX) scripts/check-wheel
 
 # The C++ header, the Rust crate and the Go package, each against the
 # sandbox; then a project of each language outside the tree, depending on it

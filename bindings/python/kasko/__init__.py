@@ -7,7 +7,8 @@
 ...     print(client.get_payment(payment.id, timeout_ms=5000).status)
 
 Importing the package loads ``libkasko.so.1`` (see ``kasko._lib`` for the
-discovery order: ``KASKO_LIBRARY``, the SONAME through the loader, then
+discovery order: ``KASKO_LIBRARY``, the library bundled in the package (a
+wheel from ``scripts/build-wheel``), the SONAME through the loader, then
 ``ctypes.util.find_library``) and checks its version (1.1 or later of major
 1: the binding uses the C API 1.1); if it cannot, the import raises
 ``ImportError`` saying what was tried and how to fix it.
@@ -64,7 +65,9 @@ def library_version() -> str:
 
 
 def library_path() -> str:
-    """How the C library was found: the path or name it was loaded from."""
+    """How the C library was found: the path or name it was loaded from
+    (``KASKO_LIBRARY``'s value, the bundled copy's path inside the package,
+    or ``"libkasko.so.1"`` when the dynamic loader found it)."""
     return _library().path
 
 

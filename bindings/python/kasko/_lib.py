@@ -5,9 +5,17 @@ Discovery order (the first that succeeds wins):
 1. the ``KASKO_LIBRARY`` environment variable, a path to the library. When it
    is set (and not empty) it is the only place tried: a bad value raises
    ``ImportError`` naming it instead of silently loading another copy;
-2. the SONAME ``libkasko.so.1`` through the dynamic loader (``LD_LIBRARY_PATH``,
+2. the library bundled in the package, ``libkasko.so.1`` next to this file,
+   as a wheel from ``scripts/build-wheel`` has it (its libcurl and the
+   libraries that needs are in ``kasko.libs/``, found through the RPATH
+   ``auditwheel repair`` set). When that file is there it is the only place
+   tried after ``KASKO_LIBRARY``: a bundled library that cannot be loaded is
+   a broken install, reported as such, not hidden by a system copy. A package
+   installed without it (``pip install ./bindings/python``, the Debian
+   ``python3-kasko``) goes on to:
+3. the SONAME ``libkasko.so.1`` through the dynamic loader (``LD_LIBRARY_PATH``,
    the ``ldconfig`` cache, the default directories);
-3. ``ctypes.util.find_library("kasko")``.
+4. ``ctypes.util.find_library("kasko")``.
 
 The binding uses the C API 1.1 (``kasko_payment_create_v2``,
 ``kasko_payment_get_v2``, ``kasko_result``, ``kasko_call_options``), so the
@@ -47,6 +55,7 @@ __all__ = [
     "MINIMUM_MINOR",
     "SONAME",
     "ENV_VAR",
+    "BUNDLED",
     "LibKasko",
     "load",
     "check_version",
@@ -61,6 +70,9 @@ MINIMUM_MINOR = 1
 SONAME = "libkasko.so.1"
 #: The environment variable that names the library explicitly.
 ENV_VAR = "KASKO_LIBRARY"
+#: Where a wheel built by scripts/build-wheel carries the library: inside
+#: the package, next to this file.
+BUNDLED = os.path.join(os.path.dirname(os.path.abspath(__file__)), SONAME)
 
 _HOW_TO_FIX = (
     "To fix this, install libkasko (the libkasko1 package, or `make install` "
@@ -293,7 +305,18 @@ def load() -> LibKasko:
             )
         return LibKasko(cdll, explicit)
 
-    tried: List[str] = [f"{ENV_VAR}: not set"]
+    if os.path.exists(BUNDLED):
+        cdll, error = _try(BUNDLED)
+        if cdll is None:
+            raise ImportError(
+                f"kasko: cannot load the library bundled in the package, {BUNDLED}: "
+                f"{error}. Reinstall the kasko wheel, or name another library with "
+                f"{ENV_VAR}=/path/to/libkasko.so.1 (when the package has a bundled "
+                "library, no system library is tried)."
+            )
+        return LibKasko(cdll, BUNDLED)
+
+    tried: List[str] = [f"{ENV_VAR}: not set", f"bundled {BUNDLED}: not there"]
     cdll, error = _try(SONAME)
     if cdll is not None:
         return LibKasko(cdll, SONAME)

@@ -26,17 +26,19 @@ def run_import(
     kasko_library: Optional[str] = None,
     ld_library_path: Optional[str] = None,
     find_library: Optional[str] = None,
+    package_parent: Optional[Path] = None,
 ) -> Tuple[int, str]:
     """Imports kasko in a fresh interpreter; returns (exit code, output).
 
     ``find_library``: Python source of a replacement for
     ``ctypes.util.find_library`` (installed before the import), or None for
-    the real one.
+    the real one. ``package_parent``: the directory holding the ``kasko``
+    package to import (default: bindings/python, which bundles no library).
     """
     env: Dict[str, str] = {
         k: v for k, v in os.environ.items() if k not in ("KASKO_LIBRARY", "LD_LIBRARY_PATH")
     }
-    env["PYTHONPATH"] = str(BINDING_DIR)
+    env["PYTHONPATH"] = str(package_parent or BINDING_DIR)
     if kasko_library is not None:
         env["KASKO_LIBRARY"] = kasko_library
     if ld_library_path is not None:
@@ -139,6 +141,55 @@ def test_soname_through_the_loader(lib_copy_dir: Path) -> None:
     assert f"MAPPED: [{str(lib_copy_dir / 'libkasko.so.1')!r}]" in out
 
 
+@pytest.fixture
+def bundling_package(tmp_path: Path, library_file: Path) -> Path:
+    """A copy of the package with the library inside it, as a wheel from
+    scripts/build-wheel has it (kasko/libkasko.so.1); returns its parent."""
+    parent = tmp_path / "site"
+    shutil.copytree(BINDING_DIR / "kasko", parent / "kasko",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(library_file, parent / "kasko" / "libkasko.so.1")
+    return parent
+
+
+def test_bundled_library_comes_before_the_loader(bundling_package: Path, lib_copy_dir: Path) -> None:
+    # LD_LIBRARY_PATH offers another copy: the one inside the package wins.
+    bundled = str(bundling_package / "kasko" / "libkasko.so.1")
+    code, out = run_import(
+        MAPS_SNIPPET,
+        ld_library_path=str(lib_copy_dir),
+        find_library=NO_FIND_LIBRARY,
+        package_parent=bundling_package,
+    )
+    assert code == 0, out
+    assert f"PATH: {bundled}" in out
+    assert f"MAPPED: [{bundled!r}]" in out
+
+
+def test_env_var_comes_before_the_bundled_library(bundling_package: Path, lib_copy_dir: Path) -> None:
+    copy = str(lib_copy_dir / "libkasko.so.1")
+    code, out = run_import(
+        MAPS_SNIPPET, kasko_library=copy, find_library=NO_FIND_LIBRARY, package_parent=bundling_package
+    )
+    assert code == 0, out
+    assert f"PATH: {copy}" in out
+    assert f"MAPPED: [{copy!r}]" in out
+
+
+def test_bundled_library_that_cannot_be_loaded_fails_loudly(
+    bundling_package: Path, lib_copy_dir: Path
+) -> None:
+    # A broken wheel is reported, not papered over with a system copy.
+    bundled = bundling_package / "kasko" / "libkasko.so.1"
+    bundled.write_bytes(b"not an ELF file")
+    code, out = run_import(
+        ld_library_path=str(lib_copy_dir), find_library=NO_FIND_LIBRARY, package_parent=bundling_package
+    )
+    assert code == 3, out
+    assert f"bundled in the package, {bundled}" in out
+    assert "KASKO_LIBRARY=" in out
+
+
 def test_find_library_is_the_last_resort(library_file: Path) -> None:
     if soname_installed():
         pytest.skip("libkasko.so.1 is installed system-wide: the loader step always wins")
@@ -165,6 +216,7 @@ def test_import_error_says_what_was_tried_and_how_to_fix() -> None:
         assert code == 3, out
         message = out.split("IMPORT-ERROR:", 1)[1]
         assert "KASKO_LIBRARY: not set" in message
+        assert "bundled " in message and "not there" in message
         assert "libkasko.so.1 through the dynamic loader" in message
         assert 'find_library("kasko")' in message
         # how to fix it
