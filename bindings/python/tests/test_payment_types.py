@@ -273,6 +273,9 @@ def test_to_dict_round_trips_through_json(
         }
     with pytest.raises(TypeError):
         json.dumps(payment)  # not a dict: to_dict() is the way, as documented
+    # Inside a larger document, as the README has it.
+    nested = json.loads(json.dumps({"payment": payment}, default=kasko.Payment.to_dict))
+    assert nested == {"payment": payment.raw}
 
 
 def full_body(payment_id: str, policy_id: str) -> Dict[str, Any]:
