@@ -169,6 +169,25 @@ def test_each_always_sent_member_is_required(payment_fields: Dict[str, List[str]
             kasko.Payment.from_dict(data)
 
 
+def test_every_documented_type_of_a_member_is_accepted_and_no_other() -> None:
+    # The one-pass check and the member-by-member one agree.
+    class Text(str):
+        pass
+
+    for changes in ({"fee": 1.5}, {"fee": 0}, {"metadata": {"k": "v"}},
+                    {"transaction_metadata": {"k": "v"}, "metadata": []}, {"status": Text("ok")},
+                    {"links_unknown": 1}, {"charge_id": "ch_1", "reason": "r"}):
+        assert kasko.Payment.from_dict({**payment_json("t1"), **changes}).raw["id"] == "t1", changes
+    for changes, message in (({"fee": True}, '"fee" is not a number'),
+                             ({"livemode": 1}, '"livemode" is not a boolean'),
+                             ({"metadata": "[]"}, '"metadata" is not an array or an object'),
+                             ({"refunds": {}}, '"refunds" is not an array'),
+                             ({"_links": []}, '"_links" is not an object'),
+                             ({"token": 1}, '"token" is not a string')):
+        with pytest.raises(ValueError, match=message):
+            kasko.Payment.from_dict({**payment_json("t1"), **changes})
+
+
 def test_from_dict_makes_the_shape_of_the_object(payment_fields: Dict[str, List[str]]) -> None:
     full = payment_json("t1")
     restricted = restricted_json("t1", payment_fields["restricted"])
