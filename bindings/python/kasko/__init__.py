@@ -31,11 +31,14 @@ from ._errors import (
 )
 from ._lib import EXPECTED_MAJOR, library as _library
 from ._client import Client
-from ._payment import Payment
+from ._payment import FullPayment, Metadata, Payment, RestrictedPayment
 
 __all__ = [
     "Client",
     "Payment",
+    "FullPayment",
+    "RestrictedPayment",
+    "Metadata",
     "KaskoError",
     "InvalidArgumentError",
     "BadRequestError",

@@ -18,11 +18,11 @@ import json.scanner
 import math
 import os
 from types import TracebackType
-from typing import Any, Callable, Dict, NoReturn, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, NoReturn, Optional, Tuple, Type, Union, cast
 
-from ._errors import error_from_result, internal_error, invalid_argument
+from ._errors import error_from_result, internal_error, invalid_argument, invalid_payment
 from ._lib import LibKasko, library
-from ._payment import Payment, _from_decoded
+from ._payment import FullPayment, Payment, from_response
 
 __all__ = ["Client"]
 
@@ -252,13 +252,13 @@ class Client:
     ) -> Payment:
         """Creates a payment for an offer (``POST /payments``).
 
-        Returns the full payment, or the restricted one when the client has no
-        secret key. Raises ``BadRequestError`` (400), ``AuthenticationError``
+        Returns a ``FullPayment``, or a ``RestrictedPayment`` when the client
+        has no secret key. Raises ``BadRequestError`` (400), ``AuthenticationError``
         (401/403), ``NotFoundError`` (404: unknown provider),
         ``PendingPaymentError`` (422, see ``pending_payment_id``), and the
-        other ``KaskoError`` subclasses. On ``NetworkError`` with
-        ``outcome == "unknown"`` the payment may exist: look it up before
-        creating it again.
+        other ``KaskoError`` subclasses. On ``NetworkError`` or
+        ``InvalidResponseError`` with ``outcome == "unknown"`` the payment may
+        exist: look it up before creating it again.
 
         ``timeout_ms``, ``traceparent`` and ``tracestate`` apply to this call
         only (see the class's documentation).
@@ -282,10 +282,10 @@ class Client:
         else:
             fields = _fields_slowly(token, provider, method, policy_id)
         if timeout_ms is None and traceparent is None and tracestate is None:
-            return self._call(self._create, fields, None)
+            return self._call(self._create, fields, None, False)
         options = self._options(timeout_ms, traceparent, tracestate)
         try:
-            return self._call(self._create, fields, options)
+            return self._call(self._create, fields, options, False)
         finally:
             self._lib.kasko_call_options_free(options)
 
@@ -296,10 +296,11 @@ class Client:
         timeout_ms: Optional[int] = None,
         traceparent: Optional[str] = None,
         tracestate: Optional[str] = None,
-    ) -> Payment:
+    ) -> FullPayment:
         """Views a payment (``GET /payments/{payment_id}``); needs a secret key.
 
-        Raises ``InvalidArgumentError`` for a malformed id (nothing is sent),
+        Returns a ``FullPayment`` (a view's answer that is not the full
+        object raises ``InvalidResponseError``). Raises ``InvalidArgumentError`` for a malformed id (nothing is sent),
         ``NotFoundError`` (404), ``AuthenticationError`` (401/403), and the
         other ``KaskoError`` subclasses.
 
@@ -314,10 +315,10 @@ class Client:
         else:
             encoded = _c_string("payment_id", payment_id)
         if timeout_ms is None and traceparent is None and tracestate is None:
-            return self._call(self._get, (encoded,), None)
+            return cast(FullPayment, self._call(self._get, (encoded,), None, True))
         options = self._options(timeout_ms, traceparent, tracestate)
         try:
-            return self._call(self._get, (encoded,), options)
+            return cast(FullPayment, self._call(self._get, (encoded,), options, True))
         finally:
             self._lib.kasko_call_options_free(options)
 
@@ -409,11 +410,13 @@ class Client:
         return options
 
     def _call(
-        self, function: Callable[..., int], fields: Tuple[bytes, ...], options: Optional[int]
+        self, function: Callable[..., int], fields: Tuple[bytes, ...], options: Optional[int],
+        view: bool,
     ) -> Payment:
-        # `function` is kasko_payment_get_v2 or kasko_payment_create_v2: the
-        # handle, the request's fields, the options (None: the client's
-        # defaults) and the kasko_result ** out parameter.
+        # `function` is kasko_payment_get_v2 (`view`) or
+        # kasko_payment_create_v2: the handle, the request's fields, the
+        # options (None: the client's defaults) and the kasko_result ** out
+        # parameter.
         handle = self._handle
         if handle is None:
             raise invalid_argument("the client is closed")
@@ -441,6 +444,7 @@ class Client:
         # data = json.loads(text.decode("utf-8")), or None if not JSON:
         data: Any = None
         if text is not None:
+            string = ""
             try:
                 string = text.decode("utf-8")
                 data, end = _scan_once(string, 0)
@@ -454,7 +458,13 @@ class Client:
                     data = None
         if type(data) is not dict:  # json makes plain dicts only
             raise internal_error("the library returned a payment that is not a JSON object")
-        return _from_decoded(data, call)
+        try:
+            # The members its shape always has, of their documented types
+            # (the library checked "object" and "id" only): what the types
+            # of FullPayment and RestrictedPayment promise.
+            return from_response(cast(Dict[str, Any], data), call, view)
+        except ValueError as exc:
+            raise invalid_payment(lib, str(exc), call[0], call[1], call[2]) from None
 
 
 def _fields_slowly(token: Any, provider: Any, method: Any, policy_id: Any) -> Tuple[bytes, ...]:

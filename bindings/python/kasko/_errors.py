@@ -50,6 +50,7 @@ __all__ = [
     "new_error",
     "invalid_argument",
     "internal_error",
+    "invalid_payment",
 ]
 
 
@@ -287,3 +288,27 @@ def internal_error(message: str) -> KaskoError:
     from ._lib import library
 
     return new_error(library(), "KASKO_ERR_INTERNAL", message)
+
+
+def invalid_payment(
+    lib: "LibKasko", message: str, request_id: Optional[bytes], http_status: int, attempts: int
+) -> KaskoError:
+    """The ``InvalidResponseError`` for a success whose payment lacks a
+    member its shape always has (or has one of another type), which the
+    binding refuses itself: made by ``kasko_result_new_error`` and then told
+    what the call's result said, as the library's own refusal of an answer
+    would be (``outcome`` ``"unknown"``: a create may have made the
+    payment; not retryable)."""
+    error = new_error(lib, "KASKO_ERR_INVALID_RESPONSE", message)
+    said: Dict[str, Any] = {
+        "http_status": http_status or None,
+        "outcome": "unknown",
+        "retryable": False,
+        "attempts": attempts,
+        "request_id": _text(request_id),
+    }
+    for name, value in said.items():
+        setattr(error, name, value)
+        if name in error.raw:
+            error.raw[name] = value
+    return error

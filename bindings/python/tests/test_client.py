@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from conftest import Faults, Sandbox, library_error_object, library_refusal_of_config
+from conftest import Faults, Sandbox, library_error_object, library_refusal_of_config, payment_json
 
 import kasko
 from kasko import _payment
@@ -52,17 +52,14 @@ def test_payment_covers_exactly_the_reference_fields(payment_fields: Dict[str, L
     # The binding's own field map agrees: each attribute reads its field.
     assert [key for key, _ in _payment._SCHEMA.values()] == full
     assert list(_payment._SCHEMA) == payment_attributes()
-    # From a decoded object, each attribute is its field's value (a string
-    # here, so only the string fields keep theirs; the others must be None).
-    data = {field: f"value of {field}" for field in full}
+    # From a decoded object, each attribute is its field's value.
+    data = payment_json("t1")
+    assert list(data) == full
     payment = kasko.Payment.from_dict(data)
     for field in full:
-        value = getattr(payment, attribute_of(field))
-        assert value in (data[field], None), field
-    assert payment.id == "value of id" and payment.policy_id == "value of policy_id"
-    assert payment.links is None and payment.fee is None  # not the documented type
+        assert getattr(payment, attribute_of(field)) == data[field], field
     # The restricted object is the one without a policy id.
-    restricted = kasko.Payment.from_dict({field: None for field in payment_fields["restricted"]})
+    restricted = kasko.Payment.from_dict({field: data[field] for field in payment_fields["restricted"]})
     assert restricted.restricted and not payment.restricted
 
 

@@ -31,12 +31,28 @@ def test_payment_from_full_object() -> None:
     assert not p.restricted
 
 
-def test_payment_with_omitted_and_ill_typed_fields() -> None:
-    p = kasko.Payment.from_dict({"object": "payment", "id": "t1", "fee": "0", "livemode": 0})
-    assert p.id == "t1" and p.fee is None and p.livemode is None
-    assert p.policy_id is None and p.refunds is None and p.links is None
-    assert p.raw["fee"] == "0"
-    assert p.restricted
+def test_payment_with_null_omitted_and_ill_typed_optional_fields() -> None:
+    # The members a shape may lack (or the API sends as null) read as None,
+    # and so do those of another type than documented; raw keeps them.
+    data: Dict[str, Any] = payment_json("t1")
+    data["charge_id"] = 5
+    data["reference"] = ["r"]
+    del data["reason"]
+    p = kasko.Payment.from_dict(data)
+    assert type(p) is kasko.FullPayment
+    assert p.charge_id is None and p.reference is None and p.reason is None
+    assert p.raw["charge_id"] == 5 and "reason" not in p.raw
+
+
+def test_payment_with_a_required_member_ill_typed_is_refused() -> None:
+    # Every member its shape always has is checked (test_payment_types.py
+    # goes through each of them, from the reference's lists).
+    with pytest.raises(ValueError, match='"livemode" is not a boolean'):
+        kasko.Payment.from_dict({**payment_json("t1"), "livemode": 0})
+    with pytest.raises(ValueError, match='"fee" is not a number'):
+        kasko.Payment.from_dict({**payment_json("t1"), "fee": "0"})
+    with pytest.raises(ValueError, match='the restricted object has no "livemode"'):
+        kasko.Payment.from_dict({"object": "payment", "id": "t1"})
 
 
 def test_payment_is_immutable() -> None:
