@@ -35,7 +35,7 @@ KASKO_LIBS   := -L$(BUILD) -lkasko
 RUN_LIB      := env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)
 WITH_SANDBOX := scripts/with-sandbox --sandbox $(SANDBOX)
 
-.PHONY: all deps need-build need-check need-bench build install install-files header demo deb check check-header check-abi check-swift check-c check-results check-readme \
+.PHONY: all deps need-build need-check need-bench build install install-files header demo deb check check-header check-abi check-swift check-c check-results check-readme check-readme-types \
         check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress \
         check-hostile check-valgrind-stress check-helgrind check-transport check-fork check-bindings check-install wheel check-wheel fuzz bench clean
 
@@ -102,7 +102,7 @@ $(BUILD)/create_and_view: examples/c/create_and_view.c include/kasko.h build
 demo: build $(BUILD)/create_and_view
 	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
 
-check: need-check build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-readme check-valgrind \
+check: need-check build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-readme check-readme-types check-valgrind \
        check-asan check-faults check-hostile check-stress check-valgrind-stress check-helgrind check-transport check-fork check-python \
        check-bindings check-wheel check-install deb fuzz
 	@echo "make check: all checks passed"
@@ -147,6 +147,10 @@ check-results: $(BUILD)/test_results $(BUILD)/test_config $(BUILD)/nodebug/libka
 # The README's C and Python programs, extracted and run as printed against the sandbox.
 check-readme: build
 	$(WITH_SANDBOX) env KASKO_LIB_DIR=$(BUILD) scripts/check-readme-programs README.md
+
+# The READMEs' Python code and the package under mypy --strict and pyright.
+check-readme-types:
+	scripts/check-readme-types
 
 # valgrind 3.19 cannot read the DWARF 5 debug info that the Swift runtime
 # brings along, so it checks a copy of the library without debug info. The
