@@ -74,7 +74,7 @@ install: build install-files
 # Installs what `make build` made, without building (debian/rules uses this).
 install-files:
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(PYTHONDIR)/kasko
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 0644 $(BUILD)/libkasko.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libkasko.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkasko.so.1
 	ln -sf libkasko.so.1 $(DESTDIR)$(LIBDIR)/libkasko.so
@@ -84,7 +84,11 @@ install-files:
 	install -m 0755 $(SANDBOX) $(DESTDIR)$(BINDIR)/kasko-sandbox
 	scripts/generate-manpages $(DESTDIR)$(MANDIR)/man3
 	install -m 0644 docs/man/kasko-sandbox.1 $(DESTDIR)$(MANDIR)/man1/
+# PYTHONDIR= (empty) leaves the Python package out: debian/rules has pybuild install it.
+ifneq ($(PYTHONDIR),)
+	install -d $(DESTDIR)$(PYTHONDIR)/kasko
 	install -m 0644 bindings/python/kasko/*.py bindings/python/kasko/py.typed $(DESTDIR)$(PYTHONDIR)/kasko/
+endif
 
 header: build
 	scripts/generate-header
@@ -112,6 +116,7 @@ check-header: build
 	scripts/check-header-compiles include/kasko.h
 	scripts/check-c-api
 	scripts/check-version
+	scripts/check-project-facts >/dev/null
 
 check-abi: build
 	scripts/check-abi $(BUILD)/libkasko.so.1
