@@ -417,9 +417,10 @@ class Connection:
         self.sock.close()
 
 
-def exchange(host, port, data, read_all=True, half_close=False, timeout=5.0):
+def exchange(host, port, data, read_all=True, half_close=False, timeout=5.0, require_eof=False):
     """Raw bytes in, every byte the server sends until EOF out (the old
-    smoke script's socket helper)."""
+    smoke script's socket helper). With require_eof, the server must close
+    the connection within the timeout."""
     sock = socket.create_connection((host, port), timeout=timeout)
     try:
         try:
@@ -437,6 +438,10 @@ def exchange(host, port, data, read_all=True, half_close=False, timeout=5.0):
                 out += chunk
                 if not read_all and b"\r\n\r\n" in out and b"Content-Length" in out:
                     break
+        except socket.timeout:
+            if require_eof:
+                raise AssertionError("the server did not close the connection within %s s; got %r"
+                                     % (timeout, out[:200]))
         except OSError:
             pass
         return out

@@ -170,7 +170,7 @@ def test_close_after_response_answers_then_eof_without_connection_close(faults):
 def test_pipelined_delayed_and_trickled_responses_stay_in_order(faults):
     r = faults.exchange(b'GET /__sandbox/health HTTP/1.1\r\nHost: x\r\nX-Sandbox-Fault: {"delay_ms":200}\r\n\r\n'
                         b'GET /nope HTTP/1.1\r\nHost: x\r\nX-Sandbox-Fault: {"trickle_ms":1,"trickle_bytes":3}\r\n\r\n'
-                        b"GET /__sandbox/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                        b"GET /__sandbox/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", require_eof=True)
     assert re.findall(rb"HTTP/1\.1 (\d{3}) ", r) == [b"200", b"404", b"200"]
 
 

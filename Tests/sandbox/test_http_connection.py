@@ -44,7 +44,7 @@ def test_keep_alive_response_has_no_connection_close(sandbox):
 
 
 def test_malformed_request_line_400_json_then_closed(sandbox):
-    r = sandbox.exchange(b"THIS IS NOT HTTP\r\n\r\n")
+    r = sandbox.exchange(b"THIS IS NOT HTTP\r\n\r\n", require_eof=True)
     assert r.startswith(b"HTTP/1.1 400"), r[:200]
     assert b"application/json" in r
     assert b"X-Request-Id: req_" in r
@@ -83,12 +83,12 @@ def test_half_a_request_then_eof_no_crash(sandbox):
 def test_pipelined_requests_answered_in_order(sandbox):
     r = sandbox.exchange(b"GET /__sandbox/health HTTP/1.1\r\nHost: x\r\n\r\n"
                          b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-                         b"GET /__sandbox/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                         b"GET /__sandbox/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", require_eof=True)
     assert re.findall(rb"HTTP/1\.1 (\d{3}) ", r) == [b"200", b"404", b"200"]
 
 
 def test_http_1_0_without_keep_alive_gets_1_0_and_close(sandbox):
-    r = sandbox.exchange(b"GET /__sandbox/health HTTP/1.0\r\n\r\n")
+    r = sandbox.exchange(b"GET /__sandbox/health HTTP/1.0\r\n\r\n", require_eof=True)
     assert r.startswith(b"HTTP/1.0 200"), r[:200]
     assert b"Connection: close" in r
     assert r.endswith(b'{"status":"ok"}')
@@ -96,7 +96,7 @@ def test_http_1_0_without_keep_alive_gets_1_0_and_close(sandbox):
 
 def test_head_405_without_a_body_connection_still_usable(sandbox):
     r = sandbox.exchange(b"HEAD /__sandbox/health HTTP/1.1\r\nHost: x\r\n\r\n"
-                         b"GET /__sandbox/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                         b"GET /__sandbox/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", require_eof=True)
     first, _, rest = r.partition(b"\r\n\r\n")
     assert first.startswith(b"HTTP/1.1 405"), first
     assert b"Content-Length: 31" in first
@@ -105,7 +105,7 @@ def test_head_405_without_a_body_connection_still_usable(sandbox):
 
 def test_absolute_form_request_target(sandbox):
     r = sandbox.exchange(b"GET http://example.test/__sandbox/health HTTP/1.1\r\n"
-                         b"Host: example.test\r\nConnection: close\r\n\r\n")
+                         b"Host: example.test\r\nConnection: close\r\n\r\n", require_eof=True)
     assert r.startswith(b"HTTP/1.1 200"), r[:200]
 
 
