@@ -12,7 +12,7 @@ import sandbox_support as ss
 
 
 def run(binary, *args):
-    return subprocess.run([binary] + list(args), stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    return subprocess.run([binary] + list(args), stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
 
 
 def test_help_exits_0_with_usage(sandbox_bin):
