@@ -33,8 +33,8 @@ def pytest_configure(config):
     path = _binary(config)
     if not path:
         raise pytest.UsageError(
-            "no sandbox binary: pass --sandbox PATH or set KASKO_SANDBOX_BIN, e.g.\n"
-            "  python3 -m pytest -q Tests/sandbox --sandbox .build/release/kasko-sandbox")
+            "no sandbox binary: pass --sandbox=PATH or set KASKO_SANDBOX_BIN, e.g.\n"
+            "  python3 -m pytest -q Tests/sandbox --sandbox=.build/release/kasko-sandbox")
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise pytest.UsageError("no executable kasko-sandbox at %s (build it: make)" % path)
 

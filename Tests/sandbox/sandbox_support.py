@@ -134,6 +134,7 @@ class Response:
        partial   fewer body bytes than Content-Length, then EOF (curl 18)
        timeout   no complete response within the time limit (curl 28)
        malformed the bytes received are not an HTTP response
+       refused   no connection could be made
     status, headers and raw are filled in as far as they were received."""
 
     def __init__(self):

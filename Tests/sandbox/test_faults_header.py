@@ -153,7 +153,8 @@ def test_trickled_response_keeps_the_connection_alive(faults):
 def test_close_after_response_answers_then_eof_without_connection_close(faults):
     sock = socket.create_connection((faults.host, faults.port), timeout=5)
     try:
-        sock.sendall(b'GET /__sandbox/health HTTP/1.1\r\nHost: x\r\nX-Sandbox-Fault: {"close":"after_response"}\r\n\r\n')
+        sock.sendall(b"GET /__sandbox/health HTTP/1.1\r\nHost: x\r\n"
+                     b'X-Sandbox-Fault: {"close":"after_response"}\r\n\r\n')
         r = b""
         while True:
             chunk = sock.recv(65536)
@@ -207,7 +208,8 @@ def test_create_reset(faults, fault_offer):
 def test_faulted_creates_made_no_payment_and_are_counted_once_read(faults, fault_offer):
     offer = fault_offer
     assert ss.create(faults, offer, headers=[ss.fault('{"drop":"before_body"}')]).outcome == "empty"
-    assert ss.create(faults, offer, headers=[ss.fault('{"drop":"before_body"}'), ("Expect", "100-continue")]).outcome == "empty"
+    expecting = ("Expect", "100-continue")
+    assert ss.create(faults, offer, headers=[ss.fault('{"drop":"before_body"}'), expecting]).outcome == "empty"
     ss.expect(ss.create(faults, offer, headers=[ss.fault('{"status":503}')]), 503)
     assert ss.create(faults, offer, headers=[ss.fault('{"reset":true}')]).outcome == "reset"
     d = ss.expect_restricted(ss.create(faults, offer), faults.url)

@@ -4,8 +4,6 @@ that are not (quite) HTTP. The sandbox must answer, or close, and stay up."""
 import re
 import socket
 
-import pytest
-
 import sandbox_support as ss
 
 
