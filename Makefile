@@ -126,7 +126,7 @@ check-traps:
 	scripts/check-no-traps Sources/Kasko Sources/KaskoC
 
 check-sandbox: build
-	scripts/sandbox-smoke $(SANDBOX)
+	PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider -q Tests/sandbox --sandbox=$(SANDBOX)
 
 check-reference: build
 	$(WITH_SANDBOX) scripts/check-reference-examples
