@@ -169,9 +169,10 @@ def test_create_delay_outlasting_the_client_still_makes_the_payment(faults, faul
     offer = fault_offer
     ss.arm(faults, offer.policy_id, '{"delay_ms":1500}', 1)
     assert ss.create(faults, offer, timeout=0.5).outcome == "timeout"
-    # The retry is held 1.5 s by the sandbox too, from a later start: the
-    # first create's delay ends at least 0.5 s before this one is handled.
-    retry = ss.create(faults, offer, headers=[ss.fault('{"delay_ms":1500}')])
+    # The retry is held 3 s by the sandbox, from a later start: the first
+    # create's delay ends at least 2 s before this one is handled, a margin
+    # that a loaded machine's timers do not eat.
+    retry = ss.create(faults, offer, headers=[ss.fault('{"delay_ms":3000}')])
     ss.expect_error(retry, 400, "Bad Request", ss.already_paid(offer.policy_id))
 
 
