@@ -1,0 +1,8 @@
+import Testing
+@testable import KaskoSandbox
+
+@Suite struct ArgumentsTests {
+    @Test func defaults() {
+        #expect(ParsedArguments.parse([]) == .run(SandboxConfig()))
+    }
+}
