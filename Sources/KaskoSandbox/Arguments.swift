@@ -4,7 +4,7 @@
 // output and an exit code.
 
 /// What the arguments ask for.
-package enum ParsedArguments: Equatable {
+package enum ParsedArguments: Equatable, Sendable {
     case run(SandboxConfig)
     case help
     /// A message for stderr; never echoes a value (it may be a key).
