@@ -75,6 +75,8 @@ private func offer(on connection: EmbeddedConnection) -> (policyId: String, toke
         #expect(try connection.writes().isEmpty)
         #expect(!connection.isOpen)
 
+        // The header form acts before the body, so the policy_id was never seen.
+        #expect(connection.router.faults?.attempts(key: offer.policyId) == 0)
         // Nothing was bought: a fresh connection to the same sandbox can.
         let next = try EmbeddedConnection(router: connection.router)
         defer { next.finish() }
@@ -91,6 +93,7 @@ private func offer(on connection: EmbeddedConnection) -> (policyId: String, toke
         #expect(try connection.writes().isEmpty)
         #expect(!connection.isOpen)
 
+        #expect(connection.router.faults?.attempts(key: offer.policyId) == 1)
         let retry = try EmbeddedConnection(router: connection.router)
         defer { retry.finish() }
         try retry.send(.request("POST", "/payments?key=pk_test_sandbox", body: body))
@@ -127,6 +130,50 @@ private func offer(on connection: EmbeddedConnection) -> (policyId: String, toke
         connection.advanceTime(by: .milliseconds(1))
         #expect(!connection.isOpen)
         #expect(try connection.writes().isEmpty)
+    }
+
+    @Test func aDelayedCreateIsCarriedOutEvenWhenTheClientHasGone() throws {
+        let connection = try faulty()
+        defer { connection.finish() }
+        let offer = offer(on: connection)
+        let body = RouterHarness.paymentBody(token: offer.token, policyId: offer.policyId)
+        try connection.send(withFault(#"{"delay_ms":100}"#, "POST", "/payments?key=pk_test_sandbox", body: body))
+        connection.channel.close(promise: nil)
+        connection.advanceTime(by: .milliseconds(100))
+        #expect(try connection.writes().isEmpty)
+
+        let retry = try EmbeddedConnection(router: connection.router)
+        defer { retry.finish() }
+        try retry.send(.request("POST", "/payments?key=pk_test_sandbox", body: body))
+        #expect(try retry.responses().first?.object?["message"] as? String
+            == "Policy - \(offer.policyId) is already paid.")
+    }
+
+    @Test func aClientGoneMidTrickleEndsIt() throws {
+        let connection = try faulty()
+        defer { connection.finish() }
+        try connection.send(withFault(#"{"trickle_ms":10,"trickle_bytes":4}"#))
+        #expect(try connection.writes().filter { !$0.isEmpty }.count == 1)
+        connection.channel.close(promise: nil)
+        connection.advanceTime(by: .seconds(1))
+        #expect(try connection.writes().isEmpty)
+    }
+
+    @Test func anArmedDropBeforeBodyOnACreateActsOnceTheBodyIsRead() throws {
+        let connection = try faulty()
+        defer { connection.finish() }
+        let offer = offer(on: connection)
+        _ = connection.router.faults?.arm(key: offer.policyId, fault: Fault(drop: .beforeBody), times: 1, id: "r")
+        let body = RouterHarness.paymentBody(token: offer.token, policyId: offer.policyId)
+        try connection.send(.request("POST", "/payments?key=pk_test_sandbox", body: body))
+        #expect(try connection.writes().isEmpty)
+        #expect(!connection.isOpen)
+        #expect(connection.router.faults?.attempts(key: offer.policyId) == 1)
+
+        let next = try EmbeddedConnection(router: connection.router)
+        defer { next.finish() }
+        try next.send(.request("POST", "/payments?key=pk_test_sandbox", body: body))
+        #expect(try next.responses().first?.status == 200)
     }
 
     @Test func aRequestPipelinedBehindADelayWaitsItsTurn() throws {
