@@ -30,14 +30,35 @@ let package = Package(
         ),
         .target(name: "Kasko", dependencies: ["CCurl"], swiftSettings: releaseSettings),
         .target(name: "KaskoC", dependencies: ["Kasko"], swiftSettings: releaseSettings),
-        .executableTarget(
-            name: "kasko-sandbox",
+        // The sandbox's behaviour, in a library so that its tests can drive
+        // the router and the connection handler without sockets or a process.
+        .target(
+            name: "KaskoSandbox",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Only what needs a process: arguments, stdout, signals, exit codes.
+        .executableTarget(
+            name: "kasko-sandbox",
+            dependencies: [
+                "KaskoSandbox",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "KaskoTests", dependencies: ["Kasko", "KaskoC"]),
+        // Runs without a sandbox process: EmbeddedChannel stands in for sockets.
+        .testTarget(
+            name: "KaskoSandboxTests",
+            dependencies: [
+                "KaskoSandbox",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
     ]
 )

@@ -9,10 +9,10 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-enum Server {
+package enum Server {
     /// Binds and starts serving. Returns the listening channel and the base
     /// URL clients use (the one printed on stdout and put in `_links`).
-    static func start(config: SandboxConfig, router: Router, group: EventLoopGroup) throws -> (Channel, String) {
+    package static func start(config: SandboxConfig, router: Router, group: EventLoopGroup) throws -> (Channel, String) {
         // The base URL is only known after binding (port 0), but handlers
         // are configured before; they read it per connection from here.
         let baseURLBox = BaseURLBox()
@@ -32,19 +32,7 @@ enum Server {
                         // A connection that raced the startup: derive the URL ourselves.
                         baseURL = Server.baseURL(host: local.ipAddress ?? config.host, port: local.port ?? config.port)
                     }
-                    // Our own handler answers parser errors, so that those
-                    // responses too are JSON with a request id.
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
-                    // With --faults, the trickle fault's pacer sits next to
-                    // the socket; without, the pipeline is as it always was.
-                    var trickler: Trickler?
-                    if config.faults {
-                        let pacer = Trickler()
-                        try channel.pipeline.syncOperations.addHandler(pacer, position: .first)
-                        trickler = pacer
-                    }
-                    try channel.pipeline.syncOperations.addHandler(
-                        HTTPHandler(router: router, baseURL: baseURL, trickler: trickler))
+                    try configurePipeline(channel.pipeline.syncOperations, router: router, baseURL: baseURL)
                 }
             }
 
@@ -55,13 +43,32 @@ enum Server {
         return (channel, url)
     }
 
+    /// Sets up one connection's handlers. Separate from `start` so that
+    /// tests can put the very same pipeline on an EmbeddedChannel.
+    static func configurePipeline(
+        _ pipeline: ChannelPipeline.SynchronousOperations, router: Router, baseURL: String
+    ) throws {
+        // Our own handler answers parser errors, so that those responses too
+        // are JSON with a request id.
+        try pipeline.configureHTTPServerPipeline(withErrorHandling: false)
+        // With --faults, the trickle fault's pacer sits next to the socket;
+        // without, the pipeline is as it always was.
+        var trickler: Trickler?
+        if router.config.faults {
+            let pacer = Trickler()
+            try pipeline.addHandler(pacer, position: .first)
+            trickler = pacer
+        }
+        try pipeline.addHandler(HTTPHandler(router: router, baseURL: baseURL, trickler: trickler))
+    }
+
     /// Turns SIGTERM/SIGINT into a close of the listening channel, which
     /// ends main's wait and lets the event loops shut down in order.
     ///
     /// Lives here, not in main.swift, because closures written in top-level
     /// code are main-actor isolated and would trap when Dispatch runs them
     /// on another thread. Keep the returned sources alive.
-    static func closeOnTermination(_ channel: Channel) -> [DispatchSourceSignal] {
+    package static func closeOnTermination(_ channel: Channel) -> [DispatchSourceSignal] {
         [SIGTERM, SIGINT].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())

@@ -8,21 +8,6 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-struct SandboxConfig: Sendable {
-    var host = "127.0.0.1"
-    var port = 8420
-    var publicKey = "pk_test_sandbox"
-    var secretKey = "sk_test_sandbox"
-    /// --faults: fault injection and its endpoints. Off, nothing of it is
-    /// reachable.
-    var faults = false
-    /// --random-faults (only with --faults).
-    var randomFaultProbability = 0.0
-
-    /// The real API decides test or live mode from the key; so does the sandbox.
-    var livemode: Bool { publicKey.hasPrefix("pk_live_") }
-}
-
 /// A complete request, body collected (the server caps it at 1 MiB first).
 struct SandboxRequest {
     let method: HTTPMethod
@@ -37,7 +22,7 @@ struct SandboxResponse {
     var extraHeaders: [(String, String)] = []
 }
 
-final class Router: Sendable {
+package final class Router: Sendable {
     let config: SandboxConfig
     let store = Store()
     /// Rules and counters; nil without --faults.
@@ -49,7 +34,7 @@ final class Router: Sendable {
         connections.add(1, ordering: .relaxed)
     }
 
-    init(config: SandboxConfig) {
+    package init(config: SandboxConfig) {
         self.config = config
         faults = config.faults ? FaultRegistry(randomProbability: config.randomFaultProbability) : nil
     }

@@ -1,0 +1,140 @@
+// The command line: the usage text and the parse of the arguments into a
+// configuration. Pure, so that every accepted form and every refusal can be
+// tested without starting a process; main.swift turns the result into
+// output and an exit code.
+
+/// What the arguments ask for.
+package enum ParsedArguments: Equatable, Sendable {
+    case run(SandboxConfig)
+    case help
+    /// A message for stderr; never echoes a value (it may be a key).
+    case invalid(String)
+
+    /// Printed by --help. The man page and scripts/sandbox-smoke check it.
+    package static let usage = """
+        Usage: kasko-sandbox [--host HOST] [--port N] [--public-key KEY] [--secret-key KEY]
+                             [--faults [--random-faults P]] [--help]
+
+        A local emulator of the KASKO Payments API for tests, demos and offline
+        development. The first line on stdout is the base URL it listens on.
+
+        Options:
+          --host HOST        address to listen on (default 127.0.0.1)
+          --port N           port to listen on; 0 picks a free port (default 8420)
+          --public-key KEY   public key callers pass as ?key= (default pk_test_sandbox);
+                             a pk_live_ key makes the sandbox answer in live mode
+          --secret-key KEY   secret key callers pass as "Authorization: Bearer KEY"
+                             (default sk_test_sandbox)
+          --faults           enable fault injection (for tests): the X-Sandbox-Fault
+                             request header, and the /__sandbox/faults and
+                             /__sandbox/attempts endpoints; off by default
+          --random-faults P  with --faults: give each /payments request, with
+                             probability P (0 to 1, default 0), a random fault
+          --help             show this help and exit
+
+        API endpoints:
+          POST /payments?key=PUBLIC_KEY           create a payment
+          GET  /payments/{id}                     view a payment (Bearer secret key)
+
+        Sandbox-only endpoints (no authentication):
+          POST /__sandbox/offers                  create an offer -> {"policy_id","token"}
+          POST /__sandbox/payments/{id}/settle    settle a pending payment;
+                                                  body {"status":"ok"|"failed"}, default ok
+          GET  /__sandbox/health                  -> {"status":"ok"}
+          GET  /__sandbox/connections             -> {"accepted":N}: TCP connections
+                                                  accepted since start
+
+        Payment providers: "invoice" (method "invoice", settled at once) and
+        "deferred" (method "deferred", pending until settled).
+
+        Fault injection (only with --faults; see docs/sandbox-faults.md):
+          X-Sandbox-Fault: FAULT-JSON             apply a fault to this request
+          POST   /__sandbox/faults                arm {"key","fault","times"} for the
+                                                  requests with that fault key (a
+                                                  view's payment id, a create's
+                                                  policy_id) -> {"id"}
+          DELETE /__sandbox/faults[/{key}]        clear all rules, or one key's
+          GET    /__sandbox/attempts/{key}        -> {"key","attempts"}: requests seen
+          DELETE /__sandbox/attempts[/{key}]      reset the counts
+        Faults: {"delay_ms":N} {"status":S,"retry_after":N,"body":"..."}
+          {"drop":"before_body"|"after_body"} {"reset":true}
+          {"body":"non_json"|"truncated"|"oversized"|"not_payment"}
+          {"trickle_ms":N,"trickle_bytes":N} {"close":"after_response"}
+
+        """
+
+    package static func parse(_ arguments: [String]) -> ParsedArguments {
+        var config = SandboxConfig()
+        var randomFaultsGiven = false
+        var index = 0
+        while index < arguments.count {
+            var name = arguments[index]
+            var inlineValue: String?
+            // Accept both `--port 0` and `--port=0`.
+            if name.hasPrefix("--"), let equals = name.firstIndex(of: "=") {
+                inlineValue = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            index += 1
+
+            if name == "--help" || name == "-h" {
+                guard inlineValue == nil else { return .invalid("--help takes no value") }
+                return .help
+            }
+
+            if name == "--faults" {
+                guard inlineValue == nil else { return .invalid("--faults takes no value") }
+                config.faults = true
+                continue
+            }
+
+            guard ["--host", "--port", "--public-key", "--secret-key", "--random-faults"].contains(name) else {
+                // Never echo anything but the option name: a stray value may be a key.
+                return .invalid(name.hasPrefix("-") ? "unknown option '\(name)'" : "unexpected argument")
+            }
+
+            let value: String
+            if let inlineValue {
+                value = inlineValue
+            } else if index < arguments.count {
+                value = arguments[index]
+                index += 1
+            } else {
+                return .invalid("\(name) needs a value")
+            }
+
+            switch name {
+            case "--host":
+                guard !value.isEmpty else { return .invalid("--host must not be empty") }
+                config.host = value.hasPrefix("[") && value.hasSuffix("]") ? String(value.dropFirst().dropLast()) : value
+            case "--port":
+                guard let port = Int(value), (0...65535).contains(port) else {
+                    return .invalid("--port must be an integer from 0 to 65535")
+                }
+                config.port = port
+            case "--public-key":
+                guard !value.isEmpty, !value.contains(where: \.isWhitespace) else {
+                    return .invalid("--public-key must be a non-empty key without spaces")
+                }
+                config.publicKey = value
+            case "--secret-key":
+                guard !value.isEmpty, !value.contains(where: \.isWhitespace) else {
+                    return .invalid("--secret-key must be a non-empty key without spaces")
+                }
+                config.secretKey = value
+            case "--random-faults":
+                guard let probability = Double(value), probability.isFinite, (0...1).contains(probability) else {
+                    return .invalid("--random-faults must be a number from 0 to 1")
+                }
+                config.randomFaultProbability = probability
+                randomFaultsGiven = true
+            default:
+                return .invalid("unknown option '\(name)'")
+            }
+        }
+        if randomFaultsGiven && !config.faults {
+            return .invalid("--random-faults needs --faults")
+        }
+        return .run(config)
+    }
+}

@@ -1,0 +1,18 @@
+// What a sandbox is started with: the command line's options, parsed.
+
+package struct SandboxConfig: Sendable, Equatable {
+    package var host = "127.0.0.1"
+    package var port = 8420
+    package var publicKey = "pk_test_sandbox"
+    package var secretKey = "sk_test_sandbox"
+    /// --faults: fault injection and its endpoints. Off, nothing of it is
+    /// reachable.
+    package var faults = false
+    /// --random-faults (only with --faults).
+    package var randomFaultProbability = 0.0
+
+    package init() {}
+
+    /// The real API decides test or live mode from the key; so does the sandbox.
+    package var livemode: Bool { publicKey.hasPrefix("pk_live_") }
+}
