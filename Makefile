@@ -123,7 +123,7 @@ check-abi: build
 	scripts/check-abi-compat $(BUILD)/libkasko.so.1
 
 check-traps:
-	scripts/check-no-traps Sources/Kasko Sources/KaskoC
+	scripts/check-no-traps Sources/Kasko Sources/KaskoC Sources/KaskoSandbox Sources/kasko-sandbox
 
 check-sandbox: build
 	PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider -q Tests/sandbox --sandbox=$(SANDBOX)
