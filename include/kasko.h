@@ -61,50 +61,85 @@ extern "C" {
 typedef enum kasko_status {
     /**
      * Success.
+     *
+     * What to do: read the answer (the payment object).
      */
     KASKO_OK = 0,
     /**
      * The caller's input was refused before any network I/O: a NULL
      * argument, malformed JSON, an unknown key, a bad payment id.
+     *
+     * What to do: fix the input the message names. Nothing was sent, so
+     * the corrected call is safe to make; the same call again fails again.
      */
     KASKO_ERR_INVALID_ARGUMENT = 1,
     /**
      * The API answered HTTP 400: a field is invalid, the token does not
      * belong to the policy, or the policy is already paid.
+     *
+     * What to do: do not repeat the call unchanged: fix the field the message
+     * names, or, if the policy is already paid, stop.
      */
     KASKO_ERR_BAD_REQUEST = 2,
     /**
      * The API answered HTTP 401 or 403: a key is wrong or lacks the right.
+     *
+     * What to do: check the keys (a view needs the secret key); making the
+     * call again does not help.
      */
     KASKO_ERR_UNAUTHORIZED = 3,
     /**
      * The API answered HTTP 404: unknown payment or payment provider.
+     *
+     * What to do: check the payment id or the provider (the API also answers
+     * some key problems with 404); making the call again does not help.
      */
     KASKO_ERR_NOT_FOUND = 4,
     /**
      * The API answered HTTP 422: the policy already has a pending payment,
      * whose id is in the error object's "pending_payment_id".
+     *
+     * What to do: do not create another payment: view the pending one
+     * (kasko_result_pending_payment_id()) or wait for it to settle.
      */
     KASKO_ERR_PENDING_PAYMENT = 5,
     /**
      * The API answered HTTP 429: too many requests.
+     *
+     * What to do: slow down, then make the call again: the request was not
+     * carried out (views are already retried up to "max_retries" times,
+     * after the server's Retry-After).
      */
     KASKO_ERR_RATE_LIMITED = 6,
     /**
      * The API answered HTTP 5xx or another status it does not document.
+     *
+     * What to do: try again later; after a create whose outcome is
+     * "unknown", view the payment before creating it again.
      */
     KASKO_ERR_SERVER = 7,
     /**
      * No usable answer: DNS, connect, TLS, timeout or connection reset.
      * See the error object's "outcome" before retrying a create.
+     *
+     * What to do: check the network, "base_url", "proxy" and "ca_bundle";
+     * outcome "not_sent": the call may be made again; "unknown": view the
+     * payment before creating it again.
      */
     KASKO_ERR_NETWORK = 8,
     /**
      * The answer was not the documented JSON, or was larger than 1 MiB.
+     *
+     * What to do: check that "base_url" is the KASKO API; quote the request
+     * id to support; after a create, view the payment before creating it
+     * again.
      */
     KASKO_ERR_INVALID_RESPONSE = 9,
     /**
      * A failure inside the library, such as memory exhaustion.
+     *
+     * What to do: report the message; the outcome says whether the request
+     * may have been sent.
      */
     KASKO_ERR_INTERNAL = 10,
 } kasko_status;
@@ -126,7 +161,9 @@ typedef enum kasko_outcome {
      */
     KASKO_OUTCOME_NOT_SENT = 1,
     /**
-     * The server answered 4xx and did not carry the request out.
+     * The server answered 4xx and did not carry the request out: the
+     * status says why (fix the request; after KASKO_ERR_RATE_LIMITED, wait
+     * and make it again).
      */
     KASKO_OUTCOME_REJECTED = 2,
     /**
@@ -204,10 +241,12 @@ typedef struct kasko_call_options kasko_call_options;
 
 /**
  * Returns the library's version, "MAJOR.MINOR.PATCH", e.g. "1.1.0".
+ * Compare it with KASKO_VERSION, the version of the header compiled
+ * against, or kasko_version_number() with KASKO_VERSION_NUMBER, to
+ * detect a header/library mismatch.
  *
  * Ownership: the string is static; do not free it.
  * Thread-safety: safe to call from any thread at any time.
- * Compare with KASKO_VERSION_MAJOR to detect a header/library mismatch.
  * Added in 1.0.0.
  */
 const char *kasko_version(void) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
@@ -616,7 +655,8 @@ kasko_status kasko_call_options_set_timeout_ms(kasko_call_options *options, long
  * zeros, version not "ff" (https://www.w3.org/TR/trace-context/). NULL
  * removes it.
  *
- * The value is copied. Thread-safety: not while a call reads these options.
+ * Ownership: the value is copied; the library keeps no pointer to it.
+ * Thread-safety: not while a call reads these options.
  * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
  * malformed value (remembered: see kasko_call_options_new()).
  * Added in 1.1.0.
@@ -633,7 +673,8 @@ kasko_status kasko_call_options_set_traceparent(kasko_call_options *options, con
  * NULL removes it. It is sent as given, also without a traceparent
  * (receivers then ignore it).
  *
- * The value is copied. Thread-safety: not while a call reads these options.
+ * Ownership: the value is copied; the library keeps no pointer to it.
+ * Thread-safety: not while a call reads these options.
  * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
  * malformed value (remembered: see kasko_call_options_new()).
  * Added in 1.1.0.

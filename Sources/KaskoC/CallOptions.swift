@@ -64,7 +64,8 @@ public func kasko_call_options_set_timeout_ms(_ options: OpaquePointer?, _ timeo
 /// zeros, version not "ff" (https://www.w3.org/TR/trace-context/). NULL
 /// removes it.
 ///
-/// The value is copied. Thread-safety: not while a call reads these options.
+/// Ownership: the value is copied; the library keeps no pointer to it.
+/// Thread-safety: not while a call reads these options.
 /// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
 /// malformed value (remembered: see kasko_call_options_new()).
 /// Added in 1.1.0.
@@ -85,7 +86,8 @@ public func kasko_call_options_set_traceparent(_ options: OpaquePointer?, _ trac
 /// NULL removes it. It is sent as given, also without a traceparent
 /// (receivers then ignore it).
 ///
-/// The value is copied. Thread-safety: not while a call reads these options.
+/// Ownership: the value is copied; the library keeps no pointer to it.
+/// Thread-safety: not while a call reads these options.
 /// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
 /// malformed value (remembered: see kasko_call_options_new()).
 /// Added in 1.1.0.

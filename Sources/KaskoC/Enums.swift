@@ -11,7 +11,9 @@ public enum KaskoCOutcome: Int32 {
     /// I/O, or libcurl never got past DNS, connect, proxy or TLS): safe to
     /// make the same call again.
     case outcomeNotSent = 1
-    /// The server answered 4xx and did not carry the request out.
+    /// The server answered 4xx and did not carry the request out: the
+    /// status says why (fix the request; after KASKO_ERR_RATE_LIMITED, wait
+    /// and make it again).
     case outcomeRejected = 2
     /// The request may have taken effect (sent, and no usable answer):
     /// view the payment before creating it again.

@@ -6,10 +6,12 @@ import Musl
 #endif
 
 /// Returns the library's version, "MAJOR.MINOR.PATCH", e.g. "1.1.0".
+/// Compare it with KASKO_VERSION, the version of the header compiled
+/// against, or kasko_version_number() with KASKO_VERSION_NUMBER, to
+/// detect a header/library mismatch.
 ///
 /// Ownership: the string is static; do not free it.
 /// Thread-safety: safe to call from any thread at any time.
-/// Compare with KASKO_VERSION_MAJOR to detect a header/library mismatch.
 /// Added in 1.0.0.
 @c(kasko_version)
 public func kasko_version() -> UnsafePointer<CChar> {
