@@ -1,7 +1,8 @@
 import Kasko
 
-/// What a call's request may have done, as a C enum: the error object's
-/// "outcome", plus the success case. kasko_outcome_name() gives the names.
+/// Whether a call's request may have taken effect. It is the error object's
+/// "outcome" as a C enum, plus the success case. kasko_outcome_name() gives
+/// the names.
 /// Added in 1.1.0.
 @c(kasko_outcome)
 public enum KaskoCOutcome: Int32 {
