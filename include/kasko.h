@@ -61,57 +61,93 @@ extern "C" {
 typedef enum kasko_status {
     /**
      * Success.
+     *
+     * What to do: read the answer (the payment object).
      */
     KASKO_OK = 0,
     /**
      * The caller's input was refused before any network I/O: a NULL
      * argument, malformed JSON, an unknown key, a bad payment id.
+     *
+     * What to do: fix the input the message names. Nothing was sent, so
+     * the corrected call is safe to make; the same call again fails again.
      */
     KASKO_ERR_INVALID_ARGUMENT = 1,
     /**
      * The API answered HTTP 400: a field is invalid, the token does not
      * belong to the policy, or the policy is already paid.
+     *
+     * What to do: do not repeat the call unchanged: fix the field the message
+     * names, or, if the policy is already paid, stop.
      */
     KASKO_ERR_BAD_REQUEST = 2,
     /**
      * The API answered HTTP 401 or 403: a key is wrong or lacks the right.
+     *
+     * What to do: check the keys (a view needs the secret key); making the
+     * call again does not help.
      */
     KASKO_ERR_UNAUTHORIZED = 3,
     /**
      * The API answered HTTP 404: unknown payment or payment provider.
+     *
+     * What to do: check the payment id or the provider (the API also answers
+     * some key problems with 404); making the call again does not help.
      */
     KASKO_ERR_NOT_FOUND = 4,
     /**
      * The API answered HTTP 422: the policy already has a pending payment,
      * whose id is in the error object's "pending_payment_id".
+     *
+     * What to do: do not create another payment: view the pending one
+     * (kasko_result_pending_payment_id()) or wait for it to settle.
      */
     KASKO_ERR_PENDING_PAYMENT = 5,
     /**
      * The API answered HTTP 429: too many requests.
+     *
+     * What to do: slow down, then make the call again: the request was not
+     * carried out (views are already retried up to "max_retries" times,
+     * after the server's Retry-After).
      */
     KASKO_ERR_RATE_LIMITED = 6,
     /**
      * The API answered HTTP 5xx or another status it does not document.
+     *
+     * What to do: try again later; after a create whose outcome is
+     * "unknown", view the payment before creating it again.
      */
     KASKO_ERR_SERVER = 7,
     /**
      * No usable answer: DNS, connect, TLS, timeout or connection reset.
      * See the error object's "outcome" before retrying a create.
+     *
+     * What to do: check the network, "base_url", "proxy" and "ca_bundle";
+     * outcome "not_sent": the call may be made again; "unknown": view the
+     * payment before creating it again.
      */
     KASKO_ERR_NETWORK = 8,
     /**
      * The answer was not the documented JSON, or was larger than 1 MiB.
+     *
+     * What to do: check that "base_url" is the KASKO API; quote the request
+     * id to support; after a create, view the payment before creating it
+     * again.
      */
     KASKO_ERR_INVALID_RESPONSE = 9,
     /**
      * A failure inside the library, such as memory exhaustion.
+     *
+     * What to do: report the message; the outcome says whether the request
+     * may have been sent.
      */
     KASKO_ERR_INTERNAL = 10,
 } kasko_status;
 
 /**
- * What a call's request may have done, as a C enum: the error object's
- * "outcome", plus the success case. kasko_outcome_name() gives the names.
+ * Whether a call's request may have taken effect. It is the error object's
+ * "outcome" as a C enum, plus the success case. kasko_outcome_name() gives
+ * the names.
  * Added in 1.1.0.
  */
 typedef enum kasko_outcome {
@@ -126,7 +162,9 @@ typedef enum kasko_outcome {
      */
     KASKO_OUTCOME_NOT_SENT = 1,
     /**
-     * The server answered 4xx and did not carry the request out.
+     * The server answered 4xx and did not carry the request out: the
+     * status says why (fix the request; after KASKO_ERR_RATE_LIMITED, wait
+     * and make it again).
      */
     KASKO_OUTCOME_REJECTED = 2,
     /**
@@ -204,17 +242,19 @@ typedef struct kasko_call_options kasko_call_options;
 
 /**
  * Returns the library's version, "MAJOR.MINOR.PATCH", e.g. "1.1.0".
+ * Compare it with KASKO_VERSION, the version of the header compiled
+ * against, or kasko_version_number() with KASKO_VERSION_NUMBER, to
+ * detect a header/library mismatch.
  *
  * Ownership: the string is static; do not free it.
  * Thread-safety: safe to call from any thread at any time.
- * Compare with KASKO_VERSION_MAJOR to detect a header/library mismatch.
  * Added in 1.0.0.
  */
 const char *kasko_version(void) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns the name of a status, e.g. "KASKO_ERR_NOT_FOUND", or
- * "KASKO_STATUS_UNKNOWN" for a value that is not a kasko_status.
+ * Returns the name of a status, e.g. "KASKO_ERR_NOT_FOUND". A value that
+ * is not a kasko_status is named "KASKO_STATUS_UNKNOWN".
  *
  * Ownership: the string is static; do not free it.
  * Thread-safety: safe to call from any thread at any time.
@@ -223,9 +263,9 @@ const char *kasko_version(void) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 const char *kasko_status_name(kasko_status status) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns the library's version as one number, MAJOR * 1000000 +
- * MINOR * 1000 + PATCH (1001000 for 1.1.0), as SQLITE_VERSION_NUMBER and
- * LIBCURL_VERSION_NUM do. Compare it with KASKO_VERSION_NUMBER, the
+ * Returns the library's version as one number, e.g. 1001000 for 1.1.0.
+ * It is MAJOR * 1000000 + MINOR * 1000 + PATCH, as SQLITE_VERSION_NUMBER
+ * and LIBCURL_VERSION_NUM are. Compare it with KASKO_VERSION_NUMBER, the
  * version of the header compiled against: a library at least as new as
  * the header has every function the header declares.
  *
@@ -235,8 +275,8 @@ const char *kasko_status_name(kasko_status status) KASKO_NOEXCEPT KASKO_WARN_UNU
 int kasko_version_number(void) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns the name of an outcome, e.g. "KASKO_OUTCOME_NOT_SENT", or
- * "KASKO_OUTCOME_INVALID" for a value that is not a kasko_outcome. The
+ * Returns the name of an outcome, e.g. "KASKO_OUTCOME_NOT_SENT". A value
+ * that is not a kasko_outcome is named "KASKO_OUTCOME_INVALID". The
  * error object spells the same outcomes in lower case without the prefix
  * ("not_sent").
  *
@@ -247,8 +287,8 @@ int kasko_version_number(void) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 const char *kasko_outcome_name(kasko_outcome outcome) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Frees a string that libkasko returned through an out parameter
- * (a payment object or an error object).
+ * Frees a string that libkasko handed out through an out parameter. Such a
+ * string is a payment object or an error object.
  *
  * Ownership: takes ownership of `string`; it must not be used afterwards.
  * Use this function, not free(): the library and the caller may use
@@ -261,17 +301,13 @@ void kasko_string_free(char *string) KASKO_NOEXCEPT;
 /**
  * Creates a client from a JSON configuration object.
  *
- * `config_json` is a NUL-terminated UTF-8 JSON object with these keys:
- * "public_key" (required: pk_test_... or pk_live_...), "secret_key"
- * (sk_test_... or sk_live_..., of the same mode; without it, created
- * payments come back as the restricted object and kasko_payment_get is
- * refused by the API), "base_url" (default "https://api.eu1.kaskocloud.com";
- * plain http:// only for loopback hosts), "timeout_ms" (total per attempt,
- * default 60000), "connect_timeout_ms" (default 10000), "max_retries"
- * (default 2, from 0 to 10), "ca_bundle" (a PEM file of trusted CAs),
- * "proxy" (a proxy URL; "" for none; absent: the https_proxy/no_proxy
- * environment, as for curl) and "user_agent" (put before the library's own
- * User-Agent). Unknown keys are refused, so a typo cannot pass silently.
+ * `config_json` is a NUL-terminated UTF-8 JSON object of the keys
+ * "public_key" (required: pk_test_... or pk_live_...), "secret_key",
+ * "base_url", "timeout_ms", "connect_timeout_ms", "max_retries",
+ * "ca_bundle", "proxy" and "user_agent"; libkasko(3) gives each key's
+ * meaning, type, default and range. Without "secret_key", created payments
+ * come back as the restricted object and kasko_payment_get is refused by
+ * the API. Unknown keys are refused, so a typo cannot pass silently.
  *
  * On KASKO_OK, `*out_client` is the new client and `*out_error_json` (if
  * `out_error_json` is not NULL) is set to NULL. On failure, `*out_client` is
@@ -317,10 +353,10 @@ void kasko_string_free(char *string) KASKO_NOEXCEPT;
 kasko_status kasko_client_new(const char *config_json, kasko_client **out_client, char **out_error_json) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Creates a client as kasko_client_new() does, from the same JSON
- * configuration with the same rules, and reports a refusal as a result,
- * read with kasko_result_message() and the other accessors (no JSON to
- * parse).
+ * Creates a client from a JSON configuration, reporting a refusal as a
+ * result. The configuration and its rules are those of kasko_client_new();
+ * the refusal is read with kasko_result_message() and the other accessors
+ * (no JSON to parse).
  *
  * On KASKO_OK, `*out_client` is the new client and `*out_result` (if
  * `out_result` is not NULL) is set to NULL: there is nothing to report.
@@ -340,7 +376,7 @@ kasko_status kasko_client_new(const char *config_json, kasko_client **out_client
 kasko_status kasko_client_new_v2(const char *config_json, kasko_client **out_client, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Frees a client and everything it holds: pooled connections are closed
+ * Frees a client and everything it holds. Pooled connections are closed
  * and the header memory that held the secret key is overwritten. In a
  * process forked after the client was made, the connections inherited from
  * the parent are left alone (closing them would close the parent's TLS
@@ -354,9 +390,9 @@ kasko_status kasko_client_new_v2(const char *config_json, kasko_client **out_cli
 void kasko_client_free(kasko_client *client) KASKO_NOEXCEPT;
 
 /**
- * Makes an empty client configuration, to be filled with
- * kasko_config_set_string() and kasko_config_set_int() and turned into a
- * client by kasko_client_new_from_config(): the same keys, defaults and
+ * Makes an empty client configuration, to be set key by key. It is filled
+ * with kasko_config_set_string() and kasko_config_set_int() and turned into
+ * a client by kasko_client_new_from_config(): the same keys, defaults and
  * checks as the JSON configuration of kasko_client_new(), without writing
  * JSON (the library escapes every value).
  *
@@ -387,10 +423,11 @@ kasko_config *kasko_config_new(void) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 void kasko_config_free(kasko_config *config) KASKO_NOEXCEPT;
 
 /**
- * Sets a string key of the configuration: "public_key", "secret_key",
- * "base_url", "ca_bundle", "proxy" or "user_agent" (see kasko_client_new()
- * for what each means). `value` is NUL-terminated UTF-8 and is copied; NULL
- * removes the key, a number key too (its default applies again).
+ * Sets a string key of the configuration. The string keys are "public_key",
+ * "secret_key", "base_url", "ca_bundle", "proxy" and "user_agent"
+ * (libkasko(3) says what each means, and what it accepts). `value` is
+ * NUL-terminated UTF-8 and is copied; NULL removes the key, a number key too
+ * (its default applies again).
  *
  * Thread-safety: not while another thread uses `config`.
  * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `config` or `key`,
@@ -402,9 +439,9 @@ void kasko_config_free(kasko_config *config) KASKO_NOEXCEPT;
 kasko_status kasko_config_set_string(kasko_config *config, const char *key, const char *value) KASKO_NOEXCEPT;
 
 /**
- * Sets a number key of the configuration: "timeout_ms",
- * "connect_timeout_ms" or "max_retries" (see kasko_client_new() for their
- * meanings and ranges, which are checked when the client is made).
+ * Sets a number key of the configuration. The number keys are "timeout_ms",
+ * "connect_timeout_ms" and "max_retries" (libkasko(3) gives their meanings,
+ * defaults and ranges, which are checked when the client is made).
  *
  * Thread-safety: not while another thread uses `config`.
  * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `config` or `key`,
@@ -415,9 +452,9 @@ kasko_status kasko_config_set_string(kasko_config *config, const char *key, cons
 kasko_status kasko_config_set_int(kasko_config *config, const char *key, long value) KASKO_NOEXCEPT;
 
 /**
- * Creates a client from a configuration made with kasko_config_new(), as
- * kasko_client_new_v2() does from JSON: the same checks, the same messages,
- * a refusal reported as a result.
+ * Creates a client from a configuration made with kasko_config_new(). It
+ * does what kasko_client_new_v2() does from JSON: the same checks, the
+ * same messages, a refusal reported as a result.
  *
  * On KASKO_OK, `*out_client` is the new client and `*out_result` (if
  * `out_result` is not NULL) is set to NULL. On failure, `*out_client` is
@@ -437,9 +474,9 @@ kasko_status kasko_config_set_int(kasko_config *config, const char *key, long va
 kasko_status kasko_client_new_from_config(const kasko_config *config, kasko_client **out_client, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Creates a payment: turns an offer into a paid policy
- * (POST /payments?key=PUBLIC_KEY, with the secret key as a Bearer token
- * when the client has one).
+ * Creates a payment from a JSON request, turning an offer into a paid
+ * policy. It is `POST /payments?key=PUBLIC_KEY`, with the secret key as a
+ * Bearer token when the client has one.
  *
  * `request_json` is a NUL-terminated UTF-8 JSON object with exactly the
  * string fields "token" (the offer's payment token), "provider", "method"
@@ -450,16 +487,16 @@ kasko_status kasko_client_new_from_config(const kasko_config *config, kasko_clie
  * On KASKO_OK, `*out_json` is the payment object exactly as the API sent it:
  * the full object when the client has a secret key, else the restricted one
  * (object, id, livemode, provider, method, status, transaction_metadata,
- * _links). On any other status it is an error object:
- * {"object":"error","code":...,"http_status":...,"status":...,"message":...,
- * "pending_payment_id":...,"retryable":...,"outcome":...,"attempts":...,
- * "request_id":...}. "outcome" is "not_sent" only when no byte of the
- * request can have been written, "rejected" only for a 4xx answer, and
- * "unknown" otherwise: then the payment may exist, so look it up before
- * creating it again. A 200 whose payment carries a "policy_id" other than
- * the request's is KASKO_ERR_INVALID_RESPONSE, not a success. Nothing in
- * the error object holds the client's keys or the request's token, even if
- * the server echoed them ("[redacted]").
+ * _links). On any other status it is an error object, whose members are
+ * "object" ("error"), "code" (the status's name), "http_status", "status",
+ * "message", "pending_payment_id", "retryable", "outcome", "attempts" and
+ * "request_id". "outcome" is "not_sent" only when no byte of the request can
+ * have been written, "rejected" only for a 4xx answer, and "unknown"
+ * otherwise: then the payment may exist, so look it up before creating it
+ * again. A 200 whose payment carries a "policy_id" other than the request's
+ * is KASKO_ERR_INVALID_RESPONSE, not a success. Nothing in the error object
+ * holds the client's keys or the request's token, even if the server echoed
+ * them ("[redacted]").
  *
  * Ownership: `*out_json` belongs to the caller, who frees it with
  * kasko_string_free(). It is NULL only if `out_json` is NULL or memory ran
@@ -478,8 +515,8 @@ kasko_status kasko_client_new_from_config(const kasko_config *config, kasko_clie
 kasko_status kasko_payment_create(kasko_client *client, const char *request_json, char **out_json) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Views a payment (GET /payments/{payment_id}, with the secret key as a
- * Bearer token).
+ * Views a payment, as a JSON string. It is `GET /payments/{payment_id}`,
+ * with the secret key as a Bearer token.
  *
  * `payment_id` is NUL-terminated, 1 to 128 characters from [A-Za-z0-9_-];
  * anything else is refused before any I/O, since it goes into the URL path.
@@ -506,10 +543,10 @@ kasko_status kasko_payment_create(kasko_client *client, const char *request_json
 kasko_status kasko_payment_get(kasko_client *client, const char *payment_id, char **out_json) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Creates a payment as kasko_payment_create() does (the same request, the
- * same at-most-once sending, the same statuses and error object) from the
- * four fields as C strings, with per-call options, and hands back a result
- * for typed access instead of a string.
+ * Creates a payment from four C strings, with per-call options, and hands
+ * back a result. It does what kasko_payment_create() does (the same
+ * request, the same at-most-once sending, the same statuses and error
+ * object), with typed access to the answer instead of a string.
  *
  * `token` (the offer's payment token), `provider`, `method` and `policy_id`
  * are NUL-terminated UTF-8, each 1 to 4096 bytes without control
@@ -539,9 +576,9 @@ kasko_status kasko_payment_get(kasko_client *client, const char *payment_id, cha
 kasko_status kasko_payment_create_v2(kasko_client *client, const char *token, const char *provider, const char *method, const char *policy_id, const kasko_call_options *options, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Views a payment as kasko_payment_get() does (the same request, retries,
- * statuses and checks), with per-call options, and hands back a result
- * for typed access instead of a string.
+ * Views a payment, with per-call options, and hands back a result. It does
+ * what kasko_payment_get() does (the same request, retries, statuses and
+ * checks), with typed access to the answer instead of a string.
  *
  * `payment_id` is NUL-terminated, 1 to 128 characters from [A-Za-z0-9_-].
  * `options` may be NULL (the client's settings).
@@ -566,7 +603,7 @@ kasko_status kasko_payment_create_v2(kasko_client *client, const char *token, co
 kasko_status kasko_payment_get_v2(kasko_client *client, const char *payment_id, const kasko_call_options *options, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Makes an empty set of per-call options: the client's settings apply
+ * Makes an empty set of per-call options. The client's settings apply
  * until an option is set. Pass it to any call that takes `options`; one
  * set may serve many calls.
  *
@@ -598,7 +635,7 @@ kasko_call_options *kasko_call_options_new(void) KASKO_NOEXCEPT KASKO_WARN_UNUSE
 void kasko_call_options_free(kasko_call_options *options) KASKO_NOEXCEPT;
 
 /**
- * Sets the call's time limit per attempt, in milliseconds, instead of the
+ * Sets the call's time limit per attempt, in milliseconds. It replaces the
  * client's "timeout_ms": from 1 to 3600000, or 0 for the client's again.
  * A retried view may take several attempts, each within the limit.
  *
@@ -610,13 +647,15 @@ void kasko_call_options_free(kasko_call_options *options) KASKO_NOEXCEPT;
 kasko_status kasko_call_options_set_timeout_ms(kasko_call_options *options, long timeout_ms) KASKO_NOEXCEPT;
 
 /**
- * Sets the W3C Trace Context "traceparent" header sent on every attempt of
- * the call, e.g. "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01":
- * version, trace id, parent id and flags in lower-case hex, ids not all
- * zeros, version not "ff" (https://www.w3.org/TR/trace-context/). NULL
- * removes it.
+ * Sets the W3C Trace Context "traceparent" header of the call. It is sent
+ * on every attempt, e.g.
+ * "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01": version,
+ * trace id, parent id and flags in lower-case hex, ids not all zeros,
+ * version not "ff" (https://www.w3.org/TR/trace-context/). NULL removes
+ * it.
  *
- * The value is copied. Thread-safety: not while a call reads these options.
+ * Ownership: the value is copied; the library keeps no pointer to it.
+ * Thread-safety: not while a call reads these options.
  * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
  * malformed value (remembered: see kasko_call_options_new()).
  * Added in 1.1.0.
@@ -624,16 +663,18 @@ kasko_status kasko_call_options_set_timeout_ms(kasko_call_options *options, long
 kasko_status kasko_call_options_set_traceparent(kasko_call_options *options, const char *traceparent) KASKO_NOEXCEPT;
 
 /**
- * Sets the W3C Trace Context "tracestate" header sent on every attempt of
- * the call, e.g. "vendor=value,other=value": at most 512 bytes of
+ * Sets the W3C Trace Context "tracestate" header of the call. It is sent on
+ * every attempt, e.g. "vendor=value,other=value": at most 512 bytes of
  * printable ASCII, at most 32 comma-separated key=value members, each key
- * once; keys of lower-case letters, digits, "_", "-", "*" and "/" (starting with a
- * letter, or "tenant@system"), values of at most 256 characters without
- * ',' or '=' (https://www.w3.org/TR/trace-context/#tracestate-header).
- * NULL removes it. It is sent as given, also without a traceparent
- * (receivers then ignore it).
+ * once; keys of lower-case letters, digits, "_", "-", "*" and "/" (starting
+ * with a letter, or "tenant@system"), values of at most 256 characters
+ * without ',' or '='
+ * (https://www.w3.org/TR/trace-context/#tracestate-header). NULL removes it.
+ * It is sent as given, also without a traceparent (receivers then ignore
+ * it).
  *
- * The value is copied. Thread-safety: not while a call reads these options.
+ * Ownership: the value is copied; the library keeps no pointer to it.
+ * Thread-safety: not while a call reads these options.
  * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
  * malformed value (remembered: see kasko_call_options_new()).
  * Added in 1.1.0.
@@ -641,8 +682,8 @@ kasko_status kasko_call_options_set_traceparent(kasko_call_options *options, con
 kasko_status kasko_call_options_set_tracestate(kasko_call_options *options, const char *tracestate) KASKO_NOEXCEPT;
 
 /**
- * Reports whether the options hold a refused value, and why, without
- * making a call: what a call made with them would refuse.
+ * Reports whether the options hold a refused value, and why. It makes no
+ * call: it tells what a call made with them would refuse.
  *
  * On KASKO_OK, `*out_result` (if `out_result` is not NULL) is set to NULL.
  * Otherwise it is the error result that a call would return (never NULL;
@@ -681,9 +722,9 @@ void kasko_result_free(kasko_result *result) KASKO_NOEXCEPT;
 kasko_status kasko_result_status(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns the result's JSON text: on KASKO_OK the payment object exactly as
- * the API sent it, otherwise the error object described at
- * kasko_payment_create() (its members are also readable one by one, below).
+ * Returns the result's JSON text. On KASKO_OK it is the payment object
+ * exactly as the API sent it, otherwise the error object described at
+ * kasko_payment_create() (whose members are also readable one by one).
  *
  * Ownership: the string belongs to the result and is valid until
  * kasko_result_free(); do not free it. Copy it to keep it longer.
@@ -694,7 +735,7 @@ kasko_status kasko_result_status(const kasko_result *result) KASKO_NOEXCEPT KASK
 const char *kasko_result_json(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns whether the call's request may have taken effect:
+ * Returns whether the call's request may have taken effect. It is
  * KASKO_OUTCOME_SUCCEEDED on KASKO_OK; otherwise the error object's
  * "outcome": KASKO_OUTCOME_NOT_SENT (no byte of it can have been written),
  * KASKO_OUTCOME_REJECTED (a 4xx answer) or KASKO_OUTCOME_UNKNOWN (it may
@@ -707,9 +748,10 @@ const char *kasko_result_json(const kasko_result *result) KASKO_NOEXCEPT KASKO_W
 kasko_outcome kasko_result_outcome(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns the HTTP status of the last response, on success as on failure
- * (e.g. 200, 404), or 0 when no HTTP response arrived (refused before any
- * I/O, a connection failure, a timeout before the status line).
+ * Returns the HTTP status of the last response, e.g. 200 or 404. It is
+ * there on success as on failure, and 0 when no HTTP response arrived
+ * (refused before any I/O, a connection failure, a timeout before the
+ * status line).
  *
  * Thread-safety: a result may be read from many threads at once.
  * Returns 0 for a NULL `result`.
@@ -718,8 +760,9 @@ kasko_outcome kasko_result_outcome(const kasko_result *result) KASKO_NOEXCEPT KA
 int kasko_result_http_status(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns 1 if making the same call again may succeed and cannot do harm
- * (for a create: it was provably not sent), else 0. Always 0 on success.
+ * Returns 1 if making the same call again may succeed and cannot do harm,
+ * else 0. For a create, that means it was provably not sent. Always 0 on
+ * success.
  *
  * Thread-safety: a result may be read from many threads at once.
  * Returns 0 for a NULL `result`.
@@ -728,8 +771,9 @@ int kasko_result_http_status(const kasko_result *result) KASKO_NOEXCEPT KASKO_WA
 int kasko_result_retryable(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns how many attempts the call made (retries included; a refused
- * connection counts), or 0 when it was refused before any I/O.
+ * Returns how many attempts the call made. Retries are included and a
+ * refused connection counts; it is 0 when the call was refused before any
+ * I/O.
  *
  * Thread-safety: a result may be read from many threads at once.
  * Returns 0 for a NULL `result`.
@@ -738,8 +782,8 @@ int kasko_result_retryable(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN
 int kasko_result_attempts(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns what went wrong, in English (the error object's "message"; it
- * never holds a key or a payment token), or NULL on success.
+ * Returns what went wrong, in English, or NULL on success. It is the error
+ * object's "message", and never holds a key or a payment token.
  *
  * Ownership: the string belongs to the result and is valid until
  * kasko_result_free(); do not free it.
@@ -749,8 +793,9 @@ int kasko_result_attempts(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_
 const char *kasko_result_message(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns the response's X-Request-Id (quote it to support), on success as
- * on failure, or NULL when the server sent none or no response came.
+ * Returns the response's X-Request-Id, to quote to support. It is there on
+ * success as on failure, and NULL when the server sent none or no
+ * response came.
  *
  * Ownership: the string belongs to the result and is valid until
  * kasko_result_free(); do not free it.
@@ -760,9 +805,9 @@ const char *kasko_result_message(const kasko_result *result) KASKO_NOEXCEPT KASK
 const char *kasko_result_request_id(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns, for KASKO_ERR_PENDING_PAYMENT, the id of the payment that is
- * already pending for the policy (view it, or wait for it to settle), or
- * NULL.
+ * Returns the id of the payment already pending for the policy, or NULL.
+ * It is set after KASKO_ERR_PENDING_PAYMENT: view that payment, or wait
+ * for it to settle, instead of creating another.
  *
  * Ownership: the string belongs to the result and is valid until
  * kasko_result_free(); do not free it.
@@ -772,11 +817,11 @@ const char *kasko_result_request_id(const kasko_result *result) KASKO_NOEXCEPT K
 const char *kasko_result_pending_payment_id(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns the JSON type of the top-level member `name` of the result's
- * object (the payment on success, the error object otherwise), or
- * KASKO_JSON_NONE when there is no member of that name, when the name
- * appears more than once (which value would be the answer?), or when an
- * argument is NULL.
+ * Returns the JSON type of a top-level member of the result's object. The
+ * object is the payment on success, the error object otherwise; the type of
+ * member `name` is KASKO_JSON_NONE when there is no member of that name,
+ * when the name appears more than once (which value would be the answer?),
+ * or when an argument is NULL.
  *
  * Thread-safety: a result may be read from many threads at once.
  * Added in 1.1.0.
@@ -784,7 +829,8 @@ const char *kasko_result_pending_payment_id(const kasko_result *result) KASKO_NO
 kasko_json_type kasko_result_member_type(const kasko_result *result, const char *name) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Reads the string member `name`: on KASKO_OK, `*out_value` is its value,
+ * Reads a string member of the result's object. On KASKO_OK, for member
+ * `name`, `*out_value` is its value,
  * unescaped, NUL-terminated UTF-8, and `*out_length` (if `out_length` is
  * not NULL) its length in bytes. The length tells the whole value also
  * when it holds a NUL byte (a JSON "\u0000"), where the C string stops.
@@ -804,9 +850,10 @@ kasko_json_type kasko_result_member_type(const kasko_result *result, const char 
 kasko_status kasko_result_member_string(const kasko_result *result, const char *name, const char **out_value, size_t *out_length) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Reads the member `name` as JSON text, whatever its type: an object such
- * as "_links" or "transaction_metadata", an array, or a scalar (strings
- * quoted and escaped). Numbers are written exactly as the API sent them.
+ * Reads a member of the result's object as JSON text, whatever its type.
+ * Member `name` may be an object such as "_links" or
+ * "transaction_metadata", an array, or a scalar (strings quoted and
+ * escaped). Numbers are written exactly as the API sent them.
  *
  * Ownership: the text belongs to the result and is valid until
  * kasko_result_free(); do not free it.
@@ -822,7 +869,8 @@ kasko_status kasko_result_member_string(const kasko_result *result, const char *
 kasko_status kasko_result_member_json(const kasko_result *result, const char *name, const char **out_json, size_t *out_length) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Reads the number member `name` as a 64-bit integer. Only a number
+ * Reads a number member of the result's object as a 64-bit integer. On
+ * KASKO_OK, `*out_value` is the value of member `name`. Only a number
  * written as an integer (no fraction, no exponent) within the range of
  * int64_t is read: nothing is rounded or truncated. Use
  * kasko_result_member_double() or kasko_result_member_json() for others.
@@ -838,7 +886,8 @@ kasko_status kasko_result_member_json(const kasko_result *result, const char *na
 kasko_status kasko_result_member_int64(const kasko_result *result, const char *name, int64_t *out_value) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Reads the number member `name` as the nearest double.
+ * Reads a number member of the result's object as the nearest double. On
+ * KASKO_OK, `*out_value` is the value of member `name`.
  *
  * Thread-safety: a result may be read from many threads at once.
  *
@@ -851,7 +900,8 @@ kasko_status kasko_result_member_int64(const kasko_result *result, const char *n
 kasko_status kasko_result_member_double(const kasko_result *result, const char *name, double *out_value) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Reads the boolean member `name`: `*out_value` is 1 for true, 0 for false.
+ * Reads a boolean member of the result's object. For member `name`,
+ * `*out_value` is 1 for true, 0 for false.
  *
  * Thread-safety: a result may be read from many threads at once.
  *
@@ -864,8 +914,9 @@ kasko_status kasko_result_member_double(const kasko_result *result, const char *
 kasko_status kasko_result_member_bool(const kasko_result *result, const char *name, int *out_value) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Makes an error result of the library's own shape, for code that refuses
- * an argument before calling the library: a binding given a string with a
+ * Makes an error result of the library's own shape, for a caller's own
+ * refusals. It serves code that refuses an argument before calling the
+ * library: a binding given a string with a
  * NUL byte, which a C string cannot carry, or a wrapper's own checks. Its
  * error object is what the library would have written: "outcome"
  * "not_sent", "attempts" 0, "retryable" false, "http_status" null, and

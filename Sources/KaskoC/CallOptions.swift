@@ -9,7 +9,7 @@ final class CallOptionsBox {
     }
 }
 
-/// Makes an empty set of per-call options: the client's settings apply
+/// Makes an empty set of per-call options. The client's settings apply
 /// until an option is set. Pass it to any call that takes `options`; one
 /// set may serve many calls.
 ///
@@ -44,7 +44,7 @@ public func kasko_call_options_free(_ options: OpaquePointer?) {
     Unmanaged<CallOptionsBox>.fromOpaque(UnsafeRawPointer(options)).release()
 }
 
-/// Sets the call's time limit per attempt, in milliseconds, instead of the
+/// Sets the call's time limit per attempt, in milliseconds. It replaces the
 /// client's "timeout_ms": from 1 to 3600000, or 0 for the client's again.
 /// A retried view may take several attempts, each within the limit.
 ///
@@ -58,13 +58,15 @@ public func kasko_call_options_set_timeout_ms(_ options: OpaquePointer?, _ timeo
     set(options) { (options: inout CallOptions) throws(KaskoError) in try options.setTimeout(milliseconds: timeout_ms) }
 }
 
-/// Sets the W3C Trace Context "traceparent" header sent on every attempt of
-/// the call, e.g. "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01":
-/// version, trace id, parent id and flags in lower-case hex, ids not all
-/// zeros, version not "ff" (https://www.w3.org/TR/trace-context/). NULL
-/// removes it.
+/// Sets the W3C Trace Context "traceparent" header of the call. It is sent
+/// on every attempt, e.g.
+/// "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01": version,
+/// trace id, parent id and flags in lower-case hex, ids not all zeros,
+/// version not "ff" (https://www.w3.org/TR/trace-context/). NULL removes
+/// it.
 ///
-/// The value is copied. Thread-safety: not while a call reads these options.
+/// Ownership: the value is copied; the library keeps no pointer to it.
+/// Thread-safety: not while a call reads these options.
 /// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
 /// malformed value (remembered: see kasko_call_options_new()).
 /// Added in 1.1.0.
@@ -76,16 +78,18 @@ public func kasko_call_options_set_traceparent(_ options: OpaquePointer?, _ trac
     }
 }
 
-/// Sets the W3C Trace Context "tracestate" header sent on every attempt of
-/// the call, e.g. "vendor=value,other=value": at most 512 bytes of
+/// Sets the W3C Trace Context "tracestate" header of the call. It is sent on
+/// every attempt, e.g. "vendor=value,other=value": at most 512 bytes of
 /// printable ASCII, at most 32 comma-separated key=value members, each key
-/// once; keys of lower-case letters, digits, "_", "-", "*" and "/" (starting with a
-/// letter, or "tenant@system"), values of at most 256 characters without
-/// ',' or '=' (https://www.w3.org/TR/trace-context/#tracestate-header).
-/// NULL removes it. It is sent as given, also without a traceparent
-/// (receivers then ignore it).
+/// once; keys of lower-case letters, digits, "_", "-", "*" and "/" (starting
+/// with a letter, or "tenant@system"), values of at most 256 characters
+/// without ',' or '='
+/// (https://www.w3.org/TR/trace-context/#tracestate-header). NULL removes it.
+/// It is sent as given, also without a traceparent (receivers then ignore
+/// it).
 ///
-/// The value is copied. Thread-safety: not while a call reads these options.
+/// Ownership: the value is copied; the library keeps no pointer to it.
+/// Thread-safety: not while a call reads these options.
 /// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `options` or a
 /// malformed value (remembered: see kasko_call_options_new()).
 /// Added in 1.1.0.
@@ -97,8 +101,8 @@ public func kasko_call_options_set_tracestate(_ options: OpaquePointer?, _ trace
     }
 }
 
-/// Reports whether the options hold a refused value, and why, without
-/// making a call: what a call made with them would refuse.
+/// Reports whether the options hold a refused value, and why. It makes no
+/// call: it tells what a call made with them would refuse.
 ///
 /// On KASKO_OK, `*out_result` (if `out_result` is not NULL) is set to NULL.
 /// Otherwise it is the error result that a call would return (never NULL;

@@ -2,17 +2,13 @@ import Kasko
 
 /// Creates a client from a JSON configuration object.
 ///
-/// `config_json` is a NUL-terminated UTF-8 JSON object with these keys:
-/// "public_key" (required: pk_test_... or pk_live_...), "secret_key"
-/// (sk_test_... or sk_live_..., of the same mode; without it, created
-/// payments come back as the restricted object and kasko_payment_get is
-/// refused by the API), "base_url" (default "https://api.eu1.kaskocloud.com";
-/// plain http:// only for loopback hosts), "timeout_ms" (total per attempt,
-/// default 60000), "connect_timeout_ms" (default 10000), "max_retries"
-/// (default 2, from 0 to 10), "ca_bundle" (a PEM file of trusted CAs),
-/// "proxy" (a proxy URL; "" for none; absent: the https_proxy/no_proxy
-/// environment, as for curl) and "user_agent" (put before the library's own
-/// User-Agent). Unknown keys are refused, so a typo cannot pass silently.
+/// `config_json` is a NUL-terminated UTF-8 JSON object of the keys
+/// "public_key" (required: pk_test_... or pk_live_...), "secret_key",
+/// "base_url", "timeout_ms", "connect_timeout_ms", "max_retries",
+/// "ca_bundle", "proxy" and "user_agent"; libkasko(3) gives each key's
+/// meaning, type, default and range. Without "secret_key", created payments
+/// come back as the restricted object and kasko_payment_get is refused by
+/// the API. Unknown keys are refused, so a typo cannot pass silently.
 ///
 /// On KASKO_OK, `*out_client` is the new client and `*out_error_json` (if
 /// `out_error_json` is not NULL) is set to NULL. On failure, `*out_client` is
@@ -69,10 +65,10 @@ public func kasko_client_new(
     }
 }
 
-/// Creates a client as kasko_client_new() does, from the same JSON
-/// configuration with the same rules, and reports a refusal as a result,
-/// read with kasko_result_message() and the other accessors (no JSON to
-/// parse).
+/// Creates a client from a JSON configuration, reporting a refusal as a
+/// result. The configuration and its rules are those of kasko_client_new();
+/// the refusal is read with kasko_result_message() and the other accessors
+/// (no JSON to parse).
 ///
 /// On KASKO_OK, `*out_client` is the new client and `*out_result` (if
 /// `out_result` is not NULL) is set to NULL: there is nothing to report.
@@ -101,7 +97,8 @@ private func clientFromJSON(_ config_json: UnsafePointer<CChar>?) throws(KaskoEr
     try KaskoClient(configurationJSON: try CStrings.read(config_json, name: "config_json", limit: CStrings.maximumDocumentBytes))
 }
 
-/// Every constructor: the client `make` makes, in `*out_client` (NULL on failure).
+/// Every constructor: the client `make` makes, in `*out_client` (NULL on
+/// failure).
 func makeClient(
     _ out_client: UnsafeMutablePointer<OpaquePointer?>?, _ make: () throws(KaskoError) -> KaskoClient
 ) -> Result<Void, KaskoError> {
@@ -116,7 +113,7 @@ func makeClient(
     }
 }
 
-/// Frees a client and everything it holds: pooled connections are closed
+/// Frees a client and everything it holds. Pooled connections are closed
 /// and the header memory that held the secret key is overwritten. In a
 /// process forked after the client was made, the connections inherited from
 /// the parent are left alone (closing them would close the parent's TLS

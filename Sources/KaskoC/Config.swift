@@ -9,9 +9,9 @@ final class ConfigBox {
     }
 }
 
-/// Makes an empty client configuration, to be filled with
-/// kasko_config_set_string() and kasko_config_set_int() and turned into a
-/// client by kasko_client_new_from_config(): the same keys, defaults and
+/// Makes an empty client configuration, to be set key by key. It is filled
+/// with kasko_config_set_string() and kasko_config_set_int() and turned into
+/// a client by kasko_client_new_from_config(): the same keys, defaults and
 /// checks as the JSON configuration of kasko_client_new(), without writing
 /// JSON (the library escapes every value).
 ///
@@ -45,10 +45,11 @@ public func kasko_config_free(_ config: OpaquePointer?) {
     Unmanaged<ConfigBox>.fromOpaque(UnsafeRawPointer(config)).release()
 }
 
-/// Sets a string key of the configuration: "public_key", "secret_key",
-/// "base_url", "ca_bundle", "proxy" or "user_agent" (see kasko_client_new()
-/// for what each means). `value` is NUL-terminated UTF-8 and is copied; NULL
-/// removes the key, a number key too (its default applies again).
+/// Sets a string key of the configuration. The string keys are "public_key",
+/// "secret_key", "base_url", "ca_bundle", "proxy" and "user_agent"
+/// (libkasko(3) says what each means, and what it accepts). `value` is
+/// NUL-terminated UTF-8 and is copied; NULL removes the key, a number key too
+/// (its default applies again).
 ///
 /// Thread-safety: not while another thread uses `config`.
 /// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `config` or `key`,
@@ -75,9 +76,9 @@ public func kasko_config_set_string(
     }
 }
 
-/// Sets a number key of the configuration: "timeout_ms",
-/// "connect_timeout_ms" or "max_retries" (see kasko_client_new() for their
-/// meanings and ranges, which are checked when the client is made).
+/// Sets a number key of the configuration. The number keys are "timeout_ms",
+/// "connect_timeout_ms" and "max_retries" (libkasko(3) gives their meanings,
+/// defaults and ranges, which are checked when the client is made).
 ///
 /// Thread-safety: not while another thread uses `config`.
 /// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for NULL `config` or `key`,
@@ -92,9 +93,9 @@ public func kasko_config_set_int(_ config: OpaquePointer?, _ key: UnsafePointer<
     }
 }
 
-/// Creates a client from a configuration made with kasko_config_new(), as
-/// kasko_client_new_v2() does from JSON: the same checks, the same messages,
-/// a refusal reported as a result.
+/// Creates a client from a configuration made with kasko_config_new(). It
+/// does what kasko_client_new_v2() does from JSON: the same checks, the
+/// same messages, a refusal reported as a result.
 ///
 /// On KASKO_OK, `*out_client` is the new client and `*out_result` (if
 /// `out_result` is not NULL) is set to NULL. On failure, `*out_client` is

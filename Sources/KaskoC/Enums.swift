@@ -1,7 +1,8 @@
 import Kasko
 
-/// What a call's request may have done, as a C enum: the error object's
-/// "outcome", plus the success case. kasko_outcome_name() gives the names.
+/// Whether a call's request may have taken effect. It is the error object's
+/// "outcome" as a C enum, plus the success case. kasko_outcome_name() gives
+/// the names.
 /// Added in 1.1.0.
 @c(kasko_outcome)
 public enum KaskoCOutcome: Int32 {
@@ -11,7 +12,9 @@ public enum KaskoCOutcome: Int32 {
     /// I/O, or libcurl never got past DNS, connect, proxy or TLS): safe to
     /// make the same call again.
     case outcomeNotSent = 1
-    /// The server answered 4xx and did not carry the request out.
+    /// The server answered 4xx and did not carry the request out: the
+    /// status says why (fix the request; after KASKO_ERR_RATE_LIMITED, wait
+    /// and make it again).
     case outcomeRejected = 2
     /// The request may have taken effect (sent, and no usable answer):
     /// view the payment before creating it again.

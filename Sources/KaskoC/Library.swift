@@ -6,18 +6,20 @@ import Musl
 #endif
 
 /// Returns the library's version, "MAJOR.MINOR.PATCH", e.g. "1.1.0".
+/// Compare it with KASKO_VERSION, the version of the header compiled
+/// against, or kasko_version_number() with KASKO_VERSION_NUMBER, to
+/// detect a header/library mismatch.
 ///
 /// Ownership: the string is static; do not free it.
 /// Thread-safety: safe to call from any thread at any time.
-/// Compare with KASKO_VERSION_MAJOR to detect a header/library mismatch.
 /// Added in 1.0.0.
 @c(kasko_version)
 public func kasko_version() -> UnsafePointer<CChar> {
     CStrings.staticText(KaskoVersion.text)
 }
 
-/// Returns the name of a status, e.g. "KASKO_ERR_NOT_FOUND", or
-/// "KASKO_STATUS_UNKNOWN" for a value that is not a kasko_status.
+/// Returns the name of a status, e.g. "KASKO_ERR_NOT_FOUND". A value that
+/// is not a kasko_status is named "KASKO_STATUS_UNKNOWN".
 ///
 /// Ownership: the string is static; do not free it.
 /// Thread-safety: safe to call from any thread at any time.
@@ -29,9 +31,9 @@ public func kasko_status_name(_ status: Int32) -> UnsafePointer<CChar> {
     CStrings.staticText(KaskoStatus(rawValue: status)?.staticName ?? "KASKO_STATUS_UNKNOWN")
 }
 
-/// Returns the library's version as one number, MAJOR * 1000000 +
-/// MINOR * 1000 + PATCH (1001000 for 1.1.0), as SQLITE_VERSION_NUMBER and
-/// LIBCURL_VERSION_NUM do. Compare it with KASKO_VERSION_NUMBER, the
+/// Returns the library's version as one number, e.g. 1001000 for 1.1.0.
+/// It is MAJOR * 1000000 + MINOR * 1000 + PATCH, as SQLITE_VERSION_NUMBER
+/// and LIBCURL_VERSION_NUM are. Compare it with KASKO_VERSION_NUMBER, the
 /// version of the header compiled against: a library at least as new as
 /// the header has every function the header declares.
 ///
@@ -42,8 +44,8 @@ public func kasko_version_number() -> CInt {
     CInt(KaskoVersion.number)
 }
 
-/// Returns the name of an outcome, e.g. "KASKO_OUTCOME_NOT_SENT", or
-/// "KASKO_OUTCOME_INVALID" for a value that is not a kasko_outcome. The
+/// Returns the name of an outcome, e.g. "KASKO_OUTCOME_NOT_SENT". A value
+/// that is not a kasko_outcome is named "KASKO_OUTCOME_INVALID". The
 /// error object spells the same outcomes in lower case without the prefix
 /// ("not_sent").
 ///
@@ -61,8 +63,8 @@ public func kasko_outcome_name(_ outcome: Int32) -> UnsafePointer<CChar> {
     }
 }
 
-/// Frees a string that libkasko returned through an out parameter
-/// (a payment object or an error object).
+/// Frees a string that libkasko handed out through an out parameter. Such a
+/// string is a payment object or an error object.
 ///
 /// Ownership: takes ownership of `string`; it must not be used afterwards.
 /// Use this function, not free(): the library and the caller may use

@@ -1,8 +1,8 @@
 import Kasko
 
-/// Creates a payment: turns an offer into a paid policy
-/// (POST /payments?key=PUBLIC_KEY, with the secret key as a Bearer token
-/// when the client has one).
+/// Creates a payment from a JSON request, turning an offer into a paid
+/// policy. It is `POST /payments?key=PUBLIC_KEY`, with the secret key as a
+/// Bearer token when the client has one.
 ///
 /// `request_json` is a NUL-terminated UTF-8 JSON object with exactly the
 /// string fields "token" (the offer's payment token), "provider", "method"
@@ -13,16 +13,16 @@ import Kasko
 /// On KASKO_OK, `*out_json` is the payment object exactly as the API sent it:
 /// the full object when the client has a secret key, else the restricted one
 /// (object, id, livemode, provider, method, status, transaction_metadata,
-/// _links). On any other status it is an error object:
-/// {"object":"error","code":...,"http_status":...,"status":...,"message":...,
-/// "pending_payment_id":...,"retryable":...,"outcome":...,"attempts":...,
-/// "request_id":...}. "outcome" is "not_sent" only when no byte of the
-/// request can have been written, "rejected" only for a 4xx answer, and
-/// "unknown" otherwise: then the payment may exist, so look it up before
-/// creating it again. A 200 whose payment carries a "policy_id" other than
-/// the request's is KASKO_ERR_INVALID_RESPONSE, not a success. Nothing in
-/// the error object holds the client's keys or the request's token, even if
-/// the server echoed them ("[redacted]").
+/// _links). On any other status it is an error object, whose members are
+/// "object" ("error"), "code" (the status's name), "http_status", "status",
+/// "message", "pending_payment_id", "retryable", "outcome", "attempts" and
+/// "request_id". "outcome" is "not_sent" only when no byte of the request can
+/// have been written, "rejected" only for a 4xx answer, and "unknown"
+/// otherwise: then the payment may exist, so look it up before creating it
+/// again. A 200 whose payment carries a "policy_id" other than the request's
+/// is KASKO_ERR_INVALID_RESPONSE, not a success. Nothing in the error object
+/// holds the client's keys or the request's token, even if the server echoed
+/// them ("[redacted]").
 ///
 /// Ownership: `*out_json` belongs to the caller, who frees it with
 /// kasko_string_free(). It is NULL only if `out_json` is NULL or memory ran
@@ -50,8 +50,8 @@ public func kasko_payment_create(
     }
 }
 
-/// Views a payment (GET /payments/{payment_id}, with the secret key as a
-/// Bearer token).
+/// Views a payment, as a JSON string. It is `GET /payments/{payment_id}`,
+/// with the secret key as a Bearer token.
 ///
 /// `payment_id` is NUL-terminated, 1 to 128 characters from [A-Za-z0-9_-];
 /// anything else is refused before any I/O, since it goes into the URL path.
@@ -107,10 +107,10 @@ private func paymentCall(
     return deliver(result.map { text }, to: out_json)
 }
 
-/// Creates a payment as kasko_payment_create() does (the same request, the
-/// same at-most-once sending, the same statuses and error object) from the
-/// four fields as C strings, with per-call options, and hands back a result
-/// for typed access instead of a string.
+/// Creates a payment from four C strings, with per-call options, and hands
+/// back a result. It does what kasko_payment_create() does (the same
+/// request, the same at-most-once sending, the same statuses and error
+/// object), with typed access to the answer instead of a string.
 ///
 /// `token` (the offer's payment token), `provider`, `method` and `policy_id`
 /// are NUL-terminated UTF-8, each 1 to 4096 bytes without control
@@ -159,9 +159,9 @@ public func kasko_payment_create_v2(
     }
 }
 
-/// Views a payment as kasko_payment_get() does (the same request, retries,
-/// statuses and checks), with per-call options, and hands back a result
-/// for typed access instead of a string.
+/// Views a payment, with per-call options, and hands back a result. It does
+/// what kasko_payment_get() does (the same request, retries, statuses and
+/// checks), with typed access to the answer instead of a string.
 ///
 /// `payment_id` is NUL-terminated, 1 to 128 characters from [A-Za-z0-9_-].
 /// `options` may be NULL (the client's settings).

@@ -27,9 +27,9 @@ public func kasko_result_status(_ result: UnsafeRawPointer?) -> KaskoCStatus {
     CallResult.borrow(result).map { KaskoCStatus($0.status) } ?? .errInvalidArgument
 }
 
-/// Returns the result's JSON text: on KASKO_OK the payment object exactly as
-/// the API sent it, otherwise the error object described at
-/// kasko_payment_create() (its members are also readable one by one, below).
+/// Returns the result's JSON text. On KASKO_OK it is the payment object
+/// exactly as the API sent it, otherwise the error object described at
+/// kasko_payment_create() (whose members are also readable one by one).
 ///
 /// Ownership: the string belongs to the result and is valid until
 /// kasko_result_free(); do not free it. Copy it to keep it longer.
@@ -41,7 +41,7 @@ public func kasko_result_json(_ result: UnsafeRawPointer?) -> UnsafePointer<CCha
     CallResult.borrow(result)?.json
 }
 
-/// Returns whether the call's request may have taken effect:
+/// Returns whether the call's request may have taken effect. It is
 /// KASKO_OUTCOME_SUCCEEDED on KASKO_OK; otherwise the error object's
 /// "outcome": KASKO_OUTCOME_NOT_SENT (no byte of it can have been written),
 /// KASKO_OUTCOME_REJECTED (a 4xx answer) or KASKO_OUTCOME_UNKNOWN (it may
@@ -55,9 +55,10 @@ public func kasko_result_outcome(_ result: UnsafeRawPointer?) -> KaskoCOutcome {
     CallResult.borrow(result)?.outcome ?? .outcomeNotSent
 }
 
-/// Returns the HTTP status of the last response, on success as on failure
-/// (e.g. 200, 404), or 0 when no HTTP response arrived (refused before any
-/// I/O, a connection failure, a timeout before the status line).
+/// Returns the HTTP status of the last response, e.g. 200 or 404. It is
+/// there on success as on failure, and 0 when no HTTP response arrived
+/// (refused before any I/O, a connection failure, a timeout before the
+/// status line).
 ///
 /// Thread-safety: a result may be read from many threads at once.
 /// Returns 0 for a NULL `result`.
@@ -67,8 +68,9 @@ public func kasko_result_http_status(_ result: UnsafeRawPointer?) -> CInt {
     CallResult.borrow(result)?.httpStatus ?? 0
 }
 
-/// Returns 1 if making the same call again may succeed and cannot do harm
-/// (for a create: it was provably not sent), else 0. Always 0 on success.
+/// Returns 1 if making the same call again may succeed and cannot do harm,
+/// else 0. For a create, that means it was provably not sent. Always 0 on
+/// success.
 ///
 /// Thread-safety: a result may be read from many threads at once.
 /// Returns 0 for a NULL `result`.
@@ -78,8 +80,9 @@ public func kasko_result_retryable(_ result: UnsafeRawPointer?) -> CInt {
     CallResult.borrow(result)?.retryable == true ? 1 : 0
 }
 
-/// Returns how many attempts the call made (retries included; a refused
-/// connection counts), or 0 when it was refused before any I/O.
+/// Returns how many attempts the call made. Retries are included and a
+/// refused connection counts; it is 0 when the call was refused before any
+/// I/O.
 ///
 /// Thread-safety: a result may be read from many threads at once.
 /// Returns 0 for a NULL `result`.
@@ -89,8 +92,8 @@ public func kasko_result_attempts(_ result: UnsafeRawPointer?) -> CInt {
     CallResult.borrow(result)?.attempts ?? 0
 }
 
-/// Returns what went wrong, in English (the error object's "message"; it
-/// never holds a key or a payment token), or NULL on success.
+/// Returns what went wrong, in English, or NULL on success. It is the error
+/// object's "message", and never holds a key or a payment token.
 ///
 /// Ownership: the string belongs to the result and is valid until
 /// kasko_result_free(); do not free it.
@@ -101,8 +104,9 @@ public func kasko_result_message(_ result: UnsafeRawPointer?) -> UnsafePointer<C
     CallResult.borrow(result)?.message
 }
 
-/// Returns the response's X-Request-Id (quote it to support), on success as
-/// on failure, or NULL when the server sent none or no response came.
+/// Returns the response's X-Request-Id, to quote to support. It is there on
+/// success as on failure, and NULL when the server sent none or no
+/// response came.
 ///
 /// Ownership: the string belongs to the result and is valid until
 /// kasko_result_free(); do not free it.
@@ -113,9 +117,9 @@ public func kasko_result_request_id(_ result: UnsafeRawPointer?) -> UnsafePointe
     CallResult.borrow(result)?.requestID
 }
 
-/// Returns, for KASKO_ERR_PENDING_PAYMENT, the id of the payment that is
-/// already pending for the policy (view it, or wait for it to settle), or
-/// NULL.
+/// Returns the id of the payment already pending for the policy, or NULL.
+/// It is set after KASKO_ERR_PENDING_PAYMENT: view that payment, or wait
+/// for it to settle, instead of creating another.
 ///
 /// Ownership: the string belongs to the result and is valid until
 /// kasko_result_free(); do not free it.
@@ -126,11 +130,11 @@ public func kasko_result_pending_payment_id(_ result: UnsafeRawPointer?) -> Unsa
     CallResult.borrow(result)?.pendingPaymentID
 }
 
-/// Returns the JSON type of the top-level member `name` of the result's
-/// object (the payment on success, the error object otherwise), or
-/// KASKO_JSON_NONE when there is no member of that name, when the name
-/// appears more than once (which value would be the answer?), or when an
-/// argument is NULL.
+/// Returns the JSON type of a top-level member of the result's object. The
+/// object is the payment on success, the error object otherwise; the type of
+/// member `name` is KASKO_JSON_NONE when there is no member of that name,
+/// when the name appears more than once (which value would be the answer?),
+/// or when an argument is NULL.
 ///
 /// Thread-safety: a result may be read from many threads at once.
 /// Added in 1.1.0.
@@ -140,7 +144,8 @@ public func kasko_result_member_type(_ result: UnsafeRawPointer?, _ name: Unsafe
     return owner.type(of: key)
 }
 
-/// Reads the string member `name`: on KASKO_OK, `*out_value` is its value,
+/// Reads a string member of the result's object. On KASKO_OK, for member
+/// `name`, `*out_value` is its value,
 /// unescaped, NUL-terminated UTF-8, and `*out_length` (if `out_length` is
 /// not NULL) its length in bytes. The length tells the whole value also
 /// when it holds a NUL byte (a JSON "\u0000"), where the C string stops.
@@ -167,9 +172,10 @@ public func kasko_result_member_string(
     return handOut(owner.string(of: key), to: out_value, length: out_length)
 }
 
-/// Reads the member `name` as JSON text, whatever its type: an object such
-/// as "_links" or "transaction_metadata", an array, or a scalar (strings
-/// quoted and escaped). Numbers are written exactly as the API sent them.
+/// Reads a member of the result's object as JSON text, whatever its type.
+/// Member `name` may be an object such as "_links" or
+/// "transaction_metadata", an array, or a scalar (strings quoted and
+/// escaped). Numbers are written exactly as the API sent them.
 ///
 /// Ownership: the text belongs to the result and is valid until
 /// kasko_result_free(); do not free it.
@@ -192,7 +198,8 @@ public func kasko_result_member_json(
     return handOut(owner.text(of: key), to: out_json, length: out_length)
 }
 
-/// Reads the number member `name` as a 64-bit integer. Only a number
+/// Reads a number member of the result's object as a 64-bit integer. On
+/// KASKO_OK, `*out_value` is the value of member `name`. Only a number
 /// written as an integer (no fraction, no exponent) within the range of
 /// int64_t is read: nothing is rounded or truncated. Use
 /// kasko_result_member_double() or kasko_result_member_json() for others.
@@ -217,7 +224,8 @@ public func kasko_result_member_int64(
     }, in: out_value)
 }
 
-/// Reads the number member `name` as the nearest double.
+/// Reads a number member of the result's object as the nearest double. On
+/// KASKO_OK, `*out_value` is the value of member `name`.
 ///
 /// Thread-safety: a result may be read from many threads at once.
 ///
@@ -239,7 +247,8 @@ public func kasko_result_member_double(
     }, in: out_value)
 }
 
-/// Reads the boolean member `name`: `*out_value` is 1 for true, 0 for false.
+/// Reads a boolean member of the result's object. For member `name`,
+/// `*out_value` is 1 for true, 0 for false.
 ///
 /// Thread-safety: a result may be read from many threads at once.
 ///
@@ -261,8 +270,9 @@ public func kasko_result_member_bool(
     }, in: out_value)
 }
 
-/// Makes an error result of the library's own shape, for code that refuses
-/// an argument before calling the library: a binding given a string with a
+/// Makes an error result of the library's own shape, for a caller's own
+/// refusals. It serves code that refuses an argument before calling the
+/// library: a binding given a string with a
 /// NUL byte, which a C string cannot carry, or a wrapper's own checks. Its
 /// error object is what the library would have written: "outcome"
 /// "not_sent", "attempts" 0, "retryable" false, "http_status" null, and
