@@ -117,6 +117,8 @@ check-header: build
 	scripts/check-c-api
 	scripts/check-version
 	scripts/check-project-facts >/dev/null
+	scripts/check-manpages
+	scripts/check-man-examples --lib-dir $(BUILD)
 
 check-abi: build
 	scripts/check-abi $(BUILD)/libkasko.so.1
