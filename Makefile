@@ -136,8 +136,9 @@ check-reference: build
 check-swift: build
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(SWIFT) test
 
-check-c: $(BUILD)/test_api
+check-c: $(BUILD)/test_api $(BUILD)/test_messages
 	$(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_api
+	$(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_messages
 
 # The 1.1 API (kasko_result, per-call options, the _v2 calls, kasko_config)
 # against a sandbox with fault injection and the tests' own raw-socket

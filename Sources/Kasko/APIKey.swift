@@ -59,4 +59,16 @@ public struct APIKey: Sendable, CustomStringConvertible {
 
     /// Redacted, so that printing a configuration cannot leak a key.
     public var description: String { "\(kind.prefix)\(mode.rawValue)_…" }
+
+    /// Which key this is, for a message about a refused credential:
+    /// `sk_test_…abcd`, the last four characters after the prefix, or only
+    /// `sk_test_…` for a key shorter than 12 characters after it (four would
+    /// then be too large a share of it). Never the key.
+    var hint: String {
+        bytes.withBytes { key in
+            let body = key.count - (kind.prefix.utf8.count + mode.rawValue.utf8.count + 1)
+            guard body >= 12 else { return description }
+            return description + String(decoding: key.suffix(4), as: UTF8.self)
+        }
+    }
 }

@@ -4,6 +4,9 @@
 /// a typo cannot send keys and payment tokens across a network in clear text.
 public struct BaseURL: Sendable, CustomStringConvertible {
     public let text: String
+    /// The part after the host, "" or "/v1": what an error names a request
+    /// by, with the rest of the path.
+    public let path: String
     public let isLoopback: Bool
     /// `https://`; otherwise plain `http://` to a loopback host.
     public let usesTLS: Bool
@@ -40,6 +43,7 @@ public struct BaseURL: Sendable, CustomStringConvertible {
         }
         while path.hasSuffix("/") { path = path.dropLast() }
         text = (secure ? "https://" : "http://") + authority + path
+        self.path = String(path)
         isLoopback = loopback
         usesTLS = secure
     }

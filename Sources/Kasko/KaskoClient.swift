@@ -7,6 +7,9 @@ public final class KaskoClient: Sendable {
     /// Built once: the public key is fixed for the client's life.
     private let createURL: String
     private let paymentsURLPrefix: String
+    /// The paths errors name requests by: no query (it holds the public key).
+    private let createPath: String
+    private let paymentsPathPrefix: String
 
     public init(configuration: Configuration) throws(KaskoError) {
         self.configuration = configuration
@@ -15,6 +18,8 @@ public final class KaskoClient: Sendable {
         // Keys are letters, digits and '_' (checked in APIKey): no escaping needed.
         createURL = configuration.baseURL.text + "/payments?key=" + (configuration.publicKey.publishableText ?? "")
         paymentsURLPrefix = configuration.baseURL.text + "/payments/"
+        createPath = configuration.baseURL.path + "/payments"
+        paymentsPathPrefix = configuration.baseURL.path + "/payments/"
     }
 
     public convenience init(configurationJSON: String) throws(KaskoError) {
@@ -44,8 +49,9 @@ public final class KaskoClient: Sendable {
         _ request: PaymentRequest, options: CallOptions?, deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
         execute(
-            HTTPRequest(method: .post, urlPrefix: createURL, body: request.body), options: options,
-            operation: .createPayment(policyID: request.policyID), callSecrets: [request.token], deliver: deliver)
+            HTTPRequest(method: .post, urlPrefix: createURL, body: request.body), pathPrefix: createPath,
+            options: options, operation: .createPayment(policyID: request.policyID), callSecrets: [request.token],
+            deliver: deliver)
     }
 
     public func createPayment(json: String) -> Result<PaymentJSON, KaskoError> {
@@ -82,7 +88,8 @@ public final class KaskoClient: Sendable {
         }
         return execute(
             HTTPRequest(method: .get, urlPrefix: paymentsURLPrefix, urlSuffix: paymentID.value, body: []),
-            options: options, operation: .getPayment(id: paymentID.value), callSecrets: [], deliver: deliver)
+            pathPrefix: paymentsPathPrefix, options: options, operation: .getPayment(id: paymentID.value),
+            callSecrets: [], deliver: deliver)
     }
 
     /// A delivering call's payment, copied out to be kept beyond the call.
@@ -107,8 +114,8 @@ public final class KaskoClient: Sendable {
     /// together with the client's keys. Options holding a refused value
     /// fail the call before any I/O.
     private func execute(
-        _ request: HTTPRequest, options: CallOptions?, operation: Operation, callSecrets: [String],
-        deliver: (PaymentJSON) -> Void
+        _ request: HTTPRequest, pathPrefix: String, options: CallOptions?, operation: Operation,
+        callSecrets: [String], deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
         var request = request
         if let options {
@@ -152,9 +159,39 @@ public final class KaskoClient: Sendable {
                 RetryPolicy.sleep(milliseconds: retryPolicy.delayMilliseconds(afterAttempt: attempt, retryAfterSeconds: retryAfterSeconds))
                 continue
             }
-            var error = failed.error
+            var error = failed.error.redacted(by: Redactor(configuration: configuration, callSecrets: callSecrets))
             error.attempts = attempt
-            return .failure(error.redacted(by: Redactor(configuration: configuration, callSecrets: callSecrets)))
+            // Added after redaction: it is ours (the path holds a checked
+            // payment id, the hints no key), and a long server message must
+            // not push it out.
+            error.message += describing(request, path: pathPrefix + request.urlSuffix, status: error.httpStatus)
+            return .failure(error)
+        }
+    }
+
+    /// " (GET /v1/payments/t123: 404 Not Found)": the request an error is
+    /// about, so that a wrong path in base_url shows; for 401 and 403 also
+    /// which credentials were sent, as hints (`sk_test_…abcd`), never keys.
+    private func describing(_ request: HTTPRequest, path: String, status: Int?) -> String {
+        var text = " (\(request.method.rawValue) \(path)"
+        if let status {
+            text += ": \(status)"
+            if let reason = ResponseInterpreter.reasonPhrase(status) { text += " \(reason)" }
+            if status == 401 || status == 403 { text += "; " + credentialsSent(by: request) }
+        }
+        return text + ")"
+    }
+
+    private func credentialsSent(by request: HTTPRequest) -> String {
+        let secret = configuration.secretKey.map { "secret key \($0.hint)" }
+        switch request.method {
+        case .post:
+            // A create names the public key in its URL, and the secret key
+            // (when there is one) in its Authorization header.
+            let publicKey = "sent public key \(configuration.publicKey.hint)"
+            return secret.map { publicKey + " and " + $0 } ?? publicKey + "; no secret key configured"
+        case .get:
+            return secret.map { "sent " + $0 } ?? "no secret key configured: a view needs one"
         }
     }
 

@@ -208,10 +208,12 @@ enum ResponseInterpreter {
 
     static func defaultMessage(status: Int, operation: Operation) -> String {
         switch (status, operation) {
-        case (404, .createPayment): return "payment provider could not be identified (HTTP 404)"
-        case (404, .getPayment(let id)): return "payment \(id) was not found (HTTP 404)"
-        case (401, _), (403, _): return "not authorised: check public_key and secret_key (HTTP \(status))"
-        default: return "the API answered HTTP \(status) \(reasonPhrase(status) ?? "")"
+        // The request, its status and the credential sent follow in
+        // parentheses (KaskoClient.describing).
+        case (404, .createPayment): return "payment provider could not be identified"
+        case (404, .getPayment(let id)): return "payment \(id) was not found"
+        case (401, _), (403, _): return "not authorised: check public_key and secret_key"
+        default: return "the API answered with an error"
         }
     }
 
