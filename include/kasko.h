@@ -490,7 +490,12 @@ kasko_status kasko_client_new_from_config(const kasko_config *config, kasko_clie
  * _links). On any other status it is an error object, whose members are
  * "object" ("error"), "code" (the status's name), "http_status", "status",
  * "message", "pending_payment_id", "retryable", "outcome", "attempts" and
- * "request_id". "outcome" is "not_sent" only when no byte of the request can
+ * "request_id". "message" ends with the request it is about, as in
+ * "(POST /v1/payments: 401 Unauthorized; sent public key
+ * pk_test_…ab12 and secret key sk_test_…cd34)": the path without its
+ * query, the answer's status, and on 401/403 the credentials sent, by
+ * hint, never whole.
+ * "outcome" is "not_sent" only when no byte of the request can
  * have been written, "rejected" only for a 4xx answer, and "unknown"
  * otherwise: then the payment may exist, so look it up before creating it
  * again. A 200 whose payment carries a "policy_id" other than the request's
