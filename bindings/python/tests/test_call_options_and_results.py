@@ -560,7 +560,9 @@ def test_pending_payment_id_and_server_errors_from_the_accessors(
         with pytest.raises(kasko.PendingPaymentError) as pending:
             c.create_payment(**fields, traceparent=TRACEPARENT)
     assert bad.value.errors == errors == bad.value.raw["errors"]
-    assert bad.value.status == "Bad Request" and bad.value.message == "The given data was invalid."
+    # The server's message, then the request it answered.
+    assert bad.value.status == "Bad Request"
+    assert bad.value.message == "The given data was invalid. (POST /payments: 400 Bad Request)"
     assert bad.value.request_id == "req_scripted1" and bad.value.outcome == "rejected"
     assert pending.value.pending_payment_id == "t9876" == pending.value.raw["pending_payment_id"]
     assert pending.value.http_status == 422 and pending.value.errors is None
