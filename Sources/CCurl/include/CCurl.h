@@ -77,6 +77,14 @@ typedef struct ccurl_locked_share {
 ccurl_locked_share *ccurl_locked_share_new(void);
 void ccurl_locked_share_free(ccurl_locked_share *owner);
 
+/* The event hook's reentrancy guard (event_hook.c): how many hooks this
+ * thread is inside now. Calls made from inside a hook deliver no events, and
+ * setting a hook from inside one is refused, so a hook can neither recurse
+ * nor wait for the lock it is delivered under. */
+int ccurl_event_hook_depth(void);
+void ccurl_event_hook_enter(void);
+void ccurl_event_hook_leave(void);
+
 /* curl_version_info's version string ("7.88.1"). */
 const char *ccurl_version_number(void);
 
