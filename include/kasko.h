@@ -418,7 +418,7 @@ void kasko_client_free(kasko_client *client) KASKO_NOEXCEPT;
  * attempts), "dns_us", "connect_us", "tls_us", "first_byte_us" (libcurl's
  * times from the start of the attempt, 0 for a phase that did not happen;
  * null for "call_end"), "total_us" (the attempt's time; for "call_end" the
- * call's wall time on a monotonic clock, retry waits included) and
+ * call's wall time, as kasko_result_total_time_us() gives it) and
  * "message" (what went wrong, null on success). kasko_result_status(),
  * kasko_result_outcome(), kasko_result_http_status(),
  * kasko_result_attempts(), kasko_result_message() and
@@ -853,8 +853,9 @@ int kasko_result_retryable(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN
 int kasko_result_attempts(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
- * Returns the call's wall time in microseconds, from the call's start to
- * its answer on a monotonic clock, retry waits included, for a result of
+ * Returns the call's wall time in microseconds, on a monotonic clock from
+ * the call's start to its answer: retry waits included, and an event
+ * hook's time for every attempt but the last. For a result of
  * kasko_payment_create_v2() or kasko_payment_get_v2() (success or
  * failure); 0 for a call refused before any I/O and for every other
  * result (an event's time is its "total_us" member).

@@ -173,6 +173,7 @@ public final class KaskoClient: Sendable {
             var measure: AttemptMeasure?
             var deliveredStatus = 0
             var deliveredRequestID: String?
+            var callTime: Int64 = 0
             let end: AttemptEnd = transport.send(request) { result in
                 switch result {
                 case .success(let response):
@@ -185,7 +186,10 @@ public final class KaskoClient: Sendable {
                         if let requestID = response.requestID {
                             payment.requestID = Redactor(configuration: configuration, callSecrets: callSecrets).requestID(requestID)
                         }
-                        if timed { payment.totalTimeMicroseconds = MonotonicClock.microseconds() - started }
+                        if timed {
+                            callTime = MonotonicClock.microseconds() - started
+                            payment.totalTimeMicroseconds = callTime
+                        }
                         if observing {
                             deliveredStatus = response.status
                             deliveredRequestID = payment.requestID
@@ -201,6 +205,10 @@ public final class KaskoClient: Sendable {
                         retryAfterSeconds: nil)
                 }
             }
+            // The call's time runs to its answer: the hook's time for the
+            // last attempt is not in it (for earlier ones it is, as it
+            // delays the next attempt).
+            if timed, callTime == 0 { callTime = MonotonicClock.microseconds() - started }
             if observing {
                 sent &+= measure?.bytesSent ?? 0
                 received &+= measure?.bytesReceived ?? 0
@@ -220,7 +228,7 @@ public final class KaskoClient: Sendable {
                     fields.timings = nil
                     fields.bytesSent = sent
                     fields.bytesReceived = received
-                    fields.totalMicroseconds = MonotonicClock.microseconds() - started
+                    fields.totalMicroseconds = callTime
                     eventHooks.deliver(fields)
                 }
                 return .success(())
@@ -253,7 +261,7 @@ public final class KaskoClient: Sendable {
             // payment id, the hints no key), and a long server message must
             // not push it out.
             error.message += describing(request, path: pathPrefix + request.urlSuffix, status: error.httpStatus)
-            if timed { error.totalTimeMicroseconds = MonotonicClock.microseconds() - started }
+            if timed { error.totalTimeMicroseconds = callTime }
             if observing {
                 report(callEndOf: error, operation: event, path: path, attempts: attempt, bytes: (sent, received),
                        total: error.totalTimeMicroseconds)

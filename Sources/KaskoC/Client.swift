@@ -160,7 +160,7 @@ public typealias KaskoCEventHook = @convention(c) (OpaquePointer?, UnsafeMutable
 /// attempts), "dns_us", "connect_us", "tls_us", "first_byte_us" (libcurl's
 /// times from the start of the attempt, 0 for a phase that did not happen;
 /// null for "call_end"), "total_us" (the attempt's time; for "call_end" the
-/// call's wall time on a monotonic clock, retry waits included) and
+/// call's wall time, as kasko_result_total_time_us() gives it) and
 /// "message" (what went wrong, null on success). kasko_result_status(),
 /// kasko_result_outcome(), kasko_result_http_status(),
 /// kasko_result_attempts(), kasko_result_message() and

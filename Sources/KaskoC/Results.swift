@@ -92,8 +92,9 @@ public func kasko_result_attempts(_ result: UnsafeRawPointer?) -> CInt {
     CallResult.borrow(result)?.attempts ?? 0
 }
 
-/// Returns the call's wall time in microseconds, from the call's start to
-/// its answer on a monotonic clock, retry waits included, for a result of
+/// Returns the call's wall time in microseconds, on a monotonic clock from
+/// the call's start to its answer: retry waits included, and an event
+/// hook's time for every attempt but the last. For a result of
 /// kasko_payment_create_v2() or kasko_payment_get_v2() (success or
 /// failure); 0 for a call refused before any I/O and for every other
 /// result (an event's time is its "total_us" member).
