@@ -103,6 +103,9 @@ $(BUILD)/test_%: Tests/C/test_%.c $(C_TEST_SUPPORT) build
 $(BUILD)/create_and_view: examples/c/create_and_view.c include/kasko.h build
 	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) $< $(KASKO_LIBS) -o $@
 
+$(BUILD)/trace: examples/c/trace.c include/kasko.h build
+	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) $< $(KASKO_LIBS) -o $@
+
 demo: build $(BUILD)/create_and_view
 	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
 
@@ -158,7 +161,7 @@ check-results: $(BUILD)/test_results $(BUILD)/test_config $(BUILD)/nodebug/libka
 EVENTS_PUBLIC_KEY := pk_test_qsR6RZ24lPoQj3oPUlieI2nVsbBi1RMa
 EVENTS_SECRET_KEY := sk_test_r1jf3YZ4Zq0CVB8iY4qw2oF5WJKBQx4B
 EVENTS_KEYS := KASKO_SANDBOX_PUBLIC_KEY=$(EVENTS_PUBLIC_KEY) KASKO_SANDBOX_SECRET_KEY=$(EVENTS_SECRET_KEY)
-check-events: $(BUILD)/test_events $(BUILD)/nodebug/libkasko.so.1
+check-events: $(BUILD)/test_events $(BUILD)/trace $(BUILD)/nodebug/libkasko.so.1
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_events
 	env $(EVENTS_KEYS) KASKO_SANDBOX_ARGS="--faults --public-key $(EVENTS_PUBLIC_KEY) --secret-key $(EVENTS_SECRET_KEY)" \
 	    $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_events
