@@ -18,12 +18,16 @@
 #include <kasko.h>
 
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sandbox_client.h"
@@ -509,6 +513,182 @@ static void test_set_while_calls_run(void) {
     kasko_client_free(busy_client);
 }
 
+/* ---- fork() and the hook ---------------------------------------------- */
+
+/* A child inherits the hook (it is the same program, the same user data),
+ * but none of the other threads: not one that was inside a hook when the
+ * process forked. So in a child forked while another thread sleeps in a
+ * hook, set and clear return at once and calls deliver; and a child forked
+ * from inside a hook is inside it (set refused, calls from it deliver
+ * nothing) until the hook returns, then like any other. Every child has a
+ * watchdog alarm (default action: killed by SIGALRM), so a deadlock fails
+ * the test instead of hanging it; the parent kills a child that is late. */
+
+enum { CHILD_SECONDS = 10, CHILD_WAIT_MS = 20000 };
+
+static pid_t test_pid;
+static kasko_client *fork_client;
+static char fork_id[128];
+static int entered_pipe[2]; /* the parent's hook writes a byte when it starts sleeping */
+static int release_pipe[2]; /* ... and returns when it reads one */
+
+static void child_counter_hook(const kasko_result *event, void *user_data) {
+    (void)event;
+    ++*(long *)user_data;
+}
+
+/* In the test process: the first event says so and sleeps until released.
+ * In a child: counts into user_data. */
+static int gate_slept;
+static void gate_hook(const kasko_result *event, void *user_data) {
+    (void)event;
+    if (getpid() != test_pid) {
+        ++*(long *)user_data;
+        return;
+    }
+    if (__atomic_exchange_n(&gate_slept, 1, __ATOMIC_SEQ_CST)) return;
+    char byte = 'e';
+    if (write(entered_pipe[1], &byte, 1) != 1) return;
+    struct pollfd ready = {.fd = release_pipe[0], .events = POLLIN};
+    if (poll(&ready, 1, CHILD_WAIT_MS + 5000) == 1) (void)!read(release_pipe[0], &byte, 1);
+}
+
+static void *gate_caller(void *unused) {
+    (void)unused;
+    kasko_result *result = NULL;
+    if (kasko_payment_get_v2(fork_client, fork_id, NULL, &result) != KASKO_OK)
+        __atomic_fetch_add(&busy_failures, 1, __ATOMIC_SEQ_CST);
+    kasko_result_free(result);
+    return NULL;
+}
+
+/* One view in this process; the events it delivered to `counter`. */
+static long counted_view(long *counter) {
+    long before = *counter;
+    kasko_result *result = NULL;
+    kasko_status status = kasko_payment_get_v2(fork_client, fork_id, NULL, &result);
+    CHECK(status == KASKO_OK, "a view in the child: %s", kasko_status_name(status));
+    kasko_result_free(result);
+    return *counter - before;
+}
+
+/* In a child: set, call, clear, call; exits with the number of failures. */
+static void child_set_call_clear(long *inherited_counter) {
+    long counter = 0;
+    if (inherited_counter != NULL)
+        CHECK(counted_view(inherited_counter) == 2, "the inherited hook delivers in the child");
+    CHECK(kasko_client_set_event_hook(fork_client, child_counter_hook, &counter) == KASKO_OK, "set in the child");
+    CHECK(counted_view(&counter) == 2, "the child's own hook: %ld events", counter);
+    CHECK(kasko_client_set_event_hook(fork_client, NULL, NULL) == KASKO_OK, "clear in the child");
+    CHECK(counted_view(&counter) == 0, "nothing after clear in the child");
+    _exit(failed == 0 ? 0 : 1);
+}
+
+/* Waits for a child, at most CHILD_WAIT_MS, killing it if late. */
+static void check_child(pid_t pid, const char *what) {
+    int status = 0;
+    pid_t done = 0;
+    for (int waited = 0; waited < CHILD_WAIT_MS && (done = waitpid(pid, &status, WNOHANG)) == 0; waited += 10)
+        usleep(10000);
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        CHECK(0, "%s: the child did not finish in %d ms (killed)", what, CHILD_WAIT_MS);
+        return;
+    }
+    CHECK(done == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "%s: the child %s %d (SIGALRM = 14: its watchdog, a deadlock)", what,
+          WIFSIGNALED(status) ? "was killed by signal" : "exited with", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+static void test_fork_while_a_hook_sleeps(void) {
+    fork_client = client_for(base_url, 0, 10000);
+    struct offer offer;
+    new_payment(fork_client, fork_id, sizeof fork_id, &offer);
+    CHECK(pipe(entered_pipe) == 0 && pipe(release_pipe) == 0, "pipes");
+    long inherited_counter = 0;
+    gate_slept = 0;
+    CHECK(kasko_client_set_event_hook(fork_client, gate_hook, &inherited_counter) == KASKO_OK, "set the gate hook");
+    pthread_t caller;
+    pthread_create(&caller, NULL, gate_caller, NULL);
+    char byte = 0;
+    struct pollfd entered = {.fd = entered_pipe[0], .events = POLLIN};
+    int in_hook = poll(&entered, 1, 10000) == 1 && read(entered_pipe[0], &byte, 1) == 1;
+    CHECK(in_hook, "the caller thread is inside the hook");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(CHILD_SECONDS);
+        passed = failed = 0;
+        child_set_call_clear(&inherited_counter);
+    }
+    CHECK(pid > 0, "fork");
+    if (pid > 0) check_child(pid, "fork while another thread is inside a hook");
+    byte = 'r';
+    CHECK(write(release_pipe[1], &byte, 1) == 1, "release the hook");
+    pthread_join(caller, NULL);
+    /* The parent is unaffected: its own set and clear work. */
+    CHECK(kasko_client_set_event_hook(fork_client, NULL, NULL) == KASKO_OK, "clear in the parent");
+    close(entered_pipe[0]);
+    close(entered_pipe[1]);
+    close(release_pipe[0]);
+    close(release_pipe[1]);
+}
+
+/* fork() from inside a hook, on the thread that delivers. */
+static pid_t forked_in_hook;
+static int child_nested_set = -1;
+static long child_nested_events = -1;
+static void forking_hook(const kasko_result *event, void *user_data) {
+    (void)event;
+    long *counter = user_data;
+    if (getpid() != test_pid) {
+        ++*counter;
+        return;
+    }
+    if (forked_in_hook != 0) return;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid != 0) {
+        forked_in_hook = pid;
+        return;
+    }
+    /* The child, inside the hook: set is still refused, a call delivers nothing. */
+    alarm(CHILD_SECONDS);
+    passed = failed = 0;
+    long other = 0;
+    child_nested_set = kasko_client_set_event_hook(fork_client, child_counter_hook, &other);
+    long before = *counter;
+    kasko_result *result = NULL;
+    kasko_status status = kasko_payment_get_v2(fork_client, fork_id, NULL, &result);
+    kasko_result_free(result);
+    child_nested_events = status == KASKO_OK ? *counter - before + other : -1;
+}
+
+static void test_fork_inside_a_hook(void) {
+    long counter = 0;
+    forked_in_hook = 0;
+    CHECK(kasko_client_set_event_hook(fork_client, forking_hook, &counter) == KASKO_OK, "set the forking hook");
+    kasko_result *result = NULL;
+    kasko_status status = kasko_payment_get_v2(fork_client, fork_id, NULL, &result);
+    kasko_result_free(result);
+    if (getpid() != test_pid) {
+        /* The child, back from the hook and the call it was in. */
+        CHECK(status == KASKO_OK, "the call the child was forked in: %s", kasko_status_name(status));
+        CHECK(child_nested_set == KASKO_ERR_INVALID_ARGUMENT, "set from inside the hook in the child: %d",
+              child_nested_set);
+        CHECK(child_nested_events == 0, "a call from inside the hook in the child delivers nothing: %ld",
+              child_nested_events);
+        CHECK(counter == 1, "the call's call_end reached the hook in the child: %ld", counter);
+        child_set_call_clear(NULL);
+    }
+    CHECK(status == KASKO_OK, "the call that forked: %s", kasko_status_name(status));
+    CHECK(forked_in_hook > 0, "the hook forked");
+    if (forked_in_hook > 0) check_child(forked_in_hook, "fork from inside a hook");
+    CHECK(kasko_client_set_event_hook(fork_client, NULL, NULL) == KASKO_OK, "clear in the parent");
+    kasko_client_free(fork_client);
+}
+
 /* ---- redaction -------------------------------------------------------- */
 
 static void test_redaction(void) {
@@ -529,6 +709,9 @@ int main(void) {
     test_refused_before_io();
     test_reentrancy();
     test_set_while_calls_run();
+    test_pid = getpid();
+    test_fork_while_a_hook_sleeps();
+    test_fork_inside_a_hook();
     test_redaction();
     clear_events();
     printf("%d passed, %d failed\n", passed, failed);
