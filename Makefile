@@ -157,7 +157,9 @@ check-results: $(BUILD)/test_results $(BUILD)/test_config $(BUILD)/nodebug/libka
 
 # The event hook (issue 13) against a sandbox with fault injection: with the
 # sandbox's short keys, with long random ones (so that "no event holds a
-# key" means something), then under valgrind.
+# key" means something), then under valgrind (its forked children silent:
+# memory the threads they do not have held looks lost there; they report on a
+# pipe).
 EVENTS_PUBLIC_KEY := pk_test_qsR6RZ24lPoQj3oPUlieI2nVsbBi1RMa
 EVENTS_SECRET_KEY := sk_test_r1jf3YZ4Zq0CVB8iY4qw2oF5WJKBQx4B
 EVENTS_KEYS := KASKO_SANDBOX_PUBLIC_KEY=$(EVENTS_PUBLIC_KEY) KASKO_SANDBOX_SECRET_KEY=$(EVENTS_SECRET_KEY)
@@ -167,7 +169,7 @@ check-events: $(BUILD)/test_events $(BUILD)/trace $(BUILD)/nodebug/libkasko.so.1
 	    $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_events
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug KASKO_TEST_QUICK=1 \
 	    valgrind -q --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \
-	    --error-exitcode=1 $(BUILD)/test_events
+	    --child-silent-after-fork=yes --error-exitcode=1 $(BUILD)/test_events
 
 # The README's C and Python programs, extracted and run as printed against the sandbox.
 check-readme: build

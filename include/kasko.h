@@ -448,6 +448,16 @@ void kasko_client_free(kasko_client *client) KASKO_NOEXCEPT;
  * called again, so its user data may be freed. Events of a call made while
  * it runs go to the old hook or the new one.
  *
+ * Fork: a child process keeps the hook (the same function and user data).
+ * Hooks that other threads were running when the process forked are not
+ * running in the child, and this function never waits for them there. If
+ * fork() was called from inside a hook, the child is inside that hook
+ * until it returns, under the rules above (this function refused there,
+ * calls deliver nothing), and then like any other thread. Once this
+ * function has returned in a process, the previous hook is not running in
+ * that process and is not called there again; other processes are not
+ * affected.
+ *
  * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for a NULL `client`, and
  * when called from inside an event hook (of any client), where it would
  * wait for itself; then nothing changes.

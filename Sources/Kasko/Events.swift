@@ -1,5 +1,4 @@
 import CCurl
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -134,35 +133,45 @@ struct EventFields {
 
 /// A client's event hook: at most one, replaced or cleared at any time.
 ///
-/// Events are delivered under the read lock of a pthread rwlock, so many
-/// threads deliver at once; `set` takes the write lock, so once it returns
-/// the previous hook is not running and will not be called again. A
-/// thread-local depth (`ccurl_event_hook_depth`) makes calls from inside a
-/// hook deliver nothing and refuses `set` there: a hook never takes the lock
-/// again on a thread that holds it. Without a hook, a call costs one relaxed
-/// atomic load (`observing`).
+/// The synchronisation is the C slot's (`ccurl_hook_slot`, event_hook.c): a
+/// mutex, a condition variable and a count of the deliveries running, by
+/// epoch. Many threads deliver at once; `set` swaps the hook at once and
+/// waits only for the deliveries to the previous one that had begun, so once
+/// it returns the previous hook is not running and will not be called again
+/// (in this process). The slot's thread-local state makes calls from inside
+/// a hook deliver nothing and refuses `set` there: a hook never waits for
+/// itself. Without a hook, a call costs one C call reading a flag and a
+/// thread-local (`observing`).
+///
+/// fork(): the child keeps the hook; a fork handler of the slot forgets
+/// every delivery but the forking thread's own, so a child never waits for a
+/// thread it does not have (see event_hook.c).
 public final class EventHooks: @unchecked Sendable {
     public typealias Hook = (ClientEvent) -> Void
 
-    private let isSet = Atomic<Bool>(false)
-    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
-    private var hook: Hook?
+    /// What the slot holds: a +1 `Unmanaged<Box>`.
+    private final class Box {
+        let hook: Hook
+        init(_ hook: @escaping Hook) { self.hook = hook }
+    }
+
+    /// nil only when memory ran out making it: then nothing is ever set.
+    private let slot: OpaquePointer?
 
     public init() {
-        lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
-        lock.initialize(to: pthread_rwlock_t())
-        pthread_rwlock_init(lock, nil)
+        slot = ccurl_hook_slot_new()
     }
 
     deinit {
-        pthread_rwlock_destroy(lock)
-        lock.deallocate()
+        if let previous = ccurl_hook_slot_free(slot) {
+            Unmanaged<Box>.fromOpaque(previous).release()
+        }
     }
 
     /// Whether this thread's call should report events: a hook is set, and
     /// the thread is not inside one.
     var observing: Bool {
-        isSet.load(ordering: .relaxed) && ccurl_event_hook_depth() == 0
+        ccurl_hook_slot_observing(slot) != 0
     }
 
     /// Whether the calling thread is inside a hook (of any client).
@@ -171,25 +180,23 @@ public final class EventHooks: @unchecked Sendable {
     /// Sets (or, with nil, clears) the hook. Returns false, changing
     /// nothing, when called from inside a hook.
     public func set(_ newHook: Hook?) -> Bool {
-        guard !EventHooks.insideHook else { return false }
-        guard pthread_rwlock_wrlock(lock) == 0 else { return false }
-        let previous = hook
-        hook = newHook
-        isSet.store(newHook != nil, ordering: .relaxed)
-        pthread_rwlock_unlock(lock)
+        guard let slot, !EventHooks.insideHook else { return false }
+        let raw = newHook.map { Unmanaged.passRetained(Box($0)).toOpaque() }
+        var previous: UnsafeMutableRawPointer? = nil
+        guard ccurl_hook_slot_set(slot, raw, &previous) == 0 else {
+            if let raw { Unmanaged<Box>.fromOpaque(raw).release() }
+            return false
+        }
         // Released outside the lock: a hook's captures are the caller's.
-        _ = previous
+        if let previous { Unmanaged<Box>.fromOpaque(previous).release() }
         return true
     }
 
     func deliver(_ fields: EventFields) {
         let event = fields.event
-        guard pthread_rwlock_rdlock(lock) == 0 else { return }
-        defer { pthread_rwlock_unlock(lock) }
-        guard let hook else { return }
-        ccurl_event_hook_enter()
-        defer { ccurl_event_hook_leave() }
-        hook(event)
+        guard let raw = ccurl_hook_slot_begin(slot) else { return }
+        defer { ccurl_hook_slot_end(slot) }
+        Unmanaged<Box>.fromOpaque(raw).takeUnretainedValue().hook(event)
     }
 }
 

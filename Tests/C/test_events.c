@@ -11,6 +11,12 @@
  * KASKO_SANDBOX_SECRET_KEY), so that "no event holds a key" is not trivially
  * true. KASKO_TEST_QUICK=1 shrinks the thread test for valgrind.
  *
+ * fork(): a child forked while another thread sleeps inside a hook sets,
+ * calls and clears at once (the inherited hook delivers there too); a child
+ * forked from inside a hook is inside it (set refused, a nested call
+ * delivers nothing) until the hook returns, then sets, calls and clears.
+ * Each child has a watchdog alarm, so a deadlock fails instead of hanging.
+ *
  * Not here yet: events of TLS failures (they need the nginx TLS rig of
  * scripts/check-transport).
  */
@@ -531,6 +537,7 @@ static kasko_client *fork_client;
 static char fork_id[128];
 static int entered_pipe[2]; /* the parent's hook writes a byte when it starts sleeping */
 static int release_pipe[2]; /* ... and returns when it reads one */
+static int report_pipe[2];  /* a child writes its number of failures */
 
 static void child_counter_hook(const kasko_result *event, void *user_data) {
     (void)event;
@@ -581,31 +588,41 @@ static void child_set_call_clear(long *inherited_counter) {
     CHECK(counted_view(&counter) == 2, "the child's own hook: %ld events", counter);
     CHECK(kasko_client_set_event_hook(fork_client, NULL, NULL) == KASKO_OK, "clear in the child");
     CHECK(counted_view(&counter) == 0, "nothing after clear in the child");
-    _exit(failed == 0 ? 0 : 1);
+    /* Reported on a pipe, not by the exit status: under memcheck a child's
+     * exit status is valgrind's, and what the threads it does not have held
+     * looks lost to it. */
+    char report = (char)(failed < 100 ? failed : 100);
+    _exit(write(report_pipe[1], &report, 1) == 1 ? 0 : 3);
 }
 
-/* Waits for a child, at most CHILD_WAIT_MS, killing it if late. */
+/* Waits for a child's report and exit, at most CHILD_WAIT_MS, killing it
+ * if late. */
 static void check_child(pid_t pid, const char *what) {
+    char report = -1;
+    struct pollfd reported = {.fd = report_pipe[0], .events = POLLIN};
+    int got = poll(&reported, 1, CHILD_WAIT_MS) == 1 && read(report_pipe[0], &report, 1) == 1;
     int status = 0;
     pid_t done = 0;
-    for (int waited = 0; waited < CHILD_WAIT_MS && (done = waitpid(pid, &status, WNOHANG)) == 0; waited += 10)
-        usleep(10000);
+    for (int waited = 0; waited < 5000 && (done = waitpid(pid, &status, WNOHANG)) == 0; waited += 10) usleep(10000);
     if (done == 0) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
-        CHECK(0, "%s: the child did not finish in %d ms (killed)", what, CHILD_WAIT_MS);
+    }
+    if (!got) {
+        CHECK(0, "%s: no report from the child (%s %d; SIGALRM = 14 is its watchdog: a deadlock)", what,
+              WIFSIGNALED(status) ? "killed by signal" : "exit status",
+              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
         return;
     }
-    CHECK(done == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-          "%s: the child %s %d (SIGALRM = 14: its watchdog, a deadlock)", what,
-          WIFSIGNALED(status) ? "was killed by signal" : "exited with", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    CHECK(report == 0, "%s: %d failure(s) in the child", what, report);
+    CHECK(done == pid && !WIFSIGNALED(status), "%s: the child exited", what);
 }
 
 static void test_fork_while_a_hook_sleeps(void) {
     fork_client = client_for(base_url, 0, 10000);
     struct offer offer;
     new_payment(fork_client, fork_id, sizeof fork_id, &offer);
-    CHECK(pipe(entered_pipe) == 0 && pipe(release_pipe) == 0, "pipes");
+    CHECK(pipe(entered_pipe) == 0 && pipe(release_pipe) == 0 && pipe(report_pipe) == 0, "pipes");
     long inherited_counter = 0;
     gate_slept = 0;
     CHECK(kasko_client_set_event_hook(fork_client, gate_hook, &inherited_counter) == KASKO_OK, "set the gate hook");
@@ -687,6 +704,8 @@ static void test_fork_inside_a_hook(void) {
     if (forked_in_hook > 0) check_child(forked_in_hook, "fork from inside a hook");
     CHECK(kasko_client_set_event_hook(fork_client, NULL, NULL) == KASKO_OK, "clear in the parent");
     kasko_client_free(fork_client);
+    close(report_pipe[0]);
+    close(report_pipe[1]);
 }
 
 /* ---- redaction -------------------------------------------------------- */
