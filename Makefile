@@ -225,7 +225,8 @@ check-stress: $(BUILD)/test_stress
 # The same stress, 16 threads x 128 calls, under valgrind's memcheck with
 # --fair-sched=yes (threads interleave as on real cores) and under helgrind
 # (scripts/check-races: no race reported; suppressions for the Swift runtime
-# only, in Tests/C/helgrind-swift-runtime.supp).
+# only, in Tests/C/helgrind-swift-runtime.supp); helgrind once more with an
+# event hook on every client, replaced and cleared while calls run.
 STRESS_UNDER_VALGRIND := KASKO_SANDBOX_ARGS="--faults --random-faults 0.1" $(WITH_SANDBOX) \
     env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug KASKO_STRESS_CALLS=128
 check-valgrind-stress: $(BUILD)/test_stress $(BUILD)/nodebug/libkasko.so.1
@@ -236,6 +237,7 @@ check-valgrind-stress: $(BUILD)/test_stress $(BUILD)/nodebug/libkasko.so.1
 
 check-helgrind: $(BUILD)/test_stress $(BUILD)/nodebug/libkasko.so.1
 	for api in 1.0 1.1; do $(STRESS_UNDER_VALGRIND) KASKO_STRESS_API=$$api scripts/check-races $(BUILD)/test_stress || exit 1; done
+	$(STRESS_UNDER_VALGRIND) KASKO_STRESS_API=1.1 KASKO_STRESS_HOOK=1 scripts/check-races $(BUILD)/test_stress
 
 # TLS verification (a test CA, self-signed and wrong-host certificates behind
 # a loopback nginx) and proxies (a loopback forward proxy).
