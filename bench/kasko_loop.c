@@ -23,8 +23,16 @@
  * BENCH_METHOD, BENCH_POLICY_ID), the payment's "id" read with
  * kasko_result_member_string (what a C caller does with a result), then
  * kasko_result_free.
+ *
+ * With BENCH_KASKO_HOOK=1, the shared client gets an event hook (C API 1.2)
+ * that only counts its events: the cost of delivering them. The setter is
+ * looked up at run time, so that the same program runs against a 1.1
+ * library (which then refuses BENCH_KASKO_HOOK).
  */
+#define _GNU_SOURCE
 #include <kasko.h>
+
+#include <dlfcn.h>
 
 #include "common.h"
 
@@ -71,6 +79,13 @@ static void get_with(kasko_client *with) {
 
 static void op_get(void) {
     get_with(client);
+}
+
+static long hook_events;
+
+static void count_event(const kasko_result *event, void *user_data) {
+    (void)event;
+    __atomic_fetch_add((long *)user_data, 1, __ATOMIC_RELAXED);
 }
 
 static kasko_client *new_client(void) {
@@ -158,6 +173,14 @@ int main(int argc, char **argv) {
     strncat(config, "}", sizeof config - strlen(config) - 1);
 
     client = new_client();
+    if (getenv("BENCH_KASKO_HOOK") != NULL && strcmp(getenv("BENCH_KASKO_HOOK"), "1") == 0) {
+        typedef kasko_status (*setter)(kasko_client *, void (*)(const kasko_result *, void *), void *);
+        setter set_hook = (setter)(uintptr_t)dlsym(RTLD_DEFAULT, "kasko_client_set_event_hook");
+        if (set_hook == NULL || set_hook(client, count_event, &hook_events) != KASKO_OK) {
+            fprintf(stderr, "%s: BENCH_KASKO_HOOK=1: this library has no kasko_client_set_event_hook\n", who);
+            return 2;
+        }
+    }
 
     if (strcmp(argv[1], "once") == 0) {
         op_get();

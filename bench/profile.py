@@ -15,7 +15,8 @@ libkasko is profiled from a copy without debug info (symbols remain).
 Prints: instructions per call for both peers, the split by shared object
 (self cost), the top inclusive cost centres inside libkasko, and the top
 self-cost functions of the libkasko loop. Swift names are demangled with
-swift-demangle when it is on PATH.
+swift-demangle when it is on PATH. BENCH_PROFILE_KEEP=DIR keeps a copy of
+every callgrind output there (for callgrind_annotate --tree=caller).
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def run(work: str, program: str, op: str, calls: int, base: str, env: Dict[str, 
              f"--toggle-collect=op_{op}", os.path.join(work, program), "serve", base, PUBLIC_KEY, SECRET_KEY,
              PAYMENT_ID, REQUEST],
             input=f"{op} {calls}\nquit\n", env=env, check=True, capture_output=True, text=True)
+    keep = os.environ.get("BENCH_PROFILE_KEEP")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        shutil.copy(out, keep)
     return out
 
 

@@ -24,11 +24,11 @@
 #define KASKO_H
 
 #define KASKO_VERSION_MAJOR 1
-#define KASKO_VERSION_MINOR 1
+#define KASKO_VERSION_MINOR 2
 #define KASKO_VERSION_PATCH 0
-#define KASKO_VERSION "1.1.0"
+#define KASKO_VERSION "1.2.0"
 /* MAJOR * 1000000 + MINOR * 1000 + PATCH; compare with kasko_version_number(). */
-#define KASKO_VERSION_NUMBER 1001000
+#define KASKO_VERSION_NUMBER 1002000
 
 #include <stddef.h>
 #include <stdint.h>
@@ -241,6 +241,14 @@ typedef struct kasko_config kasko_config;
 typedef struct kasko_call_options kasko_call_options;
 
 /**
+ * An event hook, set with kasko_client_set_event_hook(): called with each
+ * event of the client's calls, a kasko_result borrowed for the duration of
+ * the hook (read it with the kasko_result_* functions; never free it), and
+ * the user data the hook was set with. Added in 1.2.0.
+ */
+typedef void (*kasko_event_hook)(const kasko_result *event, void *user_data);
+
+/**
  * Returns the library's version, "MAJOR.MINOR.PATCH", e.g. "1.1.0".
  * Compare it with KASKO_VERSION, the version of the header compiled
  * against, or kasko_version_number() with KASKO_VERSION_NUMBER, to
@@ -388,6 +396,74 @@ kasko_status kasko_client_new_v2(const char *config_json, kasko_client **out_cli
  * Added in 1.0.0.
  */
 void kasko_client_free(kasko_client *client) KASKO_NOEXCEPT;
+
+/**
+ * Sets the client's event hook, a function called once per attempt and
+ * once at the end of every call, or clears it (a NULL `hook`).
+ *
+ * Each event is a `kasko_result` whose JSON (kasko_result_json(), one log
+ * line) is the event object, read with kasko_result_member_string(),
+ * kasko_result_member_int64() and the other accessors. Its members:
+ * "event" ("attempt" or "call_end"), "operation" ("payment_create" or
+ * "payment_get"), "method", "route" (the template: "/payments" or
+ * "/payments/{id}", for metrics), "path" (the base URL's path and the
+ * route filled in, never the query), "attempt" (the attempt's number; for
+ * "call_end" the attempts made, 0 for a call refused before any I/O),
+ * "http_status" (null without a response), "status" (a status name,
+ * "KASKO_OK" for success), "outcome" ("succeeded", "not_sent", "rejected"
+ * or "unknown"), "retry" (whether another attempt follows),
+ * "retry_delay_ms" (the wait before it; null unless "retry"),
+ * "request_id" (as results give it; null if none), "bytes_sent" and
+ * "bytes_received" (headers and bodies; for "call_end" the sums over the
+ * attempts), "dns_us", "connect_us", "tls_us", "first_byte_us" (libcurl's
+ * times from the start of the attempt, 0 for a phase that did not happen;
+ * null for "call_end"), "total_us" (the attempt's time; for "call_end" the
+ * call's wall time, as kasko_result_total_time_us() gives it) and
+ * "message" (what went wrong, null on success). kasko_result_status(),
+ * kasko_result_outcome(), kasko_result_http_status(),
+ * kasko_result_attempts(), kasko_result_message() and
+ * kasko_result_request_id() give the same as the members. No event holds
+ * the secret key, the public key (not even in "path"), a payment token or
+ * a body: messages are redacted as errors are.
+ *
+ * What a hook may do: read the event, copy what it keeps (the event and
+ * every string read from it are valid only until the hook returns; never
+ * pass it to kasko_result_free()), log, count, and make library calls,
+ * on this or any client: calls made from inside a hook deliver no events
+ * (on any client), so a hook cannot recurse. It may block or sleep: that
+ * delays only the call that delivered the event, and a concurrent
+ * kasko_client_set_event_hook(). It must not call
+ * kasko_client_set_event_hook() (refused there, see below), nor
+ * kasko_client_free() on the client whose call delivered the event, nor
+ * longjmp out or throw.
+ *
+ * Ownership: the library keeps `hook` and `user_data` until the hook is
+ * replaced or cleared, or the client is freed; it never frees
+ * `user_data`.
+ * Thread-safety: the hook is called on the thread making the call, from
+ * many threads at once when the client is used so. This function may be
+ * called at any time, from any thread, while calls run: calls that started
+ * before may still deliver to the old hook until this function returns;
+ * once it has returned, the previous hook is not running and will not be
+ * called again, so its user data may be freed. Events of a call made while
+ * it runs go to the old hook or the new one.
+ *
+ * Fork: a child process keeps the hook (the same function and user data).
+ * Hooks that other threads were running when the process forked are not
+ * running in the child, and this function never waits for them there. If
+ * fork() was called from inside a hook, the child is inside that hook
+ * until it returns, under the rules above (this function refused there,
+ * calls deliver nothing), and then like any other thread. Once this
+ * function has returned in a process, the previous hook is not running in
+ * that process and is not called there again; other processes are not
+ * affected.
+ *
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for a NULL `client`, and
+ * when called from inside an event hook (of any client), where it would
+ * wait for itself; then nothing changes.
+ * Added in 1.2.0.
+ */
+kasko_status kasko_client_set_event_hook(kasko_client *client, kasko_event_hook hook, void *user_data) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
  * Makes an empty client configuration, to be set key by key. It is filled
@@ -785,6 +861,20 @@ int kasko_result_retryable(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN
  * Added in 1.1.0.
  */
 int kasko_result_attempts(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Returns the call's wall time in microseconds, on a monotonic clock from
+ * the call's start to its answer: retry waits included, and an event
+ * hook's time for every attempt but the last. For a result of
+ * kasko_payment_create_v2() or kasko_payment_get_v2() (success or
+ * failure); 0 for a call refused before any I/O and for every other
+ * result (an event's time is its "total_us" member).
+ *
+ * Thread-safety: a result may be read from many threads at once.
+ * Returns 0 for a NULL `result`.
+ * Added in 1.2.0.
+ */
+int64_t kasko_result_total_time_us(const kasko_result *result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
  * Returns what went wrong, in English, or NULL on success. It is the error

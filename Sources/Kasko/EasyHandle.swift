@@ -180,12 +180,38 @@ final class EasyHandle {
             // The body is this handle's buffer, reused by its next perform:
             // `Transport.send` has the response consumed while the handle is
             // still lent, so no other thread ever sees the buffer.
-            return .success(HTTPResponse(
+            var response = HTTPResponse(
                 status: statusCode, body: body,
-                requestIDBytes: isError || request.forTypedResult ? header("X-Request-Id") : nil,
-                retryAfterSeconds: isError ? header("Retry-After").flatMap(EasyHandle.delaySeconds) : nil))
+                requestIDBytes: isError || request.forTypedResult || request.measures ? header("X-Request-Id") : nil,
+                retryAfterSeconds: isError ? header("Retry-After").flatMap(EasyHandle.delaySeconds) : nil)
+            if request.measures { response.measure = measure() }
+            return .success(response)
         }
-        return .failure(failure(for: code, httpStatus: statusCode == 0 ? nil : statusCode))
+        var failed = failure(for: code, httpStatus: statusCode == 0 ? nil : statusCode)
+        if request.measures { failed.measure = measure() }
+        return .failure(failed)
+    }
+
+    /// The last perform's timings and sizes, for an event hook. A value
+    /// libcurl cannot give counts as 0.
+    private func measure() -> AttemptMeasure {
+        func offset(_ info: CURLINFO) -> Int64 {
+            var value: curl_off_t = 0
+            return ccurl_easy_getinfo_off_t(handle, info, &value) == CURLE_OK ? Int64(value) : 0
+        }
+        func long(_ info: CURLINFO) -> Int64 {
+            var value: Int = 0
+            return ccurl_easy_getinfo_long(handle, info, &value) == CURLE_OK ? Int64(value) : 0
+        }
+        var measure = AttemptMeasure()
+        measure.dnsMicroseconds = offset(CURLINFO_NAMELOOKUP_TIME_T)
+        measure.connectMicroseconds = offset(CURLINFO_CONNECT_TIME_T)
+        measure.tlsMicroseconds = offset(CURLINFO_APPCONNECT_TIME_T)
+        measure.firstByteMicroseconds = offset(CURLINFO_STARTTRANSFER_TIME_T)
+        measure.totalMicroseconds = offset(CURLINFO_TOTAL_TIME_T)
+        measure.bytesSent = long(CURLINFO_REQUEST_SIZE) &+ offset(CURLINFO_SIZE_UPLOAD_T)
+        measure.bytesReceived = long(CURLINFO_HEADER_SIZE) &+ offset(CURLINFO_SIZE_DOWNLOAD_T)
+        return measure
     }
 
     /// The call's own timeout, or the client's again after a call that had one.

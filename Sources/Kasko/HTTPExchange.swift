@@ -24,6 +24,9 @@ struct HTTPRequest {
     /// payment's members while validating it (the 1.0 calls do neither, and
     /// do not pay for them).
     var forTypedResult = false
+    /// An event hook is set: read libcurl's timings and sizes after the
+    /// attempt (`AttemptMeasure`) and the request id on success too.
+    var measures = false
 
     init(method: Method, urlPrefix: String, urlSuffix: String = "", body: [UInt8]) {
         self.method = method
@@ -69,6 +72,8 @@ struct HTTPResponse {
     let requestIDBytes: [UInt8]?
     /// `Retry-After` in whole seconds, when the server sent one.
     let retryAfterSeconds: Int?
+    /// What libcurl measured, when the request `measures`.
+    var measure: AttemptMeasure?
 
     init(status: Int, body: [UInt8], requestIDBytes: [UInt8]?, retryAfterSeconds: Int?) {
         self.status = status
@@ -104,6 +109,8 @@ struct TransportFailure: Error {
     /// Set when the status line had arrived before the failure.
     let httpStatus: Int?
     let requestID: String?
+    /// What libcurl measured, when the request `measures` and got as far as a perform.
+    var measure: AttemptMeasure? = nil
 
     /// libcurl or memory failed us before anything was sent.
     static func local(_ message: String) -> TransportFailure {

@@ -10,6 +10,8 @@ public final class KaskoClient: Sendable {
     /// The paths errors name requests by: no query (it holds the public key).
     private let createPath: String
     private let paymentsPathPrefix: String
+    /// The client's event hook (issue 13); calls read it once each.
+    public let eventHooks = EventHooks()
 
     public init(configuration: Configuration) throws(KaskoError) {
         self.configuration = configuration
@@ -50,6 +52,7 @@ public final class KaskoClient: Sendable {
     ) -> Result<Void, KaskoError> {
         execute(
             HTTPRequest(method: .post, urlPrefix: createURL, body: request.body), pathPrefix: createPath,
+            event: .paymentCreate,
             options: options, operation: .createPayment(policyID: request.policyID), callSecrets: [request.token],
             deliver: deliver)
     }
@@ -62,7 +65,7 @@ public final class KaskoClient: Sendable {
         do {
             return createPayment(try PaymentRequest(json: json), deliver: deliver)
         } catch {
-            return .failure(error)
+            return .failure(refused(error, operation: .paymentCreate))
         }
     }
 
@@ -84,12 +87,38 @@ public final class KaskoClient: Sendable {
         do {
             paymentID = try PaymentID(id)
         } catch {
-            return .failure(error)
+            return .failure(refused(error, operation: .paymentGet))
         }
         return execute(
             HTTPRequest(method: .get, urlPrefix: paymentsURLPrefix, urlSuffix: paymentID.value, body: []),
-            pathPrefix: paymentsPathPrefix, options: options, operation: .getPayment(id: paymentID.value),
+            pathPrefix: paymentsPathPrefix, event: .paymentGet, options: options, operation: .getPayment(id: paymentID.value),
             callSecrets: [], deliver: deliver)
+    }
+
+    /// Reports a call refused before any I/O (a bad argument the C layer or
+    /// this client found) to the event hook, as a call end with attempt 0,
+    /// and hands the error back. Nothing happens without a hook.
+    public func refused(_ error: KaskoError, operation: EventOperation) -> KaskoError {
+        if eventHooks.observing {
+            let path = operation == .paymentCreate ? createPath : paymentsPathPrefix + "{id}"
+            report(callEndOf: error, operation: operation, path: path, attempts: 0, bytes: (0, 0), total: 0)
+        }
+        return error
+    }
+
+    private func report(
+        callEndOf error: KaskoError, operation: EventOperation, path: String, attempts: Int, bytes: (Int64, Int64),
+        total: Int64
+    ) {
+        var fields = EventFields(
+            isCallEnd: true, operation: operation, path: path, attempt: attempts, httpStatus: error.httpStatus,
+            status: error.status, outcome: error.outcome)
+        fields.requestID = error.requestID
+        fields.message = error.message
+        fields.bytesSent = bytes.0
+        fields.bytesReceived = bytes.1
+        fields.totalMicroseconds = total
+        eventHooks.deliver(fields)
     }
 
     /// A delivering call's payment, copied out to be kept beyond the call.
@@ -112,22 +141,43 @@ public final class KaskoClient: Sendable {
     /// Attempts until success or until `OutcomeRules` and `max_retries` say
     /// stop. `callSecrets` (a payment token) are redacted from the error
     /// together with the client's keys. Options holding a refused value
-    /// fail the call before any I/O.
+    /// fail the call before any I/O. With an event hook set (and this thread
+    /// not inside one), each attempt and the call's end are reported to it;
+    /// without one, the only cost is `observing`'s atomic load.
     private func execute(
-        _ request: HTTPRequest, pathPrefix: String, options: CallOptions?, operation: Operation,
-        callSecrets: [String], deliver: (PaymentJSON) -> Void
+        _ request: HTTPRequest, pathPrefix: String, event: EventOperation, options: CallOptions?,
+        operation: Operation, callSecrets: [String], deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
         var request = request
+        let observing = eventHooks.observing
+        let path = observing ? pathPrefix + request.urlSuffix : ""
         if let options {
-            if let problem = options.problem { return .failure(problem) }
+            if let problem = options.problem {
+                if observing {
+                    report(callEndOf: problem, operation: event, path: path, attempts: 0, bytes: (0, 0), total: 0)
+                }
+                return .failure(problem)
+            }
             request = request.with(options)
         }
+        request.measures = observing
+        // A typed result carries the call's wall time; the 1.0 calls do not
+        // read the clock unless a hook is set.
+        let timed = observing || request.forTypedResult
+        let started = timed ? MonotonicClock.microseconds() : 0
+        var sent: Int64 = 0
+        var received: Int64 = 0
         var attempt = 0
         while true {
             attempt += 1
+            var measure: AttemptMeasure?
+            var deliveredStatus = 0
+            var deliveredRequestID: String?
+            var callTime: Int64 = 0
             let end: AttemptEnd = transport.send(request) { result in
                 switch result {
                 case .success(let response):
+                    if observing { measure = response.measure }
                     switch ResponseInterpreter.interpret(response, for: operation, indexingMembers: request.forTypedResult) {
                     case .success(var payment):
                         payment.httpStatus = response.status
@@ -136,27 +186,73 @@ public final class KaskoClient: Sendable {
                         if let requestID = response.requestID {
                             payment.requestID = Redactor(configuration: configuration, callSecrets: callSecrets).requestID(requestID)
                         }
+                        if timed {
+                            callTime = MonotonicClock.microseconds() - started
+                            payment.totalTimeMicroseconds = callTime
+                        }
+                        if observing {
+                            deliveredStatus = response.status
+                            deliveredRequestID = payment.requestID
+                        }
                         deliver(payment)
                         return .delivered
                     case .failure(let failure): return .failed(failure, retryAfterSeconds: response.retryAfterSeconds)
                     }
                 case .failure(let failure):
+                    if observing { measure = failure.measure }
                     return .failed(
                         FailedAttempt(evidence: failure.evidence, error: KaskoClient.error(for: failure, call: operation.call)),
                         retryAfterSeconds: nil)
                 }
             }
+            // The call's time runs to its answer: the hook's time for the
+            // last attempt is not in it (for earlier ones it is, as it
+            // delays the next attempt).
+            if timed, callTime == 0 { callTime = MonotonicClock.microseconds() - started }
+            if observing {
+                sent &+= measure?.bytesSent ?? 0
+                received &+= measure?.bytesReceived ?? 0
+            }
             let failed: FailedAttempt
             let retryAfterSeconds: Int?
             switch end {
-            case .delivered: return .success(())
+            case .delivered:
+                if observing {
+                    var fields = EventFields(
+                        isCallEnd: false, operation: event, path: path, attempt: attempt, httpStatus: deliveredStatus,
+                        status: .ok, outcome: nil)
+                    fields.requestID = deliveredRequestID
+                    fields.record(measure)
+                    eventHooks.deliver(fields)
+                    fields.isCallEnd = true
+                    fields.timings = nil
+                    fields.bytesSent = sent
+                    fields.bytesReceived = received
+                    fields.totalMicroseconds = callTime
+                    eventHooks.deliver(fields)
+                }
+                return .success(())
             case .failed(let failure, let delay):
                 failed = failure
                 retryAfterSeconds = delay
             }
             let verdict = OutcomeRules.verdict(failed.evidence, for: operation.call)
-            if retryPolicy.shouldRetry(verdict, attempt: attempt) {
-                RetryPolicy.sleep(milliseconds: retryPolicy.delayMilliseconds(afterAttempt: attempt, retryAfterSeconds: retryAfterSeconds))
+            let retrying = retryPolicy.shouldRetry(verdict, attempt: attempt)
+            let delay = retrying ? retryPolicy.delayMilliseconds(afterAttempt: attempt, retryAfterSeconds: retryAfterSeconds) : 0
+            if observing {
+                let seen = failed.error.redacted(by: Redactor(configuration: configuration, callSecrets: callSecrets))
+                var fields = EventFields(
+                    isCallEnd: false, operation: event, path: path, attempt: attempt, httpStatus: seen.httpStatus,
+                    status: seen.status, outcome: seen.outcome)
+                fields.retry = retrying
+                fields.retryDelayMilliseconds = delay
+                fields.requestID = seen.requestID
+                fields.message = seen.message + describing(request, path: path, status: seen.httpStatus)
+                fields.record(measure)
+                eventHooks.deliver(fields)
+            }
+            if retrying {
+                RetryPolicy.sleep(milliseconds: delay)
                 continue
             }
             var error = failed.error.redacted(by: Redactor(configuration: configuration, callSecrets: callSecrets))
@@ -165,6 +261,11 @@ public final class KaskoClient: Sendable {
             // payment id, the hints no key), and a long server message must
             // not push it out.
             error.message += describing(request, path: pathPrefix + request.urlSuffix, status: error.httpStatus)
+            if timed { error.totalTimeMicroseconds = callTime }
+            if observing {
+                report(callEndOf: error, operation: event, path: path, attempts: attempt, bytes: (sent, received),
+                       total: error.totalTimeMicroseconds)
+            }
             return .failure(error)
         }
     }

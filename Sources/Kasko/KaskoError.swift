@@ -24,6 +24,9 @@ public struct KaskoError: Error, Sendable {
     public var retryable: Bool
     public var outcome: RequestOutcome
     public var attempts: Int
+    /// The call's wall time in microseconds (not in the error object): set
+    /// for a typed result or when an event hook is set, else 0.
+    public var totalTimeMicroseconds: Int64 = 0
     /// The response's `X-Request-Id`, to quote to support.
     public var requestID: String?
     /// A server `errors` array, passed on.

@@ -267,6 +267,9 @@ public struct PaymentJSON: Sendable {
     /// How the call that brought it went: set by `KaskoClient` on delivery.
     public internal(set) var httpStatus = 0
     public internal(set) var attempts = 0
+    /// The call's wall time, retry waits included, in microseconds: set for
+    /// a typed result or when an event hook is set, else 0.
+    public internal(set) var totalTimeMicroseconds: Int64 = 0
     /// The response's `X-Request-Id` (redacted like an error's), read only
     /// when the request asked for it.
     public internal(set) var requestID: String?

@@ -21,6 +21,8 @@ final class CallResult: @unchecked Sendable {
     let message: UnsafePointer<CChar>?
     let requestID: UnsafePointer<CChar>?
     let pendingPaymentID: UnsafePointer<CChar>?
+    /// The call's wall time in microseconds; 0 for results that are not a call's.
+    private(set) var totalTimeMicroseconds: Int64 = 0
     /// Whether the C strings above were malloc'd here (the out-of-memory
     /// result's are static).
     private let ownsStrings: Bool
@@ -70,6 +72,7 @@ final class CallResult: @unchecked Sendable {
             pendingPaymentID: nil, ownsStrings: true)
         // Indexed while it was validated: no second scan on the first lookup.
         members = .some(payment.members)
+        totalTimeMicroseconds = payment.totalTimeMicroseconds
     }
 
     /// A failure, with its error object. nil if memory ran out.
@@ -87,6 +90,25 @@ final class CallResult: @unchecked Sendable {
             status: error.status, outcome: KaskoCOutcome(error.outcome), httpStatus: error.httpStatus ?? 0,
             attempts: error.attempts, retryable: error.retryable, json: text, jsonLength: json.utf8.count,
             message: message, requestID: requestID ?? nil, pendingPaymentID: pending ?? nil, ownsStrings: true)
+        totalTimeMicroseconds = error.totalTimeMicroseconds
+    }
+
+    /// An event for an event hook: its JSON is the event object, its status,
+    /// outcome, HTTP status, attempts, message and request id the event's.
+    /// nil if memory ran out.
+    convenience init?(event: ClientEvent) {
+        let text = CStrings.copy(event.json)
+        let message = event.message.map(CStrings.copy)
+        let requestID = event.requestID.map(CStrings.copy)
+        guard let text, message != .some(nil), requestID != .some(nil) else {
+            for pointer in [text, message ?? nil, requestID ?? nil] { free(pointer) }
+            return nil
+        }
+        self.init(
+            status: event.status, outcome: event.outcome.map(KaskoCOutcome.init) ?? .outcomeSucceeded,
+            httpStatus: event.httpStatus ?? 0, attempts: event.attempt, retryable: false, json: text,
+            jsonLength: event.json.utf8.count, message: message ?? nil, requestID: requestID ?? nil,
+            pendingPaymentID: nil, ownsStrings: true)
     }
 
     /// The result handed out when memory ran out: nothing of it is

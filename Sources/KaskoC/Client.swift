@@ -134,3 +134,90 @@ func borrowClient(_ client: OpaquePointer?) throws(KaskoError) -> KaskoClient {
     guard let client else { throw .invalidArgument("client is NULL") }
     return Unmanaged<KaskoClient>.fromOpaque(UnsafeRawPointer(client)).takeUnretainedValue()
 }
+
+/// The C type of an event hook: a function pointer taking the event (a
+/// borrowed `kasko_result *`) and the user data it was set with. The
+/// header spells it `kasko_event_hook`.
+public typealias KaskoCEventHook = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void
+
+/// Sets the client's event hook, a function called once per attempt and
+/// once at the end of every call, or clears it (a NULL `hook`).
+///
+/// Each event is a `kasko_result` whose JSON (kasko_result_json(), one log
+/// line) is the event object, read with kasko_result_member_string(),
+/// kasko_result_member_int64() and the other accessors. Its members:
+/// "event" ("attempt" or "call_end"), "operation" ("payment_create" or
+/// "payment_get"), "method", "route" (the template: "/payments" or
+/// "/payments/{id}", for metrics), "path" (the base URL's path and the
+/// route filled in, never the query), "attempt" (the attempt's number; for
+/// "call_end" the attempts made, 0 for a call refused before any I/O),
+/// "http_status" (null without a response), "status" (a status name,
+/// "KASKO_OK" for success), "outcome" ("succeeded", "not_sent", "rejected"
+/// or "unknown"), "retry" (whether another attempt follows),
+/// "retry_delay_ms" (the wait before it; null unless "retry"),
+/// "request_id" (as results give it; null if none), "bytes_sent" and
+/// "bytes_received" (headers and bodies; for "call_end" the sums over the
+/// attempts), "dns_us", "connect_us", "tls_us", "first_byte_us" (libcurl's
+/// times from the start of the attempt, 0 for a phase that did not happen;
+/// null for "call_end"), "total_us" (the attempt's time; for "call_end" the
+/// call's wall time, as kasko_result_total_time_us() gives it) and
+/// "message" (what went wrong, null on success). kasko_result_status(),
+/// kasko_result_outcome(), kasko_result_http_status(),
+/// kasko_result_attempts(), kasko_result_message() and
+/// kasko_result_request_id() give the same as the members. No event holds
+/// the secret key, the public key (not even in "path"), a payment token or
+/// a body: messages are redacted as errors are.
+///
+/// What a hook may do: read the event, copy what it keeps (the event and
+/// every string read from it are valid only until the hook returns; never
+/// pass it to kasko_result_free()), log, count, and make library calls,
+/// on this or any client: calls made from inside a hook deliver no events
+/// (on any client), so a hook cannot recurse. It may block or sleep: that
+/// delays only the call that delivered the event, and a concurrent
+/// kasko_client_set_event_hook(). It must not call
+/// kasko_client_set_event_hook() (refused there, see below), nor
+/// kasko_client_free() on the client whose call delivered the event, nor
+/// longjmp out or throw.
+///
+/// Ownership: the library keeps `hook` and `user_data` until the hook is
+/// replaced or cleared, or the client is freed; it never frees
+/// `user_data`.
+/// Thread-safety: the hook is called on the thread making the call, from
+/// many threads at once when the client is used so. This function may be
+/// called at any time, from any thread, while calls run: calls that started
+/// before may still deliver to the old hook until this function returns;
+/// once it has returned, the previous hook is not running and will not be
+/// called again, so its user data may be freed. Events of a call made while
+/// it runs go to the old hook or the new one.
+///
+/// Fork: a child process keeps the hook (the same function and user data).
+/// Hooks that other threads were running when the process forked are not
+/// running in the child, and this function never waits for them there. If
+/// fork() was called from inside a hook, the child is inside that hook
+/// until it returns, under the rules above (this function refused there,
+/// calls deliver nothing), and then like any other thread. Once this
+/// function has returned in a process, the previous hook is not running in
+/// that process and is not called there again; other processes are not
+/// affected.
+///
+/// Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for a NULL `client`, and
+/// when called from inside an event hook (of any client), where it would
+/// wait for itself; then nothing changes.
+/// Added in 1.2.0.
+@c(kasko_client_set_event_hook)
+public func kasko_client_set_event_hook(
+    _ client: OpaquePointer?, _ hook: KaskoCEventHook?, _ user_data: UnsafeMutableRawPointer?
+) -> KaskoCStatus {
+    guard let client else { return .errInvalidArgument }
+    let owner = Unmanaged<KaskoClient>.fromOpaque(UnsafeRawPointer(client)).takeUnretainedValue()
+    guard let hook else { return owner.eventHooks.set(nil) ? .ok : .errInvalidArgument }
+    let data = user_data
+    let set = owner.eventHooks.set { event in
+        // Memory ran out: the event is lost, the call goes on.
+        guard let result = CallResult(event: event) else { return }
+        let borrowed = Unmanaged.passRetained(result)
+        hook(OpaquePointer(borrowed.toOpaque()), data)
+        borrowed.release()
+    }
+    return set ? .ok : .errInvalidArgument
+}

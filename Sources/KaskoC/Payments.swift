@@ -48,7 +48,7 @@ public func kasko_payment_create(
     _ request_json: UnsafePointer<CChar>?,
     _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> KaskoCStatus {
-    paymentCall(client, out_json) { (owner, deliver) throws(KaskoError) in
+    paymentCall(client, .paymentCreate, out_json) { (owner, deliver) throws(KaskoError) in
         owner.createPayment(
             json: try CStrings.read(request_json, name: "request_json", limit: CStrings.maximumDocumentBytes),
             deliver: deliver)
@@ -85,7 +85,7 @@ public func kasko_payment_get(
     _ payment_id: UnsafePointer<CChar>?,
     _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
 ) -> KaskoCStatus {
-    paymentCall(client, out_json) { (owner, deliver) throws(KaskoError) in
+    paymentCall(client, .paymentGet, out_json) { (owner, deliver) throws(KaskoError) in
         owner.getPayment(
             id: try CStrings.read(payment_id, name: "payment_id", limit: PaymentID.maximumLength), deliver: deliver)
     }
@@ -97,6 +97,7 @@ public func kasko_payment_get(
 /// bytes are still the transfer buffer: the one copy made of them.
 private func paymentCall(
     _ client: OpaquePointer?,
+    _ operation: EventOperation,
     _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
     _ call: (KaskoClient, (PaymentJSON) -> Void) throws(KaskoError) -> Result<Void, KaskoError>
 ) -> KaskoCStatus {
@@ -104,10 +105,14 @@ private func paymentCall(
     out_json.pointee = nil
     var text: UnsafeMutablePointer<CChar>?
     let result: Result<Void, KaskoError>
+    var owner: KaskoClient?
     do throws(KaskoError) {
-        result = try call(try borrowClient(client)) { payment in text = CStrings.copy(payment.bytes) }
+        let borrowed = try borrowClient(client)
+        owner = borrowed
+        result = try call(borrowed) { payment in text = CStrings.copy(payment.bytes) }
     } catch {
-        result = .failure(error)
+        // Refused before any I/O: a hook hears of it once the client is known.
+        result = .failure(owner?.refused(error, operation: operation) ?? error)
     }
     return deliver(result.map { text }, to: out_json)
 }
@@ -151,7 +156,7 @@ public func kasko_payment_create_v2(
     _ options: UnsafeRawPointer?,
     _ out_result: UnsafeMutablePointer<OpaquePointer?>?
 ) -> KaskoCStatus {
-    resultCall(client, options, out_result) { (owner, options, deliver) throws(KaskoError) in
+    resultCall(client, .paymentCreate, options, out_result) { (owner, options, deliver) throws(KaskoError) in
         // The same words as for a JSON request, and the same limit: the
         // field is refused before more than that is read.
         func field(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(KaskoError) -> String {
@@ -194,7 +199,7 @@ public func kasko_payment_get_v2(
     _ options: UnsafeRawPointer?,
     _ out_result: UnsafeMutablePointer<OpaquePointer?>?
 ) -> KaskoCStatus {
-    resultCall(client, options, out_result) { (owner, options, deliver) throws(KaskoError) in
+    resultCall(client, .paymentGet, options, out_result) { (owner, options, deliver) throws(KaskoError) in
         owner.getPayment(
             id: try CStrings.read(payment_id, name: "payment_id", limit: PaymentID.maximumLength),
             options: options, deliver: deliver)
@@ -207,6 +212,7 @@ public func kasko_payment_get_v2(
 /// the error.
 private func resultCall(
     _ client: OpaquePointer?,
+    _ operation: EventOperation,
     _ options: UnsafeRawPointer?,
     _ out_result: UnsafeMutablePointer<OpaquePointer?>?,
     _ call: (KaskoClient, CallOptions, (PaymentJSON) -> Void) throws(KaskoError) -> Result<Void, KaskoError>
@@ -215,13 +221,16 @@ private func resultCall(
     out_result.pointee = nil
     var made: CallResult?
     let result: Result<Void, KaskoError>
+    var borrowed: KaskoClient?
     do throws(KaskoError) {
         let owner = try borrowClient(client)
+        borrowed = owner
         result = try call(owner, CallOptionsBox.borrow(options)?.options ?? CallOptions()) { payment in
             made = CallResult(payment: payment)
         }
     } catch {
-        result = .failure(error)
+        // Refused before any I/O: a hook hears of it once the client is known.
+        result = .failure(borrowed?.refused(error, operation: operation) ?? error)
     }
     switch result {
     case .success: return CallResult.hand(made, to: out_result)

@@ -92,6 +92,21 @@ public func kasko_result_attempts(_ result: UnsafeRawPointer?) -> CInt {
     CallResult.borrow(result)?.attempts ?? 0
 }
 
+/// Returns the call's wall time in microseconds, on a monotonic clock from
+/// the call's start to its answer: retry waits included, and an event
+/// hook's time for every attempt but the last. For a result of
+/// kasko_payment_create_v2() or kasko_payment_get_v2() (success or
+/// failure); 0 for a call refused before any I/O and for every other
+/// result (an event's time is its "total_us" member).
+///
+/// Thread-safety: a result may be read from many threads at once.
+/// Returns 0 for a NULL `result`.
+/// Added in 1.2.0.
+@c(kasko_result_total_time_us)
+public func kasko_result_total_time_us(_ result: UnsafeRawPointer?) -> Int64 {
+    CallResult.borrow(result)?.totalTimeMicroseconds ?? 0
+}
+
 /// Returns what went wrong, in English, or NULL on success. It is the error
 /// object's "message", and never holds a key or a payment token.
 ///

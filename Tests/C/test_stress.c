@@ -20,6 +20,12 @@
  * Then keep-alive (KASKO_STRESS_KEEPALIVE=1, on a sandbox without random
  * faults, which would close connections): consecutive calls from one thread
  * reuse one connection, and N busy threads keep about N, not one per call.
+ *
+ * With KASKO_STRESS_HOOK=1 every client has an event hook (issue 13) that
+ * reads each event and counts it under a mutex, and while the threads share
+ * one client, another thread replaces and clears its hook every few
+ * milliseconds: for helgrind, delivery against set and clear. Every call
+ * must then have delivered at least one event.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <kasko.h>
@@ -29,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sandbox_client.h"
 #include "testing.h"
@@ -42,6 +49,63 @@ static int calls_per_thread = 1000;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 static int use_v2;
 static int typed_disagreements;
+
+/* ---- the event hook (KASKO_STRESS_HOOK=1) -------------------------------- */
+
+static int use_hook;
+struct hook_count {
+    pthread_mutex_t lock;
+    long events;
+    long unreadable;
+};
+static struct hook_count hook_counts[2] = {{PTHREAD_MUTEX_INITIALIZER, 0, 0}, {PTHREAD_MUTEX_INITIALIZER, 0, 0}};
+
+static void stress_hook(const kasko_result *event, void *user_data) {
+    struct hook_count *count = user_data;
+    const char *json = kasko_result_json(event);
+    const char *kind = NULL;
+    int readable = json != NULL && kasko_result_member_string(event, "event", &kind, NULL) == KASKO_OK && kind != NULL
+                   && (strcmp(kind, "attempt") == 0 || strcmp(kind, "call_end") == 0)
+                   && kasko_result_status(event) <= KASKO_ERR_INTERNAL;
+    pthread_mutex_lock(&count->lock);
+    count->events++;
+    if (!readable) count->unreadable++;
+    pthread_mutex_unlock(&count->lock);
+}
+
+static pthread_mutex_t setter_lock = PTHREAD_MUTEX_INITIALIZER;
+static int setter_stop;
+static int setter_failures;
+static long setter_rounds;
+
+/* Replaces the shared client's hook (two user data in turn) and clears it,
+ * until told to stop; leaves it set. */
+static void *hook_setter(void *argument) {
+    kasko_client *client = argument;
+    for (long round = 0;; round++) {
+        pthread_mutex_lock(&setter_lock);
+        int stop = setter_stop;
+        setter_rounds = round;
+        pthread_mutex_unlock(&setter_lock);
+        if (stop) break;
+        kasko_status status = round % 3 == 2 ? kasko_client_set_event_hook(client, NULL, NULL)
+                                             : kasko_client_set_event_hook(client, stress_hook, &hook_counts[round % 2]);
+        if (status != KASKO_OK) setter_failures++;
+        nanosleep(&(struct timespec){0, 3000000}, NULL);
+    }
+    if (kasko_client_set_event_hook(client, stress_hook, &hook_counts[0]) != KASKO_OK) setter_failures++;
+    return NULL;
+}
+
+static long hook_events(void) {
+    long events = 0;
+    for (int i = 0; i < 2; i++) {
+        pthread_mutex_lock(&hook_counts[i].lock);
+        events += hook_counts[i].events;
+        pthread_mutex_unlock(&hook_counts[i].lock);
+    }
+    return events;
+}
 
 /* A copy of a result's JSON, so that the checks below read the 1.1 calls'
  * answers as they read the 1.0 calls' strings; and the typed reads of the
@@ -168,6 +232,8 @@ static int error_matches(kasko_status status, const char *json, int is_create) {
 static void *work(void *argument) {
     struct worker *worker = argument;
     kasko_client *client = worker->shared != NULL ? worker->shared : new_client();
+    if (use_hook && worker->shared == NULL && kasko_client_set_event_hook(client, stress_hook, &hook_counts[1]) != KASKO_OK)
+        judge(worker, 0, "set the hook", KASKO_ERR_INTERNAL, NULL);
     char known_id[129] = "";
     for (int call = 0; call < calls_per_thread; call++) {
         int kind = (int)(rand_r(&worker->seed) % 8);
@@ -229,6 +295,13 @@ static void run(const char *mode, int shared, int calls) {
         CHECK(workers[i].policies != NULL, "%s: memory", mode);
         if (workers[i].policies == NULL) return;
     }
+    long events_before = hook_events();
+    pthread_t setter;
+    int setting = use_hook && shared && client != NULL;
+    if (setting) {
+        setter_stop = 0;
+        CHECK(pthread_create(&setter, NULL, hook_setter, client) == 0, "%s: the hook's setter", mode);
+    }
     for (int i = 0; i < THREADS; i++) {
         CHECK(pthread_create(&threads[i], NULL, work, &workers[i]) == 0, "%s: thread %d", mode, i);
     }
@@ -238,6 +311,21 @@ static void run(const char *mode, int shared, int calls) {
         correct += workers[i].correct;
         wrong += workers[i].wrong;
         faulted += workers[i].faulted;
+    }
+    if (setting) {
+        pthread_mutex_lock(&setter_lock);
+        setter_stop = 1;
+        pthread_mutex_unlock(&setter_lock);
+        pthread_join(setter, NULL);
+        CHECK(setter_failures == 0, "%s: set and clear while calls run: %d failed", mode, setter_failures);
+    }
+    if (use_hook) {
+        long events = hook_events() - events_before;
+        long unreadable = hook_counts[0].unreadable + hook_counts[1].unreadable;
+        printf("%s: %ld events (%ld set/clear rounds)\n", mode, events, setting ? setter_rounds : 0L);
+        /* With the hook replaced and cleared all along, only some calls report. */
+        CHECK(setting ? events > 0 : events >= THREADS * calls, "%s: events delivered: %ld", mode, events);
+        CHECK(unreadable == 0, "%s: %ld events not as documented", mode, unreadable);
     }
     kasko_client_free(client);
     int after = open_descriptors();
@@ -338,6 +426,8 @@ int main(void) {
     const char *api = getenv("KASKO_STRESS_API");
     use_v2 = api != NULL && strcmp(api, "1.1") == 0;
     if (use_v2) printf("through the 1.1 calls (kasko_result)\n");
+    use_hook = getenv("KASKO_STRESS_HOOK") != NULL && strcmp(getenv("KASKO_STRESS_HOOK"), "1") == 0;
+    if (use_hook) printf("with an event hook on every client\n");
     if (getenv("KASKO_STRESS_KEEPALIVE") != NULL) {
         test_keepalive();
     } else {

@@ -77,6 +77,36 @@ typedef struct ccurl_locked_share {
 ccurl_locked_share *ccurl_locked_share_new(void);
 void ccurl_locked_share_free(ccurl_locked_share *owner);
 
+/* A client's event hook slot (event_hook.c). The hook is an opaque pointer
+ * the caller owns (the slot never frees or calls it).
+ *
+ * ccurl_hook_slot_new: an empty slot; NULL when memory ran out.
+ * ccurl_hook_slot_free: frees it, returning its hook; no call may be using
+ * the slot any more.
+ * ccurl_hook_slot_observing: whether a call on this thread should report
+ * events: a hook is set (a hint, read without the lock) and the thread is
+ * not inside a hook of any slot.
+ * ccurl_hook_slot_begin: the hook to deliver to, and this thread is inside
+ * it until ccurl_hook_slot_end; NULL (no end needed) when there is none, or
+ * when the thread is already inside a hook: hooks never nest.
+ * ccurl_hook_slot_set: replaces the hook (NULL clears) and returns 0 once
+ * no delivery to the previous one runs in this process, with it in
+ * *previous; -1, changing nothing, from inside a hook, where it would wait
+ * for itself.
+ * ccurl_event_hook_depth: how many hooks this thread is inside (0 or 1).
+ *
+ * fork(): the child keeps the hook, and of the deliveries only the forking
+ * thread's own (when it forked from inside a hook); no lock or waiter of
+ * another thread survives there. */
+typedef struct ccurl_hook_slot ccurl_hook_slot;
+ccurl_hook_slot *ccurl_hook_slot_new(void);
+void *ccurl_hook_slot_free(ccurl_hook_slot *slot);
+int ccurl_hook_slot_observing(const ccurl_hook_slot *slot);
+void *ccurl_hook_slot_begin(ccurl_hook_slot *slot);
+void ccurl_hook_slot_end(ccurl_hook_slot *slot);
+int ccurl_hook_slot_set(ccurl_hook_slot *slot, void *hook, void **previous);
+int ccurl_event_hook_depth(void);
+
 /* curl_version_info's version string ("7.88.1"). */
 const char *ccurl_version_number(void);
 
