@@ -14,17 +14,17 @@
 //! ways.
 #![allow(non_camel_case_types)]
 
-use std::os::raw::{c_char, c_int, c_long, c_uint};
+use std::os::raw::{c_char, c_int, c_long, c_uint, c_void};
 
 /// `KASKO_VERSION_MAJOR` of the header this module was written from.
 pub const KASKO_VERSION_MAJOR: c_int = 1;
 /// `KASKO_VERSION_MINOR` of the header this module was written from.
-pub const KASKO_VERSION_MINOR: c_int = 1;
+pub const KASKO_VERSION_MINOR: c_int = 2;
 /// `KASKO_VERSION_PATCH` of the header this module was written from.
 pub const KASKO_VERSION_PATCH: c_int = 0;
 /// `KASKO_VERSION_NUMBER`, `MAJOR*1000000 + MINOR*1000 + PATCH`: the oldest
 /// library this module works with ([`kasko_version_number`] is at least this).
-pub const KASKO_VERSION_NUMBER: c_int = 1001000;
+pub const KASKO_VERSION_NUMBER: c_int = 1002000;
 
 /// `kasko_status`: a C enum without negative values, which C compilers
 /// give the type `unsigned int` (as bindgen would declare it).
@@ -113,6 +113,10 @@ pub struct kasko_config {
     _marker: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
 }
 
+/// `kasko_event_hook` (1.2): called with a borrowed event result and the
+/// user data given to [`kasko_client_set_event_hook`]; `None` is NULL.
+pub type kasko_event_hook = Option<unsafe extern "C" fn(event: *const kasko_result, user_data: *mut c_void)>;
+
 extern "C" {
     /// `const char *kasko_version(void)`: static.
     pub fn kasko_version() -> *const c_char;
@@ -126,6 +130,13 @@ extern "C" {
     ) -> kasko_status;
     /// `void kasko_client_free(kasko_client *)`: NULL does nothing.
     pub fn kasko_client_free(client: *mut kasko_client);
+    /// `kasko_status kasko_client_set_event_hook(kasko_client *, kasko_event_hook, void *)`
+    /// (1.2): None clears the hook.
+    pub fn kasko_client_set_event_hook(
+        client: *mut kasko_client,
+        hook: kasko_event_hook,
+        user_data: *mut c_void,
+    ) -> kasko_status;
     /// `kasko_status kasko_payment_create(kasko_client *, const char *, char **)`.
     pub fn kasko_payment_create(
         client: *mut kasko_client,
@@ -244,6 +255,9 @@ extern "C" {
     pub fn kasko_result_request_id(result: *const kasko_result) -> *const c_char;
     /// `const char *kasko_result_pending_payment_id(const kasko_result *)`: NULL if none.
     pub fn kasko_result_pending_payment_id(result: *const kasko_result) -> *const c_char;
+    /// `int64_t kasko_result_total_time_us(const kasko_result *)`: the call's
+    /// wall time in microseconds (1.2).
+    pub fn kasko_result_total_time_us(result: *const kasko_result) -> i64;
 
     /// `kasko_json_type kasko_result_member_type(const kasko_result *, const char *)`.
     pub fn kasko_result_member_type(

@@ -38,6 +38,11 @@ struct Declarations {
     functions: BTreeMap<String, Function>,
 }
 
+/// One spelling of a function pointer type for both sides of the comparison.
+fn function_pointer(params: &[String], ret: &str) -> String {
+    format!("fn({})->{}", params.join(","), ret)
+}
+
 fn squeeze(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
@@ -251,6 +256,21 @@ fn parse_header(text: &str) -> Declarations {
             if let ["struct", tag, name] = words.as_slice() {
                 assert_eq!(tag, name, "typedef struct {tag} {name}");
                 found.structs.push(name.to_string());
+            } else if let Some(star) = rest.find("(*") {
+                // A function pointer: `typedef RET (*NAME)(PARAMS)`, which
+                // Rust spells `Option<unsafe extern "C" fn(PARAMS) -> RET>`
+                // (NULL is None). Compared by types alone.
+                let ret = c_type_to_rust(&rest[..star]);
+                let after = &rest[star + 2..];
+                let close = after.find(')').expect("typedef RET (*NAME)(...)");
+                let name = after[..close].trim();
+                let params_text = after[close + 1..].trim().trim_start_matches('(').trim_end_matches(')');
+                let params: Vec<String> = params_text
+                    .split(',')
+                    .filter(|param| !param.trim().is_empty() && param.trim() != "void")
+                    .map(|param| c_type_to_rust(split_last_ident(param).0))
+                    .collect();
+                found.types.insert(name.to_string(), function_pointer(&params, &ret));
             } else {
                 panic!("a typedef this test does not know: {statement}");
             }
@@ -331,10 +351,22 @@ fn parse_sys(text: &str) -> Declarations {
             assert!(old.is_none(), "{name} is declared twice in sys.rs");
         } else if let Some(rest) = line.strip_prefix("pub type ") {
             let (name, ty) = rest.split_once('=').expect("pub type NAME = TYPE;");
-            found.types.insert(
-                name.trim().into(),
-                rust_type(ty.trim().trim_end_matches(';')),
-            );
+            let ty = ty.trim().trim_end_matches(';');
+            let ty = match squeeze(ty).strip_prefix("Option<unsafeextern\"C\"fn(") {
+                // Parameter names dropped: the header's and ours may differ.
+                Some(rest) => {
+                    let (params, ret) = rest.split_once(')').expect("fn(...)");
+                    let params: Vec<String> = params
+                        .split(',')
+                        .filter(|param| !param.is_empty())
+                        .map(|param| rust_type(param.split_once(':').map_or(param, |(_, ty)| ty)))
+                        .collect();
+                    let ret = ret.trim_end_matches('>');
+                    function_pointer(&params, &rust_type(ret.strip_prefix("->").unwrap_or(ret)))
+                }
+                None => rust_type(ty),
+            };
+            found.types.insert(name.trim().into(), ty);
         } else if let Some(rest) = line.strip_prefix("pub struct ") {
             let name: String = rest.chars().take_while(|&c| is_ident_char(c)).collect();
             found.structs.push(name);
