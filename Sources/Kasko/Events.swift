@@ -54,7 +54,9 @@ public struct AttemptMeasure: Sendable {
 /// member, already redacted) and the members the C layer's typed access
 /// reads directly.
 public struct ClientEvent: Sendable {
-    public let json: String
+    /// The event object's UTF-8 text.
+    public let jsonBytes: [UInt8]
+    public var json: String { String(decoding: jsonBytes, as: UTF8.self) }
     public let status: KaskoStatus
     /// nil: the attempt or call succeeded.
     public let outcome: RequestOutcome?
@@ -104,7 +106,7 @@ struct EventFields {
     }
 
     var event: ClientEvent {
-        var object = JSONObjectWriter()
+        var object = JSONObjectBytes(capacity: 512)
         object.add("event", string: isCallEnd ? "call_end" : "attempt")
         object.add("operation", string: operation.name)
         object.add("method", string: operation.method)
@@ -117,17 +119,17 @@ struct EventFields {
         object.add("retry", bool: retry)
         object.add("retry_delay_ms", int: retry ? retryDelayMilliseconds : nil)
         object.add("request_id", string: requestID)
-        object.add("bytes_sent", int: Int(clamping: bytesSent))
-        object.add("bytes_received", int: Int(clamping: bytesReceived))
-        object.add("dns_us", int: timings.map { Int(clamping: $0.dnsMicroseconds) })
-        object.add("connect_us", int: timings.map { Int(clamping: $0.connectMicroseconds) })
-        object.add("tls_us", int: timings.map { Int(clamping: $0.tlsMicroseconds) })
-        object.add("first_byte_us", int: timings.map { Int(clamping: $0.firstByteMicroseconds) })
-        object.add("total_us", int: Int(clamping: totalMicroseconds))
+        object.add("bytes_sent", int: bytesSent)
+        object.add("bytes_received", int: bytesReceived)
+        object.add("dns_us", int: timings?.dnsMicroseconds)
+        object.add("connect_us", int: timings?.connectMicroseconds)
+        object.add("tls_us", int: timings?.tlsMicroseconds)
+        object.add("first_byte_us", int: timings?.firstByteMicroseconds)
+        object.add("total_us", int: totalMicroseconds)
         object.add("message", string: message)
         return ClientEvent(
-            json: object.text, status: status, outcome: outcome, httpStatus: httpStatus, attempt: attempt,
-            message: message, requestID: requestID)
+            jsonBytes: object.finish(), status: status, outcome: outcome, httpStatus: httpStatus,
+            attempt: attempt, message: message, requestID: requestID)
     }
 }
 

@@ -15,9 +15,20 @@ public enum JSONWriter {
 
     /// Appends `value` as a JSON string literal to UTF-8 bytes.
     public static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
-        bytes.reserveCapacity(bytes.count + value.utf8.count + 2)
+        var value = value
+        value.withUTF8 { appendQuoted(utf8: $0, to: &bytes) }
+    }
+
+    static func appendQuoted(utf8 value: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
+        // Most values need no escaping: one bulk copy.
+        if !value.contains(where: needsEscape) {
+            bytes.append(contentsOf: value)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
+        bytes.reserveCapacity(bytes.count + value.count + 1)
+        for byte in value {
             guard needsEscape(byte) else {
                 bytes.append(byte)
                 continue
@@ -89,4 +100,73 @@ public struct JSONObjectWriter {
     }
 
     public var text: String { "{" + body + "}" }
+}
+
+/// An object written member by member, in order, straight into UTF-8
+/// bytes: for the events of a hook, written twice or more per call, where
+/// building the text by string appends cost more than the call's own JSON
+/// work. Keys are literals the library chooses (ASCII, nothing to escape).
+public struct JSONObjectBytes {
+    public private(set) var bytes: [UInt8]
+
+    public init(capacity: Int) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+        bytes.append(UInt8(ascii: "{"))
+    }
+
+    public mutating func add(_ key: StaticString, string value: String?) {
+        self.key(key)
+        if let value {
+            JSONWriter.appendQuoted(value, to: &bytes)
+        } else {
+            appendNull()
+        }
+    }
+
+    public mutating func add(_ key: StaticString, int value: Int64?) {
+        self.key(key)
+        guard let value else { return appendNull() }
+        // Digits least significant first into a stack buffer, then one copy.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var magnitude = value.magnitude
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
+    }
+
+    public mutating func add(_ key: StaticString, int value: Int?) {
+        add(key, int: value.map { Int64($0) })
+    }
+
+    public mutating func add(_ key: StaticString, bool value: Bool) {
+        self.key(key)
+        appendASCII(value ? "true" : "false")
+    }
+
+    /// The finished object's bytes.
+    public mutating func finish() -> [UInt8] {
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    private mutating func key(_ key: StaticString) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        appendASCII(key)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    private mutating func appendNull() { appendASCII("null") }
+
+    private mutating func appendASCII(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
 }

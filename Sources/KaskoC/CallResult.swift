@@ -97,7 +97,7 @@ final class CallResult: @unchecked Sendable {
     /// outcome, HTTP status, attempts, message and request id the event's.
     /// nil if memory ran out.
     convenience init?(event: ClientEvent) {
-        let text = CStrings.copy(event.json)
+        let text = CStrings.copy(event.jsonBytes)
         let message = event.message.map(CStrings.copy)
         let requestID = event.requestID.map(CStrings.copy)
         guard let text, message != .some(nil), requestID != .some(nil) else {
@@ -107,7 +107,7 @@ final class CallResult: @unchecked Sendable {
         self.init(
             status: event.status, outcome: event.outcome.map(KaskoCOutcome.init) ?? .outcomeSucceeded,
             httpStatus: event.httpStatus ?? 0, attempts: event.attempt, retryable: false, json: text,
-            jsonLength: event.json.utf8.count, message: message ?? nil, requestID: requestID ?? nil,
+            jsonLength: event.jsonBytes.count, message: message ?? nil, requestID: requestID ?? nil,
             pendingPaymentID: nil, ownsStrings: true)
     }
 

@@ -50,4 +50,36 @@ import Testing
         #expect(!quoted.unicodeScalars.contains { $0.value < 0x20 })
         #expect(try JSONParser.parse(quoted) == .string(original))
     }
+
+    /// The events' byte writer gives what the parser reads back: escapes,
+    /// integers at both ends of their range, null and booleans, in order.
+    @Test func byteWriterRoundTrips() throws {
+        var object = JSONObjectBytes(capacity: 8)
+        let awkward = "quote\" backslash\\ newline\n nul\u{0} é 😀"
+        object.add("s", string: awkward)
+        object.add("plain", string: "/payments/t123")
+        object.add("none", string: nil)
+        object.add("zero", int: 0)
+        object.add("min", int: Int64.min)
+        object.add("max", int: Int64.max)
+        object.add("negative", int: -1205)
+        object.add("absent", int: nil as Int?)
+        object.add("yes", bool: true)
+        object.add("no", bool: false)
+        let text = String(decoding: object.finish(), as: UTF8.self)
+        let value = try JSONParser.parse(text)
+        #expect(value["s"] == .string(awkward))
+        #expect(value["plain"] == .string("/payments/t123"))
+        #expect(value["none"] == .null)
+        #expect(value["zero"] == .number("0"))
+        #expect(value["min"] == .number("-9223372036854775808"))
+        #expect(value["max"] == .number("9223372036854775807"))
+        #expect(value["negative"] == .number("-1205"))
+        #expect(value["absent"] == .null)
+        #expect(value["yes"] == .bool(true))
+        #expect(value["no"] == .bool(false))
+        #expect(text.hasPrefix(#"{"s":"#) && !text.contains(",,"))
+        var empty = JSONObjectBytes(capacity: 2)
+        #expect(String(decoding: empty.finish(), as: UTF8.self) == "{}")
+    }
 }
