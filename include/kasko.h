@@ -416,8 +416,10 @@ void kasko_client_free(kasko_client *client) KASKO_NOEXCEPT;
  * "request_id" (as results give it; null if none), "bytes_sent" and
  * "bytes_received" (headers and bodies; for "call_end" the sums over the
  * attempts), "dns_us", "connect_us", "tls_us", "first_byte_us" (libcurl's
- * times from the start of the attempt, 0 for a phase that did not happen;
- * null for "call_end"), "total_us" (the attempt's time; for "call_end" the
+ * times from the start of the attempt, 0 for a phase that did not happen
+ * or did not complete: a reused connection has no connect or TLS time, and
+ * an attempt whose TLS handshake failed records neither, as libcurl 7.88
+ * measures them, its "total_us" covers it; null for "call_end"), "total_us" (the attempt's time; for "call_end" the
  * call's wall time, as kasko_result_total_time_us() gives it) and
  * "message" (what went wrong, null on success). kasko_result_status(),
  * kasko_result_outcome(), kasko_result_http_status(),

@@ -17,8 +17,8 @@
  * delivers nothing) until the hook returns, then sets, calls and clears.
  * Each child has a watchdog alarm, so a deadlock fails instead of hanging.
  *
- * Not here yet: events of TLS failures (they need the nginx TLS rig of
- * scripts/check-transport).
+ * Events of TLS calls and of TLS failures are in test_transport.c, which
+ * has the TLS rig (scripts/check-transport).
  */
 #define _DEFAULT_SOURCE
 #include <kasko.h>

@@ -11,10 +11,17 @@
  *                            another host name
  *   KASKO_TEST_CA            the test CA's certificate (PEM)
  *   KASKO_PROXY_URL          the forward proxy; KASKO_PROXY_LOG its log
+ *
+ * Every TLS call here runs with an event hook (issue 13): a TLS handshake
+ * shows in the attempt's timings, and a failed one gives an attempt event
+ * (no answer, not sent, not retried, the reason in its message) and a call
+ * end, like any other failure.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <kasko.h>
 
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +56,60 @@ static kasko_client *client_for(const char *base_url, const char *extra) {
     return client;
 }
 
+/* ---- the event hook: what it keeps of each event ----------------------- */
+
+struct event {
+    char kind[16];
+    char status[48];
+    char outcome[16];
+    char message[512];
+    int64_t attempt, http_status, connect, tls, first_byte, total; /* -1: null */
+    int retry;
+    int leaked;
+};
+#define MAX_EVENTS 16
+static struct event events[MAX_EVENTS];
+static int event_count;
+
+static void copy_member(const kasko_result *event, const char *name, char *out, size_t size) {
+    const char *value = NULL;
+    out[0] = 0;
+    if (kasko_result_member_string(event, name, &value, NULL) == KASKO_OK && value != NULL)
+        snprintf(out, size, "%s", value);
+}
+
+static int64_t int_member(const kasko_result *event, const char *name) {
+    int64_t value = -1;
+    if (kasko_result_member_int64(event, name, &value) != KASKO_OK) return -1;
+    return value;
+}
+
+/* The calls here are on one thread: no lock. */
+static void record_hook(const kasko_result *event, void *user_data) {
+    (void)user_data;
+    if (event_count == MAX_EVENTS) return;
+    struct event *e = &events[event_count++];
+    copy_member(event, "event", e->kind, sizeof e->kind);
+    copy_member(event, "status", e->status, sizeof e->status);
+    copy_member(event, "outcome", e->outcome, sizeof e->outcome);
+    copy_member(event, "message", e->message, sizeof e->message);
+    e->attempt = int_member(event, "attempt");
+    e->http_status = int_member(event, "http_status");
+    e->connect = int_member(event, "connect_us");
+    e->tls = int_member(event, "tls_us");
+    e->first_byte = int_member(event, "first_byte_us");
+    e->total = int_member(event, "total_us");
+    if (kasko_result_member_bool(event, "retry", &e->retry) != KASKO_OK) e->retry = -1;
+    const char *json = kasko_result_json(event);
+    if (getenv("KASKO_TEST_VERBOSE") && json != NULL) fprintf(stderr, "event: %s\n", json);
+    e->leaked = json == NULL || strstr(json, secret_key) != NULL || strstr(json, public_key) != NULL;
+}
+
+static void watch(kasko_client *client) {
+    event_count = 0;
+    CHECK(kasko_client_set_event_hook(client, record_hook, NULL) == KASKO_OK, "set the hook");
+}
+
 /* Creates a payment for a fresh offer and views it; returns the status of
  * the first call that failed, or KASKO_OK. Fills id and the failure JSON. */
 static kasko_status create_and_view(kasko_client *client, char *id, size_t id_size, char **failure) {
@@ -77,9 +138,32 @@ static kasko_status create_and_view(kasko_client *client, char *id, size_t id_si
 /* A TLS failure: a network error, never retried, naming the problem. */
 static void expect_tls_failure(const char *what, const char *url, const char *extra, const char *phrase) {
     kasko_client *client = client_for(url, extra);
+    watch(client);
     char id[129] = "";
     char *failure = NULL;
     kasko_status status = create_and_view(client, id, sizeof id, &failure);
+    /* The create failed in the handshake: one attempt that got no answer. */
+    CHECK(event_count == 2, "%s: %d events, not an attempt and a call end", what, event_count);
+    if (event_count == 2) {
+        const struct event *attempt = &events[0], *end = &events[1];
+        CHECK(strcmp(attempt->kind, "attempt") == 0 && strcmp(end->kind, "call_end") == 0, "%s: %s then %s", what,
+              attempt->kind, end->kind);
+        CHECK(strcmp(attempt->status, "KASKO_ERR_NETWORK") == 0 && strcmp(end->status, "KASKO_ERR_NETWORK") == 0,
+              "%s: event statuses %s, %s", what, attempt->status, end->status);
+        CHECK(strcmp(attempt->outcome, "not_sent") == 0 && strcmp(end->outcome, "not_sent") == 0,
+              "%s: event outcomes %s, %s", what, attempt->outcome, end->outcome);
+        CHECK(attempt->attempt == 1 && attempt->http_status == -1 && attempt->retry == 0,
+              "%s: attempt %" PRId64 ", http_status %" PRId64 ", retry %d", what, attempt->attempt,
+              attempt->http_status, attempt->retry);
+        /* libcurl 7.88 records no connect or TLS time for a handshake that
+         * failed (documented at kasko_client_set_event_hook). */
+        CHECK(attempt->tls == 0 && attempt->first_byte == 0 && attempt->total > 0,
+              "%s: no TLS time (%" PRId64 " us) and no first byte (%" PRId64 "), total %" PRId64, what,
+              attempt->tls, attempt->first_byte, attempt->total);
+        CHECK(strstr(attempt->message, phrase) != NULL, "%s: the event's message lacks '%s': %s", what, phrase,
+              attempt->message);
+        CHECK(!attempt->leaked && !end->leaked, "%s: an event holds a key", what);
+    }
     CHECK(status == KASKO_ERR_NETWORK, "%s: %s %s", what, kasko_status_name(status), failure ? failure : "");
     if (failure != NULL) {
         if (getenv("KASKO_TEST_VERBOSE")) fprintf(stderr, "%s: %s\n", what, failure);
@@ -100,11 +184,26 @@ static void test_tls(void) {
     snprintf(with_ca, sizeof with_ca, ",\"ca_bundle\":\"%s\"", ca);
 
     kasko_client *client = client_for(good, with_ca);
+    watch(client);
     char id[129] = "";
     char *failure = NULL;
     kasko_status status = create_and_view(client, id, sizeof id, &failure);
     CHECK(status == KASKO_OK, "https with the test CA as ca_bundle: %s %s", kasko_status_name(status),
           failure ? failure : "");
+    /* Create and view: an attempt and a call end each. The create made the
+     * connection, so its attempt shows the handshake, in order. */
+    CHECK(event_count == 4, "https: %d events, not 4", event_count);
+    if (event_count == 4) {
+        const struct event *create = &events[0];
+        CHECK(strcmp(create->kind, "attempt") == 0 && strcmp(create->status, "KASKO_OK") == 0
+                  && create->http_status == 200,
+              "https: the create's attempt: %s %s %" PRId64, create->kind, create->status, create->http_status);
+        CHECK(create->connect > 0 && create->tls > create->connect && create->first_byte >= create->tls
+                  && create->total >= create->first_byte,
+              "https: connect %" PRId64 " < tls %" PRId64 " <= first byte %" PRId64 " <= total %" PRId64 " us",
+              create->connect, create->tls, create->first_byte, create->total);
+        for (int i = 0; i < event_count; i++) CHECK(!events[i].leaked, "https: event %d holds a key", i);
+    }
     kasko_string_free(failure);
     kasko_client_free(client);
 
