@@ -35,8 +35,21 @@ KASKO_LIBS   := -L$(BUILD) -lkasko
 RUN_LIB      := env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)
 WITH_SANDBOX := scripts/with-sandbox --sandbox $(SANDBOX)
 
+# Keys for every sandbox of this make run, random each run unless given:
+# scripts/with-sandbox starts the sandbox with them and every suite reads
+# them from there, so no test passes by knowing a fixed key, and `make check`
+# can search all it printed for them (scripts/check-output-secrets).
+# Made once here (:=) and exported: sub-makes and scripts see the same.
+ifeq ($(origin KASKO_SANDBOX_PUBLIC_KEY),undefined)
+KASKO_SANDBOX_PUBLIC_KEY := pk_test_$(shell head -c 18 /dev/urandom | base64 | tr '+/' 'xy')
+endif
+ifeq ($(origin KASKO_SANDBOX_SECRET_KEY),undefined)
+KASKO_SANDBOX_SECRET_KEY := sk_test_$(shell head -c 18 /dev/urandom | base64 | tr '+/' 'xy')
+endif
+export KASKO_SANDBOX_PUBLIC_KEY KASKO_SANDBOX_SECRET_KEY
+
 .PHONY: all deps need-build need-check need-bench build install install-files header demo deb check check-header check-abi check-swift check-c check-results check-events check-readme check-readme-types \
-        check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress \
+        check-suites check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress \
         check-hostile check-valgrind-stress check-helgrind check-transport check-fork check-bindings check-install wheel check-wheel fuzz bench clean
 
 all: build
@@ -109,10 +122,15 @@ $(BUILD)/trace: examples/c/trace.c include/kasko.h build
 demo: build $(BUILD)/create_and_view
 	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
 
-check: need-check build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-events check-readme check-readme-types check-valgrind \
+# Every suite, with all it prints searched for this run's keys and for
+# payment tokens (scripts/check-output-secrets; the log is build/check-output.log).
+check: need-check
+	scripts/check-output-secrets $(MAKE) --no-print-directory check-suites
+
+check-suites: need-check build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-events check-readme check-readme-types check-valgrind \
        check-asan check-faults check-hostile check-stress check-valgrind-stress check-helgrind check-transport check-fork check-python \
        check-bindings check-wheel check-install deb fuzz
-	@echo "make check: all checks passed"
+	@echo "make check: all suites passed"
 
 check-header: build
 	scripts/generate-header --check
@@ -122,6 +140,7 @@ check-header: build
 	scripts/check-project-facts >/dev/null
 	scripts/check-manpages
 	scripts/check-man-examples --lib-dir $(BUILD)
+	scripts/check-output-secrets --self-test
 
 check-abi: build
 	scripts/check-abi $(BUILD)/libkasko.so.1
@@ -156,17 +175,14 @@ check-results: $(BUILD)/test_results $(BUILD)/test_config $(BUILD)/nodebug/libka
 	done
 
 # The event hook (issue 13) against a sandbox with fault injection: with the
-# sandbox's short keys, with long random ones (so that "no event holds a
-# key" means something), then under valgrind (its forked children silent:
-# memory the threads they do not have held looks lost there; they report on a
-# pipe).
-EVENTS_PUBLIC_KEY := pk_test_qsR6RZ24lPoQj3oPUlieI2nVsbBi1RMa
-EVENTS_SECRET_KEY := sk_test_r1jf3YZ4Zq0CVB8iY4qw2oF5WJKBQx4B
-EVENTS_KEYS := KASKO_SANDBOX_PUBLIC_KEY=$(EVENTS_PUBLIC_KEY) KASKO_SANDBOX_SECRET_KEY=$(EVENTS_SECRET_KEY)
+# sandbox's own short keys (a hint shows no last four), with this run's long
+# random ones (so that "no event holds a key" means something), then under
+# valgrind (its forked children silent: memory the threads they do not have
+# held looks lost there; they report on a pipe).
 check-events: $(BUILD)/test_events $(BUILD)/trace $(BUILD)/nodebug/libkasko.so.1
+	KASKO_SANDBOX_PUBLIC_KEY=pk_test_sandbox KASKO_SANDBOX_SECRET_KEY=sk_test_sandbox \
+	    KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_events
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_events
-	env $(EVENTS_KEYS) KASKO_SANDBOX_ARGS="--faults --public-key $(EVENTS_PUBLIC_KEY) --secret-key $(EVENTS_SECRET_KEY)" \
-	    $(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_events
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug KASKO_TEST_QUICK=1 \
 	    valgrind -q --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \
 	    --child-silent-after-fork=yes --error-exitcode=1 $(BUILD)/test_events
