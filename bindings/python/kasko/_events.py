@@ -331,7 +331,7 @@ class Hooks:
             # The barrier: returns once no delivery that may have read `old`
             # is running (the GIL is released meanwhile: CDLL).
             status: int = lib.kasko_client_set_event_hook(
-                handle, _TRAMPOLINE if wanted else None, self.key if wanted else None
+                handle, _TRAMPOLINE if wanted else _NO_HOOK, self.key if wanted else None
             )
             if status != lib.OK:
                 self.consumers = old
@@ -415,6 +415,8 @@ def _trampoline(pointer: Optional[int], key: Optional[int]) -> None:
 
 #: The one C hook of the process (kept for its lifetime).
 _TRAMPOLINE = EVENT_HOOK(_trampoline)
+#: NULL, as a kasko_event_hook (ctypes refuses None for a CFUNCTYPE argument).
+_NO_HOOK = EVENT_HOOK()
 
 
 def _after_fork_in_child() -> None:
