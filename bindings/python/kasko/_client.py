@@ -305,8 +305,9 @@ class Client:
         on the ``kasko`` logger: each attempt at DEBUG (a retried one at
         WARNING), each call's end at DEBUG (a failure at INFO, a create whose
         outcome is unknown at WARNING). Set at creation when ``KASKO_LOG``
-        is set or when the logger is enabled for WARNING and has handlers;
-        off otherwise, so that logging costs nothing unless asked for. The
+        is set or when the logger is enabled for DEBUG and has handlers;
+        off otherwise (WARNING lines alone need ``set_event_logging(True)``),
+        so that logging costs nothing unless asked for. The
         levels are checked per event, so the logger's configuration may
         change meanwhile. Raises as ``set_event_hook``."""
         if not isinstance(enabled, bool):
