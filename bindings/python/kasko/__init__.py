@@ -11,7 +11,11 @@ discovery order: ``KASKO_LIBRARY``, the library bundled in the package (a
 wheel from ``scripts/build-wheel``), the SONAME through the loader, then
 ``ctypes.util.find_library``) and checks its version (1.1 or later of major
 1: the binding uses the C API 1.1); if it cannot, the import raises
-``ImportError`` saying what was tried and how to fix it.
+``ImportError`` saying what was tried and how to fix it. With a 1.2 library
+clients also report events (``Client.set_event_hook``, ``kasko.Event``),
+log them on the ``kasko`` logger (``KASKO_LOG=debug``), and can be traced
+with OpenTelemetry (``kasko.opentelemetry``, which needs
+``opentelemetry-api``; ``import kasko`` does not).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from ._errors import (
 )
 from ._lib import EXPECTED_MAJOR, library as _library
 from ._client import Client
+from ._events import Event, EventHook
 from ._payment import FullPayment, Metadata, Payment, RestrictedPayment
 
 __all__ = [
@@ -39,6 +44,8 @@ __all__ = [
     "FullPayment",
     "RestrictedPayment",
     "Metadata",
+    "Event",
+    "EventHook",
     "KaskoError",
     "InvalidArgumentError",
     "BadRequestError",

@@ -17,11 +17,14 @@ import json
 import json.scanner
 import math
 import os
+import threading
 from types import TracebackType
 from typing import Any, Callable, Dict, NoReturn, Optional, Tuple, Type, Union, cast
 
 from ._errors import error_from_result, internal_error, invalid_argument, invalid_payment
+from ._events import PENDING, CallObserver, CallScope, EventHook, Hooks, observing, report
 from ._lib import LibKasko, library
+from ._log import wanted_at_creation
 from ._payment import FullPayment, Payment, from_response
 
 __all__ = ["Client"]
@@ -96,15 +99,19 @@ class _Handle(ctypes.c_void_p):
     it returns.
     """
 
-    def __init__(self, value: int, lib: LibKasko) -> None:
+    def __init__(self, value: int, lib: LibKasko, hooks: Hooks) -> None:
         super().__init__(value)
         self._lib = lib
+        # The client's event consumers: registered (weakly) for the C hook
+        # while one is set, forgotten once the handle is freed.
+        self._hooks = hooks
 
     def __del__(self) -> None:
         value = self.value
         if value:
             try:
                 self._lib.kasko_client_free(value)
+                self._hooks.forget()
             except Exception:  # interpreter shutdown: nothing sensible to do
                 pass
 
@@ -146,6 +153,13 @@ class Client:
     ``with`` block) is idempotent and never blocks: calls already running
     finish normally and the handle is freed when the last of them returns;
     calls made after ``close()`` raise ``InvalidArgumentError``.
+
+    Events: ``set_event_hook(hook)`` has ``hook(event)`` called with a
+    ``kasko.Event`` for each HTTP attempt and at the end of each call, on
+    the calling thread; ``set_event_logging(True)`` logs them on the
+    ``kasko`` logger (set at creation when ``KASKO_LOG`` is set or logging
+    is configured, see ``kasko._log``). ``total_time`` on payments and
+    errors is the call's wall time in seconds.
     """
 
     def __init__(
@@ -219,8 +233,15 @@ class Client:
                 lib.kasko_result_free(result)
         if not handle.value:
             raise internal_error("kasko_client_new_v2 returned KASKO_OK but no client")
-        self._handle = _Handle(handle.value, lib)
+        self._hooks = Hooks(lib)
+        self._observer: Optional[CallObserver] = None
+        self._handle = _Handle(handle.value, lib, self._hooks)
         self._closed = False
+        if lib.has_events and wanted_at_creation():
+            try:
+                self.set_event_logging(True)
+            except Exception:  # made inside a hook, where hooks cannot change
+                pass
 
     # -- public API ---------------------------------------------------------
 
@@ -238,6 +259,78 @@ class Client:
     def closed(self) -> bool:
         """True once ``close()`` was called."""
         return self._closed
+
+    # -- events ---------------------------------------------------------------
+
+    @property
+    def event_hook(self) -> Optional[EventHook]:
+        """The function ``set_event_hook`` set, or ``None``."""
+        return self._hooks.user
+
+    @property
+    def event_logging(self) -> bool:
+        """Whether the client's events are logged on the ``kasko`` logger
+        (see ``set_event_logging``)."""
+        return self._hooks.logging
+
+    def set_event_hook(self, hook: Optional[EventHook]) -> None:
+        """Calls ``hook(event)`` with a ``kasko.Event`` for each HTTP attempt
+        of each call of this client and once at the end of each call; ``None``
+        clears it. One hook per client (this replaces the previous one);
+        event logging and ``kasko.opentelemetry`` get the events too.
+
+        The hook runs on the thread making the call, inside the call (from
+        many threads at once if the client is shared), so it delays that
+        call only. It may log, count, keep the event (an immutable copy),
+        and make calls (on any client: they deliver no events). An exception
+        it raises is logged on the ``kasko`` logger (ERROR, with the
+        traceback) and otherwise ignored; ``KeyboardInterrupt`` and other
+        ``BaseException`` are raised by the call once the library returns.
+
+        May be called at any time from any thread while calls run. When it
+        returns, the previous hook is not running and will not be called
+        again. Raises ``InvalidArgumentError`` when ``hook`` is neither
+        callable nor ``None``, when the client is closed, and when called
+        from inside an event hook (the library refuses it there: it would
+        wait for itself); ``InternalError`` with a library older than 1.2.
+        """
+        if hook is not None and not callable(hook):
+            raise invalid_argument(
+                f"the event hook must be callable or None, not {type(hook).__name__}"
+            )
+        self._update_hooks(lambda old: (hook, old[1], old[2]))
+
+    def set_event_logging(self, enabled: bool) -> None:
+        """Logs (``True``) or stops logging (``False``) this client's events
+        on the ``kasko`` logger: each attempt at DEBUG (a retried one at
+        WARNING), each call's end at DEBUG (a failure at INFO, a create whose
+        outcome is unknown at WARNING). Set at creation when ``KASKO_LOG``
+        is set or when the logger is enabled for DEBUG and has handlers;
+        off otherwise (WARNING lines alone need ``set_event_logging(True)``),
+        so that logging costs nothing unless asked for. The
+        levels are checked per event, so the logger's configuration may
+        change meanwhile. Raises as ``set_event_hook``."""
+        if not isinstance(enabled, bool):
+            raise invalid_argument(f"enabled must be a bool, not {type(enabled).__name__}")
+        self._update_hooks(lambda old: (old[0], enabled, old[2]))
+
+    def _set_observer(self, observer: Optional[CallObserver]) -> None:
+        """Sets (or clears) the call observer, told about every call around
+        it and given its events (``kasko.opentelemetry``). Raises as
+        ``set_event_hook``."""
+        if observer is None:
+            self._observer = None  # calls stop being observed, then the hook goes
+        self._update_hooks(lambda old: (old[0], old[1], observer is not None))
+        self._observer = observer
+
+    def _update_hooks(self, change: Callable[[Tuple[Any, bool, bool]], Tuple[Any, bool, bool]]) -> None:
+        handle = self._handle
+        if handle is None:
+            raise invalid_argument("the client is closed")
+        try:
+            self._hooks.update(handle, change)
+        finally:
+            del handle
 
     def create_payment(
         self,
@@ -281,6 +374,10 @@ class Client:
                 fields = _fields_slowly(token, provider, method, policy_id)
         else:
             fields = _fields_slowly(token, provider, method, policy_id)
+        observer = self._observer
+        if observer is not None:
+            return self._observed(observer, "payment_create", self._create, fields, False,
+                                  timeout_ms, traceparent, tracestate)
         if timeout_ms is None and traceparent is None and tracestate is None:
             return self._call(self._create, fields, None, False)
         options = self._options(timeout_ms, traceparent, tracestate)
@@ -314,6 +411,11 @@ class Client:
                 encoded = _c_string("payment_id", payment_id)
         else:
             encoded = _c_string("payment_id", payment_id)
+        observer = self._observer
+        if observer is not None:
+            return cast(FullPayment, self._observed(
+                observer, "payment_get", self._get, (encoded,), True, timeout_ms, traceparent,
+                tracestate))
         if timeout_ms is None and traceparent is None and tracestate is None:
             return cast(FullPayment, self._call(self._get, (encoded,), None, True))
         options = self._options(timeout_ms, traceparent, tracestate)
@@ -360,6 +462,39 @@ class Client:
             pass
 
     # -- internals ----------------------------------------------------------
+
+    def _observed(
+        self, observer: CallObserver, operation: str, function: Callable[..., int],
+        fields: Tuple[bytes, ...], view: bool, timeout_ms: Optional[int],
+        traceparent: Optional[str], tracestate: Optional[str],
+    ) -> Payment:
+        """A call told to the observer: its scope gets the call's events
+        (through the thread's current scope) and its end; its trace context
+        is sent unless the call was given one."""
+        try:
+            scope: Optional[CallScope] = observer.start(operation)
+        except Exception:  # the observer's bug must not fail the payment
+            report(f"the call observer {observer!r} failed to start a call, which goes on unobserved")
+            scope = None
+        if scope is not None and traceparent is None and tracestate is None:
+            traceparent, tracestate = scope.traceparent, scope.tracestate
+        options: Optional[int] = None
+        try:
+            if timeout_ms is not None or traceparent is not None or tracestate is not None:
+                options = self._options(timeout_ms, traceparent, tracestate)
+            if scope is None:
+                return self._call(function, fields, options, view)
+            with observing(self._hooks, scope):
+                payment = self._call(function, fields, options, view)
+        except BaseException as error:
+            if scope is not None:
+                _end(scope, None, error)
+            raise
+        finally:
+            if options is not None:
+                self._lib.kasko_call_options_free(options)
+        _end(scope, payment, None)
+        return payment
 
     def _options(
         self, timeout_ms: Optional[int], traceparent: Optional[str], tracestate: Optional[str]
@@ -432,6 +567,7 @@ class Client:
                     lib.kasko_result_request_id(result),
                     lib.kasko_result_http_status(result),
                     lib.kasko_result_attempts(result),
+                    lib.kasko_result_total_time_us(result),
                 )
             else:
                 raise error_from_result(lib, result)
@@ -441,6 +577,10 @@ class Client:
             # free the result (NULL, if the call never ran, is a no-op).
             del handle
             lib.kasko_result_free(result)
+            if PENDING:  # a hook raised KeyboardInterrupt (or such) during the call
+                interrupt = PENDING.pop(threading.get_ident(), None)
+                if interrupt is not None:
+                    raise interrupt
         # data = json.loads(text.decode("utf-8")), or None if not JSON:
         data: Any = None
         if text is not None:
@@ -464,7 +604,25 @@ class Client:
             # of FullPayment and RestrictedPayment promise.
             return from_response(cast(Dict[str, Any], data), call, view)
         except ValueError as exc:
-            raise invalid_payment(lib, str(exc), call[0], call[1], call[2]) from None
+            raise invalid_payment(lib, str(exc), call[0], call[1], call[2], call[3]) from None
+
+
+def set_call_observer(client: Client, observer: Optional[CallObserver]) -> None:
+    """``client._set_observer(observer)``, for ``kasko.opentelemetry`` (the
+    observer is not public API: this is its one way in)."""
+    client._set_observer(observer)  # pyright: ignore[reportPrivateUsage]
+
+
+def call_observer(client: Client) -> Optional[CallObserver]:
+    """The client's call observer, or ``None``."""
+    return client._observer  # pyright: ignore[reportPrivateUsage]
+
+
+def _end(scope: CallScope, payment: Optional[Payment], error: Optional[BaseException]) -> None:
+    try:
+        scope.end(payment, error)
+    except Exception:
+        report(f"the call scope {scope!r} failed to end")
 
 
 def _fields_slowly(token: Any, provider: Any, method: Any, policy_id: Any) -> Tuple[bytes, ...]:

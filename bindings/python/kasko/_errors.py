@@ -69,6 +69,10 @@ class KaskoError(Exception):
       before creating it again);
     * ``attempts`` -- how many HTTP attempts were made;
     * ``request_id`` -- the response's ``X-Request-Id`` (quote it to support);
+    * ``total_time`` -- the call's wall time in seconds, retries and their
+      waits included (``kasko_result_total_time_us``): ``0.0`` for a call
+      refused before any I/O, ``None`` for an error not made from a call's
+      result (one built by hand, or from a library older than 1.2);
     * ``errors`` -- the server's ``errors`` array when it sent one, else ``None``;
     * ``raw`` -- the whole error object as a dict.
 
@@ -86,6 +90,7 @@ class KaskoError(Exception):
     request_id: Optional[str]
     errors: Optional[List[Any]]
     raw: Dict[str, Any]
+    total_time: Optional[float]
 
     def __init__(
         self,
@@ -100,6 +105,7 @@ class KaskoError(Exception):
         request_id: Optional[str] = None,
         errors: Optional[List[Any]] = None,
         raw: Optional[Dict[str, Any]] = None,
+        total_time: Optional[float] = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -112,6 +118,7 @@ class KaskoError(Exception):
         self.request_id = request_id
         self.errors = errors
         self.raw = raw if raw is not None else {}
+        self.total_time = total_time
 
     def __str__(self) -> str:
         text = self.code
@@ -245,6 +252,7 @@ def error_from_result(lib: "LibKasko", result: Any) -> KaskoError:
     status = lib.member_bytes(lib.kasko_result_member_string, result, b"status")
     errors = _decoded(lib.member_bytes(lib.kasko_result_member_json, result, b"errors"))
     raw = _decoded(lib.kasko_result_json(result))
+    total: Optional[int] = lib.kasko_result_total_time_us(result)
     attributes: Dict[str, Any] = {
         "code": code,
         "http_status": http_status or None,
@@ -255,6 +263,7 @@ def error_from_result(lib: "LibKasko", result: Any) -> KaskoError:
         "request_id": _text(lib.kasko_result_request_id(result)),
         "errors": errors if isinstance(errors, list) else None,
         "raw": raw if isinstance(raw, dict) else {},
+        "total_time": total / 1e6 if total is not None else None,
     }
     if issubclass(cls, PendingPaymentError):
         attributes["pending_payment_id"] = _text(lib.kasko_result_pending_payment_id(result))
@@ -291,7 +300,8 @@ def internal_error(message: str) -> KaskoError:
 
 
 def invalid_payment(
-    lib: "LibKasko", message: str, request_id: Optional[bytes], http_status: int, attempts: int
+    lib: "LibKasko", message: str, request_id: Optional[bytes], http_status: int, attempts: int,
+    total_us: Optional[int] = None,
 ) -> KaskoError:
     """The ``InvalidResponseError`` for a success whose payment lacks a
     member its shape always has (or has one of another type), which the
@@ -306,6 +316,7 @@ def invalid_payment(
         "retryable": False,
         "attempts": attempts,
         "request_id": _text(request_id),
+        "total_time": total_us / 1e6 if total_us is not None else None,
     }
     for name, value in said.items():
         setattr(error, name, value)

@@ -51,6 +51,7 @@ import threading
 from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = [
+    "EVENT_HOOK",
     "EXPECTED_MAJOR",
     "MINIMUM_MINOR",
     "SONAME",
@@ -135,6 +136,19 @@ _SIGNATURES: Dict[str, Tuple[List[Any], Any]] = {
     "kasko_result_new_error": ([_int, _s, ctypes.POINTER(_p)], _int),
 }
 
+#: ``typedef void (*kasko_event_hook)(const kasko_result *event, void *user_data)``
+#: (1.2). Both arguments arrive as ``int`` (or ``None`` for NULL).
+EVENT_HOOK = ctypes.CFUNCTYPE(None, _p, _p)
+
+#: The functions of 1.2 the binding uses when the library has them: the event
+#: hook (``Client.set_event_hook``, event logging, ``kasko.opentelemetry``)
+#: and a call's wall time (``total_time``). A 1.1 library lacks them:
+#: ``LibKasko.has_events`` is then false, and the binding does without.
+_SIGNATURES_1_2: Dict[str, Tuple[List[Any], Any]] = {
+    "kasko_client_set_event_hook": ([_p, EVENT_HOOK, _p], _int),
+    "kasko_result_total_time_us": ([_p], ctypes.c_int64),
+}
+
 
 def _text(raw: Optional[bytes]) -> Optional[str]:
     return raw.decode("utf-8", "replace") if raw is not None else None
@@ -182,6 +196,8 @@ class LibKasko:
     kasko_result_member_bool: Any
     kasko_result_member_json: Any
     kasko_result_new_error: Any
+    kasko_client_set_event_hook: Any
+    kasko_result_total_time_us: Any
 
     def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
         self.cdll = cdll
@@ -192,6 +208,15 @@ class LibKasko:
         check_version(self.version(), path)
         for name in _SIGNATURES:
             self._declare(name)
+        #: Whether the library has the 1.2 functions (event hooks, total time).
+        self.has_events: bool = all(hasattr(cdll, name) for name in _SIGNATURES_1_2)
+        for name, (argtypes, restype) in _SIGNATURES_1_2.items():
+            if self.has_events:
+                function = getattr(cdll, name)
+                function.argtypes, function.restype = argtypes, restype
+            else:
+                function = _missing(name, self.version())
+            setattr(self, name, function)
 
         #: status name -> value, e.g. "KASKO_ERR_NOT_FOUND" -> 4.
         self.statuses: Dict[str, int] = {}
@@ -255,6 +280,22 @@ class LibKasko:
         if status != self.OK or not pointer.value:
             return None
         return ctypes.string_at(pointer.value, length.value)
+
+
+def _missing(name: str, version: str) -> Any:
+    """Stands in for a 1.2 function a 1.1 library lacks: no wall time
+    (``None``), a hook that cannot be set."""
+    if name == "kasko_result_total_time_us":
+
+        def no_time(result: Any) -> None:
+            return None
+
+        return no_time
+
+    def refuse(*arguments: Any) -> int:
+        raise OSError(f"libkasko {version} has no {name} (added in 1.2.0)")
+
+    return refuse
 
 
 def check_version(version: str, path: str) -> None:

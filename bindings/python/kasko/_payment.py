@@ -17,8 +17,9 @@ __all__ = ["Payment", "FullPayment", "RestrictedPayment", "Metadata"]
 #: written in PHP may send a non-empty one as an object, so both are allowed.
 Metadata = Union[List[Any], Dict[str, Any]]
 #: What a call's result said besides the payment: (X-Request-Id, HTTP status,
-#: attempts).
-_Call = Tuple[Optional[bytes], int, int]
+#: attempts, wall time in microseconds or None from a 1.1 library). A pickle
+#: of 1.2.0 before the wall time has three members.
+_Call = Tuple[Any, ...]
 _P = TypeVar("_P", bound="Payment")
 
 #: What ``repr``, ``str`` and ``to_dict(redact=True)`` put in place of the
@@ -56,10 +57,11 @@ class Payment:
 
     A Payment returned by ``create_payment`` or ``get_payment`` also says
     how it was fetched: ``request_id`` (the response's ``X-Request-Id``,
-    quote it to support), ``http_status`` (e.g. 200) and ``attempts`` (HTTP
-    attempts made, retries included), as the library's ``kasko_result``
-    said. They are not payment fields: ``None`` for a Payment built by hand
-    or with ``from_dict``, and left out of ``==``, ``raw`` and ``to_dict``.
+    quote it to support), ``http_status`` (e.g. 200), ``attempts`` (HTTP
+    attempts made, retries included) and ``total_time`` (the call's wall
+    time in seconds), as the library's ``kasko_result`` said. They are not
+    payment fields: ``None`` for a Payment built by hand or with
+    ``from_dict``, and left out of ``==``, ``raw`` and ``to_dict``.
     """
 
     # How it is stored (the attributes and their behaviour are those of a
@@ -184,9 +186,10 @@ class Payment:
         (quote it to support); ``None`` if the server sent none, or the
         Payment was not returned by a call."""
         call = _get_call(self)
-        if call is None or call[0] is None:
+        if call is None:
             return None
-        return call[0].decode("utf-8", "replace")
+        request_id: Optional[bytes] = call[0]
+        return None if request_id is None else request_id.decode("utf-8", "replace")
 
     @property
     def http_status(self) -> Optional[int]:
@@ -201,6 +204,18 @@ class Payment:
         the Payment was not returned by a call."""
         call = _get_call(self)
         return None if call is None else call[2]
+
+    @property
+    def total_time(self) -> Optional[float]:
+        """The call's wall time in seconds (``kasko_result_total_time_us``
+        / 1e6), from its start to its answer, retries and their waits
+        included; ``None`` if the Payment was not returned by a call (or
+        the library is older than 1.2)."""
+        call = _get_call(self)
+        if call is None or len(call) < 4 or call[3] is None:
+            return None
+        total: float = call[3] / 1e6
+        return total
 
     @classmethod
     def from_dict(cls: Type[_P], data: Mapping[str, Any]) -> _P:
@@ -305,7 +320,8 @@ def _from_checked(cls: Type[_P], data: Dict[str, Any], call: Optional[_Call] = N
     """A ``cls`` (``FullPayment`` or ``RestrictedPayment``) of a decoded
     object that ``_check`` found to be of that shape, which it takes over (no
     copy of ``data`` is made; ``raw`` is a shallow copy of it). ``call`` is
-    what the call's result said: (X-Request-Id, HTTP status, attempts)."""
+    what the call's result said: (X-Request-Id, HTTP status, attempts, wall
+    time in microseconds)."""
     payment: Any = _new(cls)
     _set_source(payment, data)
     _set_raw(payment, data.copy())

@@ -437,3 +437,68 @@ def payment_json(payment_id: str) -> Dict[str, Any]:
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
+
+
+# -- a sandbox of the test's own, with keys made up for this run -------------------
+
+class PrivateSandbox:
+    """A kasko-sandbox started by the tests with random keys (so that a test
+    can look for them in what the library and the binding hand out, and
+    find only what leaked there), on a free loopback port, with faults."""
+
+    def __init__(self, url: str, public_key: str, secret_key: str) -> None:
+        self.url = url
+        self.public_key = public_key
+        self.secret_key = secret_key
+        self.sandbox = Sandbox(url)
+        self.faults = Faults(url)
+
+    def client(self, **options: Any) -> kasko.Client:
+        return kasko.Client(self.public_key, self.secret_key, base_url=self.url, **options)
+
+
+def _random_key(prefix: str) -> str:
+    import secrets
+    import string
+
+    alphabet = string.ascii_letters + string.digits
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(32))
+
+
+def sandbox_binary() -> Path:
+    """KASKO_SANDBOX_BIN, else the build tree's .build/release/kasko-sandbox."""
+    named = os.environ.get("KASKO_SANDBOX_BIN")
+    return Path(named) if named else REPO_ROOT / ".build" / "release" / "kasko-sandbox"
+
+
+@pytest.fixture(scope="module")
+def private_sandbox() -> Iterator[PrivateSandbox]:
+    import select
+    import subprocess
+
+    binary = sandbox_binary()
+    if not binary.is_file():
+        pytest.fail(f"no kasko-sandbox at {binary}: build it (make) or set KASKO_SANDBOX_BIN",
+                    pytrace=False)
+    public_key, secret_key = _random_key("pk_test_"), _random_key("sk_test_")
+    process = subprocess.Popen(
+        [str(binary), "--port", "0", "--faults", "--public-key", public_key, "--secret-key", secret_key],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "the private sandbox printed no URL within 30 s"
+        url = process.stdout.readline().decode().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        # Keep draining its stdout so that it never blocks on a full pipe.
+        stdout = process.stdout
+        threading.Thread(target=lambda: stdout.read(), daemon=True).start()
+        yield PrivateSandbox(url.rstrip("/"), public_key, secret_key)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
