@@ -1,4 +1,4 @@
-// kasko.hpp - the C++17 binding of libkasko (C API 1.1), header-only.
+// kasko.hpp - the C++17 binding of libkasko (C API 1.1; 1.2 for the event hook), header-only.
 //
 //   #include <kasko.hpp>
 //
@@ -39,9 +39,14 @@
 //   an invalid one makes the call throw KASKO_ERR_INVALID_ARGUMENT with the
 //   library's message, before anything is sent.
 // - Nothing to free by hand: strings are copied out of the Result.
+// - With kasko.h 1.2: Client::set_event_hook(std::function<void(const
+//   kasko::Event&)>) sees one event per attempt and per call end (on the
+//   calling threads, many at once; exceptions are caught and counted, never
+//   let through the library), and Result::total_time() is a call's wall time.
 //
 // Needs kasko.h 1.1 or later (and so libkasko.so.1 of 1.1 or later, whose
-// KASKO_1.1 symbols it uses). Link with -lkasko (pkg-config --cflags --libs kasko).
+// KASKO_1.1 symbols it uses); the event hook and total_time() are there with
+// kasko.h 1.2 (KASKO_1.2 symbols). Link with -lkasko (pkg-config --cflags --libs kasko).
 #ifndef KASKO_HPP
 #define KASKO_HPP
 
@@ -58,9 +63,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -125,6 +133,50 @@ inline bool has_nul(const std::string& value) noexcept { return value.find('\0')
 inline std::optional<std::string> optional_string(const char* value) {
     if (value == nullptr) return std::nullopt;
     return std::string(value);
+}
+
+// The top-level members of a result's JSON, read by the library (for
+// kasko::Result and kasko::Event). A name with a NUL byte matches none.
+inline JsonType member_type(const kasko_result* result, const std::string& name) noexcept {
+    if (has_nul(name)) return JsonType::none;
+    return static_cast<JsonType>(kasko_result_member_type(result, name.c_str()));
+}
+
+inline std::optional<std::string> member_string(const kasko_result* result, const std::string& name) {
+    if (has_nul(name)) return std::nullopt;
+    const char* value = nullptr;
+    std::size_t length = 0;
+    if (kasko_result_member_string(result, name.c_str(), &value, &length) != KASKO_OK) return std::nullopt;
+    return std::string(value, length);
+}
+
+inline std::optional<std::int64_t> member_int64(const kasko_result* result, const std::string& name) noexcept {
+    if (has_nul(name)) return std::nullopt;
+    std::int64_t value = 0;
+    if (kasko_result_member_int64(result, name.c_str(), &value) != KASKO_OK) return std::nullopt;
+    return value;
+}
+
+inline std::optional<double> member_double(const kasko_result* result, const std::string& name) noexcept {
+    if (has_nul(name)) return std::nullopt;
+    double value = 0;
+    if (kasko_result_member_double(result, name.c_str(), &value) != KASKO_OK) return std::nullopt;
+    return value;
+}
+
+inline std::optional<bool> member_bool(const kasko_result* result, const std::string& name) noexcept {
+    if (has_nul(name)) return std::nullopt;
+    int value = 0;
+    if (kasko_result_member_bool(result, name.c_str(), &value) != KASKO_OK) return std::nullopt;
+    return value != 0;
+}
+
+inline std::optional<std::string> member_json(const kasko_result* result, const std::string& name) {
+    if (has_nul(name)) return std::nullopt;
+    const char* value = nullptr;
+    std::size_t length = 0;
+    if (kasko_result_member_json(result, name.c_str(), &value, &length) != KASKO_OK) return std::nullopt;
+    return std::string(value, length);
 }
 
 }  // namespace detail
@@ -208,61 +260,47 @@ public:
         return detail::optional_string(kasko_result_pending_payment_id(result_.get()));
     }
 
+#if KASKO_VERSION_NUMBER >= 1002000
+    /// The call's wall time (kasko_result_total_time_us, libkasko 1.2): from
+    /// the call's start to its answer on a monotonic clock, retry waits
+    /// included. Zero for a call refused before any I/O and for a Result
+    /// made by Result::error().
+    std::chrono::microseconds total_time() const noexcept {
+        return std::chrono::microseconds(kasko_result_total_time_us(result_.get()));
+    }
+#endif
+
     // ---- top-level members of json(), read by the library ----------------
     // std::nullopt: no such member, another type, or the name appears more
     // than once (member_type() says JsonType::none for that too). A name with
     // a NUL byte matches no member.
 
     /// The member's type; JsonType::none if absent or ambiguous.
-    JsonType member_type(const std::string& name) const noexcept {
-        if (detail::has_nul(name)) return JsonType::none;
-        return static_cast<JsonType>(kasko_result_member_type(result_.get(), name.c_str()));
-    }
+    JsonType member_type(const std::string& name) const noexcept { return detail::member_type(result_.get(), name); }
 
     /// A string member, unescaped (UTF-8; a "\u0000" in it stays a NUL byte).
     std::optional<std::string> member_string(const std::string& name) const {
-        if (detail::has_nul(name)) return std::nullopt;
-        const char* value = nullptr;
-        std::size_t length = 0;
-        if (kasko_result_member_string(result_.get(), name.c_str(), &value, &length) != KASKO_OK) {
-            return std::nullopt;
-        }
-        return std::string(value, length);
+        return detail::member_string(result_.get(), name);
     }
 
     /// An integer member within int64 (not 1.5, not 1e3).
     std::optional<std::int64_t> member_int64(const std::string& name) const noexcept {
-        if (detail::has_nul(name)) return std::nullopt;
-        std::int64_t value = 0;
-        if (kasko_result_member_int64(result_.get(), name.c_str(), &value) != KASKO_OK) return std::nullopt;
-        return value;
+        return detail::member_int64(result_.get(), name);
     }
 
     /// A number member, as a finite double.
     std::optional<double> member_double(const std::string& name) const noexcept {
-        if (detail::has_nul(name)) return std::nullopt;
-        double value = 0;
-        if (kasko_result_member_double(result_.get(), name.c_str(), &value) != KASKO_OK) return std::nullopt;
-        return value;
+        return detail::member_double(result_.get(), name);
     }
 
     /// A true/false member.
     std::optional<bool> member_bool(const std::string& name) const noexcept {
-        if (detail::has_nul(name)) return std::nullopt;
-        int value = 0;
-        if (kasko_result_member_bool(result_.get(), name.c_str(), &value) != KASKO_OK) return std::nullopt;
-        return value != 0;
+        return detail::member_bool(result_.get(), name);
     }
 
     /// Any member's value as JSON text (e.g. the "_links" object).
     std::optional<std::string> member_json(const std::string& name) const {
-        if (detail::has_nul(name)) return std::nullopt;
-        const char* value = nullptr;
-        std::size_t length = 0;
-        if (kasko_result_member_json(result_.get(), name.c_str(), &value, &length) != KASKO_OK) {
-            return std::nullopt;
-        }
-        return std::string(value, length);
+        return detail::member_json(result_.get(), name);
     }
 
     /// The C result, still owned by this Result (nullptr if empty).
@@ -317,6 +355,11 @@ public:
 
     /// On KASKO_ERR_PENDING_PAYMENT, the id of the policy's pending payment.
     std::optional<std::string> pending_payment_id() const { return result_->pending_payment_id(); }
+
+#if KASKO_VERSION_NUMBER >= 1002000
+    /// The failed call's wall time, retry waits included (Result::total_time()).
+    std::chrono::microseconds total_time() const noexcept { return result_->total_time(); }
+#endif
 
     /// The library's error object as JSON text ("code", "outcome", "errors",
     /// ...; its members are also in result().member_*()).
@@ -576,6 +619,198 @@ private:
     std::unique_ptr<kasko_config, detail::ConfigFree> config_;
 };
 
+#if KASKO_VERSION_NUMBER >= 1002000
+
+namespace detail {
+struct EventAccess;
+}  // namespace detail
+
+/// What an Event reports (its "event" member).
+enum class EventKind : int {
+    attempt,   ///< one HTTP attempt ended ("attempt")
+    call_end,  ///< the call ended ("call_end"): after its last attempt, or refused before any
+    other,     ///< a kind newer than this header
+};
+
+/// One event of a client's calls, as the event hook sees it
+/// (Client::set_event_hook, libkasko 1.2): a view of the library's borrowed
+/// event result, valid only while the hook runs. It cannot be copied or
+/// kept: copy what you need out of it (every getter returns a copy, and
+/// json() is the whole event as one log line). No event holds the secret
+/// key, the public key, a payment token or a body.
+class Event {
+public:
+    Event(const Event&) = delete;
+    Event& operator=(const Event&) = delete;
+    ~Event() = default;
+
+    /// attempt or call_end.
+    EventKind kind() const noexcept {
+        const char* value = nullptr;
+        std::size_t length = 0;
+        if (kasko_result_member_string(event_, "event", &value, &length) != KASKO_OK) return EventKind::other;
+        const std::string name(value, length);
+        if (name == "attempt") return EventKind::attempt;
+        if (name == "call_end") return EventKind::call_end;
+        return EventKind::other;
+    }
+
+    /// "payment_create" or "payment_get".
+    std::string operation() const { return string("operation"); }
+    /// The HTTP method: "POST", "GET".
+    std::string method() const { return string("method"); }
+    /// The route template, for metrics: "/payments" or "/payments/{id}".
+    std::string route() const { return string("route"); }
+    /// The base URL's path with the route filled in (never the query).
+    std::string path() const { return string("path"); }
+
+    /// The attempt's number (from 1); for call_end the attempts made (0 for
+    /// a call refused before any I/O).
+    int attempt() const noexcept { return kasko_result_attempts(event_); }
+
+    /// The HTTP status of the answer, std::nullopt without one.
+    std::optional<int> http_status() const noexcept {
+        int status = kasko_result_http_status(event_);
+        if (status == 0) return std::nullopt;
+        return status;
+    }
+
+    /// The attempt's (or call's) status, KASKO_OK for a success.
+    kasko_status status() const noexcept { return kasko_result_status(event_); }
+    /// The status's name, e.g. "KASKO_ERR_SERVER".
+    const char* code() const noexcept { return kasko_status_name(status()); }
+    /// Whether the attempt (or call) may have taken effect.
+    Outcome outcome() const noexcept { return static_cast<Outcome>(kasko_result_outcome(event_)); }
+
+    /// Whether another attempt follows this one.
+    bool retry() const noexcept { return detail::member_bool(event_, "retry").value_or(false); }
+    /// The wait before the next attempt; std::nullopt unless retry().
+    std::optional<std::chrono::milliseconds> retry_delay() const noexcept {
+        auto ms = detail::member_int64(event_, "retry_delay_ms");
+        if (!ms) return std::nullopt;
+        return std::chrono::milliseconds(*ms);
+    }
+
+    /// The response's X-Request-Id, if there was one.
+    std::optional<std::string> request_id() const { return detail::optional_string(kasko_result_request_id(event_)); }
+
+    /// Bytes sent (headers and body); for call_end the sum over the attempts.
+    std::int64_t bytes_sent() const noexcept { return detail::member_int64(event_, "bytes_sent").value_or(0); }
+    /// Bytes received (headers and body); for call_end the sum over the attempts.
+    std::int64_t bytes_received() const noexcept {
+        return detail::member_int64(event_, "bytes_received").value_or(0);
+    }
+
+    // libcurl's times from the start of the attempt (zero for a phase that
+    // did not happen); std::nullopt for call_end.
+    /// Name resolution done.
+    std::optional<std::chrono::microseconds> dns() const noexcept { return micros("dns_us"); }
+    /// Connected.
+    std::optional<std::chrono::microseconds> connect() const noexcept { return micros("connect_us"); }
+    /// TLS handshake done (zero over plain http).
+    std::optional<std::chrono::microseconds> tls() const noexcept { return micros("tls_us"); }
+    /// First byte of the answer.
+    std::optional<std::chrono::microseconds> first_byte() const noexcept { return micros("first_byte_us"); }
+    /// The attempt's time; for call_end the call's wall time (as
+    /// Result::total_time() gives it).
+    std::chrono::microseconds total() const noexcept { return micros("total_us").value_or(std::chrono::microseconds(0)); }
+
+    /// What went wrong; empty on success.
+    std::string message() const {
+        const char* text = kasko_result_message(event_);
+        return text != nullptr ? std::string(text) : std::string();
+    }
+
+    /// The whole event as JSON text: one log line.
+    std::string json() const {
+        const char* text = kasko_result_json(event_);
+        return text != nullptr ? std::string(text) : std::string();
+    }
+
+    /// Any top-level member, as Result's member_*() read it (for members
+    /// newer than this header).
+    JsonType member_type(const std::string& name) const noexcept { return detail::member_type(event_, name); }
+    std::optional<std::string> member_string(const std::string& name) const {
+        return detail::member_string(event_, name);
+    }
+    std::optional<std::int64_t> member_int64(const std::string& name) const noexcept {
+        return detail::member_int64(event_, name);
+    }
+    std::optional<double> member_double(const std::string& name) const noexcept {
+        return detail::member_double(event_, name);
+    }
+    std::optional<bool> member_bool(const std::string& name) const noexcept {
+        return detail::member_bool(event_, name);
+    }
+    std::optional<std::string> member_json(const std::string& name) const { return detail::member_json(event_, name); }
+
+    /// The borrowed C event: valid only while the hook runs; never free it.
+    const kasko_result* native_handle() const noexcept { return event_; }
+
+private:
+    friend struct detail::EventAccess;
+    explicit Event(const kasko_result* event) noexcept : event_(event) {}
+
+    std::string string(const char* name) const { return detail::member_string(event_, name).value_or(std::string()); }
+
+    std::optional<std::chrono::microseconds> micros(const char* name) const noexcept {
+        auto us = detail::member_int64(event_, name);
+        if (!us) return std::nullopt;
+        return std::chrono::microseconds(*us);
+    }
+
+    const kasko_result* event_;
+};
+
+/// An event hook: called once per attempt and once per call end, on the
+/// thread making the call, from many threads at once.
+using EventHook = std::function<void(const Event&)>;
+
+namespace detail {
+
+// Makes the Event a hook is given.
+struct EventAccess {
+    static Event make(const kasko_result* event) noexcept { return Event(event); }
+};
+
+// How deep this thread is inside event hooks of kasko::Client (a hook
+// cannot set a hook: the library would wait for the hook itself).
+inline thread_local int hook_depth = 0;
+
+// What the library holds as the hook's user data: the std::function, and
+// where to count the exceptions it threw.
+struct HookState {
+    EventHook hook;
+    std::atomic<std::uint64_t>* exceptions;
+};
+
+// A client's hook, owned by the Client: the installed HookState (freed only
+// once kasko_client_set_event_hook has replaced it and returned), under a
+// mutex that orders the setters.
+struct Hooks {
+    std::mutex mutex;
+    std::unique_ptr<HookState> current;
+    std::atomic<std::uint64_t> exceptions{0};
+};
+
+// The kasko_event_hook of every kasko::Client: calls the std::function and
+// never lets an exception reach the library's frames.
+inline void deliver_event(const kasko_result* event, void* user_data) noexcept {
+    auto* state = static_cast<HookState*>(user_data);
+    ++hook_depth;
+    try {
+        const Event view = EventAccess::make(event);
+        state->hook(view);
+    } catch (...) {
+        state->exceptions->fetch_add(1, std::memory_order_relaxed);
+    }
+    --hook_depth;
+}
+
+}  // namespace detail
+
+#endif  // KASKO_VERSION_NUMBER >= 1002000
+
 /// A client of the KASKO Payments API, owning one kasko_client.
 class Client {
 public:
@@ -590,6 +825,7 @@ public:
         kasko_result* out = nullptr;
         kasko_status status = kasko_client_new_v2(config, &handle, &out);
         handle_ = adopt(status, handle, out, "kasko_client_new_v2");
+        make_hooks();
     }
 
     /// Creates a client from a kasko::Config (kasko_client_new_from_config):
@@ -606,22 +842,31 @@ public:
         kasko_result* out = nullptr;
         kasko_status status = kasko_client_new_from_config(config.native_handle(), &handle, &out);
         handle_ = adopt(status, handle, out, "kasko_client_new_from_config");
+        make_hooks();
     }
 
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
 
-    Client(Client&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    Client(Client&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {
+#if KASKO_VERSION_NUMBER >= 1002000
+        hooks_ = std::move(other.hooks_);
+#endif
+    }
 
     Client& operator=(Client&& other) noexcept {
         if (this != &other) {
-            kasko_client_free(handle_);
+            kasko_client_free(handle_);  // first: then the old hook is never called again
             handle_ = std::exchange(other.handle_, nullptr);
+#if KASKO_VERSION_NUMBER >= 1002000
+            hooks_ = std::move(other.hooks_);
+#endif
         }
         return *this;
     }
 
-    /// Frees the handle; no call on this client may be running.
+    /// Frees the handle (and then the event hook); no call on this client
+    /// may be running.
     ~Client() { kasko_client_free(handle_); }
 
     /// Creates a payment (kasko_payment_create_v2). The Result's json() is
@@ -647,10 +892,81 @@ public:
         return detail::finish(status, out);
     }
 
+#if KASKO_VERSION_NUMBER >= 1002000
+    /// Sets the client's event hook (kasko_client_set_event_hook, libkasko
+    /// 1.2), replacing the one before; an empty function (or nullptr) clears
+    /// it. The hook is called with each event of this client's calls: one
+    /// per attempt and one when the call ends (see kasko::Event), on the
+    /// thread making the call, so from many threads at once when the client
+    /// is shared: it must be safe to call so. It may log, count, block and
+    /// make library calls (calls made inside a hook deliver no events).
+    ///
+    /// An exception thrown by the hook never reaches the library: it is
+    /// caught and dropped, the call goes on and returns its own result, and
+    /// event_hook_exceptions() counts it.
+    ///
+    /// May be called at any time from any thread, while calls run: events
+    /// of calls in progress go to the old hook or the new one. Once it has
+    /// returned, the old hook is not running and is never called again, and
+    /// it has been destroyed (here, on this thread, after the library let
+    /// go of it). The Client owns the std::function until it is replaced,
+    /// cleared or the Client is destroyed.
+    ///
+    /// Throws kasko::Error (KASKO_ERR_INVALID_ARGUMENT, nothing changed)
+    /// when called from inside an event hook (it would wait for itself) or
+    /// on a moved-from Client.
+    void set_event_hook(EventHook hook) const {
+        if (detail::hook_depth > 0) {
+            throw Error(Result::error(KASKO_ERR_INVALID_ARGUMENT,
+                                      "kasko::Client::set_event_hook called from inside an event hook"));
+        }
+        if (!hooks_ || handle_ == nullptr) {
+            throw Error(Result::error(KASKO_ERR_INVALID_ARGUMENT,
+                                      "kasko::Client::set_event_hook on a moved-from client"));
+        }
+        std::unique_ptr<detail::HookState> next;
+        if (hook) next.reset(new detail::HookState{std::move(hook), &hooks_->exceptions});
+        std::unique_ptr<detail::HookState> previous;
+        {
+            std::lock_guard<std::mutex> lock(hooks_->mutex);
+            kasko_status status = kasko_client_set_event_hook(handle_, next ? &detail::deliver_event : nullptr,
+                                                              next.get());
+            if (status != KASKO_OK) {
+                throw Error(Result::error(status, std::string("kasko_client_set_event_hook returned ")
+                                                      + kasko_status_name(status)));
+            }
+            previous = std::exchange(hooks_->current, std::move(next));
+        }
+        // The library no longer calls it: destroyed outside the lock, so its
+        // captures' destructors may do anything (set another hook included).
+        previous.reset();
+    }
+
+    /// Clears the event hook: set_event_hook(nullptr).
+    void clear_event_hook() const { set_event_hook(nullptr); }
+
+    /// How many exceptions this client's event hooks have thrown (caught
+    /// and dropped, see set_event_hook). 0 for a moved-from Client.
+    std::uint64_t event_hook_exceptions() const noexcept {
+        return hooks_ ? hooks_->exceptions.load(std::memory_order_relaxed) : 0;
+    }
+#endif
+
     /// The C handle, still owned by this Client (nullptr once moved from).
     kasko_client* native_handle() const noexcept { return handle_; }
 
 private:
+    void make_hooks() {
+#if KASKO_VERSION_NUMBER >= 1002000
+        try {
+            hooks_ = std::make_unique<detail::Hooks>();
+        } catch (...) {
+            kasko_client_free(std::exchange(handle_, nullptr));
+            throw;
+        }
+#endif
+    }
+
     // The client a constructor made, or the Error of its refusal.
     static kasko_client* adopt(kasko_status status, kasko_client* handle, kasko_result* out, const char* made_by) {
         Result refusal(out);  // NULL on success
@@ -667,6 +983,10 @@ private:
     }
 
     kasko_client* handle_ = nullptr;
+#if KASKO_VERSION_NUMBER >= 1002000
+    // Destroyed after ~Client's kasko_client_free: no hook runs by then.
+    std::unique_ptr<detail::Hooks> hooks_;
+#endif
 };
 
 }  // namespace kasko

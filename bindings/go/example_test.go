@@ -39,3 +39,25 @@ func Example() {
 		fmt.Println(id, payment.HTTPStatus, payment) // payment prints as the JSON the API sent
 	}
 }
+
+func ExampleClient_SetEventHook() {
+	client, err := kasko.NewClientWithConfig(kasko.Config{PublicKey: "pk_test_...", SecretKey: "sk_test_..."})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	// Called on the goroutine of each call, many at once: log is safe for that.
+	err = client.SetEventHook(func(e kasko.Event) {
+		if e.Kind == kasko.EventAttempt {
+			log.Printf("%s %s attempt %d: HTTP %d %v in %v (retry: %v)",
+				e.Method, e.Route, e.Attempt, e.HTTPStatus, e.Status, e.Total, e.Retry)
+		}
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	payment, err := client.GetPayment("t84223322f013e2287210b6295010fc6d")
+	if err == nil {
+		fmt.Println(payment.RequestID, payment.TotalTime())
+	}
+}

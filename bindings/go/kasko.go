@@ -22,6 +22,12 @@
 // typed access to its members, read by the library), an *Error otherwise
 // (built from the result's typed getters).
 //
+// With libkasko 1.2, Client.SetEventHook(func(Event)) sees one Event (a
+// plain struct copied from the library's borrowed event) per HTTP attempt
+// and per call end, on the calling goroutines, many at once; a panic in it
+// is recovered, never unwound into C. Payment.TotalTime and
+// Error.TotalTime are a call's wall time.
+//
 // Building needs kasko.h and libkasko.so of 1.1 or later: with libkasko-dev
 // (or make install) they are where the C compiler looks; for a libkasko
 // build tree set CGO_CFLAGS=-I$TREE/include and CGO_LDFLAGS=-L$TREE/build
@@ -37,6 +43,113 @@ package kasko
 #if !defined(KASKO_VERSION_NUMBER) || KASKO_VERSION_NUMBER < 1001000
 #error "the kasko Go package needs kasko.h 1.1 or later"
 #endif
+
+#include <stdint.h>
+
+// What the library holds as an event hook's user data: the hook's
+// runtime/cgo.Handle, and the id of the Client that set it.
+typedef struct kasko_go_hook {
+	uintptr_t handle;
+	uint64_t client_id;
+} kasko_go_hook;
+
+// Everything an Event copies, read in one cgo call. Strings point into the
+// borrowed event: copied into Go before the hook is called.
+typedef struct kasko_go_event {
+	const char *kind, *operation, *method, *route, *path, *message, *request_id, *json;
+	size_t kind_length, operation_length, method_length, route_length, path_length;
+	int64_t attempt, http_status, status, outcome, retry, retry_delay_ms;
+	int64_t bytes_sent, bytes_received, dns_us, connect_us, tls_us, first_byte_us, total_us;
+} kasko_go_event;
+
+static int64_t kasko_go_int64(const kasko_result *event, const char *name) {
+	int64_t value = 0;
+	return kasko_result_member_int64(event, name, &value) == KASKO_OK ? value : 0;
+}
+
+static const char *kasko_go_string(const kasko_result *event, const char *name, size_t *length) {
+	const char *value = NULL;
+	*length = 0;
+	return kasko_result_member_string(event, name, &value, length) == KASKO_OK ? value : NULL;
+}
+
+static void kasko_go_read_event(const kasko_result *event, kasko_go_event *out) {
+	int retry = 0;
+	out->kind = kasko_go_string(event, "event", &out->kind_length);
+	out->operation = kasko_go_string(event, "operation", &out->operation_length);
+	out->method = kasko_go_string(event, "method", &out->method_length);
+	out->route = kasko_go_string(event, "route", &out->route_length);
+	out->path = kasko_go_string(event, "path", &out->path_length);
+	out->message = kasko_result_message(event);
+	out->request_id = kasko_result_request_id(event);
+	out->json = kasko_result_json(event);
+	out->attempt = kasko_result_attempts(event);
+	out->http_status = kasko_result_http_status(event);
+	out->status = (int64_t)kasko_result_status(event);
+	out->outcome = (int64_t)kasko_result_outcome(event);
+	out->retry = kasko_result_member_bool(event, "retry", &retry) == KASKO_OK && retry;
+	out->retry_delay_ms = kasko_go_int64(event, "retry_delay_ms");
+	out->bytes_sent = kasko_go_int64(event, "bytes_sent");
+	out->bytes_received = kasko_go_int64(event, "bytes_received");
+	out->dns_us = kasko_go_int64(event, "dns_us");
+	out->connect_us = kasko_go_int64(event, "connect_us");
+	out->tls_us = kasko_go_int64(event, "tls_us");
+	out->first_byte_us = kasko_go_int64(event, "first_byte_us");
+	out->total_us = kasko_go_int64(event, "total_us");
+}
+
+// The client whose hook this thread is running (0: none). A Go hook runs on
+// the thread of the call that delivered the event (a cgo callback stays on
+// it), so this says on which thread a hook is running.
+static __thread uint64_t kasko_go_hook_client_id;
+
+static uint64_t kasko_go_inside_hook_of(void) { return kasko_go_hook_client_id; }
+
+#if KASKO_VERSION_NUMBER >= 1002000
+// Exported by hook.go.
+extern void kaskoGoDeliverEvent(kasko_result *event, uintptr_t handle);
+
+static void kasko_go_deliver(const kasko_result *event, void *user_data) {
+	const kasko_go_hook *hook = user_data;
+	uint64_t outer = kasko_go_hook_client_id;
+	kasko_go_hook_client_id = hook->client_id;
+	kaskoGoDeliverEvent((kasko_result *)event, hook->handle);
+	kasko_go_hook_client_id = outer;
+}
+
+// Sets `handle` (0: clears) as the client's hook; on success *installed is
+// the new user data (NULL when cleared), for the caller to free once it is
+// replaced in turn.
+static kasko_status kasko_go_set_event_hook(kasko_client *client, uintptr_t handle, uint64_t client_id,
+                                            kasko_go_hook **installed) {
+	kasko_go_hook *hook = NULL;
+	*installed = NULL;
+	if (handle != 0) {
+		hook = malloc(sizeof *hook);
+		if (hook == NULL) return KASKO_ERR_INTERNAL;
+		hook->handle = handle;
+		hook->client_id = client_id;
+	}
+	kasko_status status = kasko_client_set_event_hook(client, hook != NULL ? kasko_go_deliver : NULL, hook);
+	if (status != KASKO_OK) {
+		free(hook);
+		return status;
+	}
+	*installed = hook;
+	return KASKO_OK;
+}
+
+static int64_t kasko_go_total_time_us(const kasko_result *result) { return kasko_result_total_time_us(result); }
+#else
+static kasko_status kasko_go_set_event_hook(kasko_client *client, uintptr_t handle, uint64_t client_id,
+                                            kasko_go_hook **installed) {
+	(void)client; (void)handle; (void)client_id;
+	*installed = NULL;
+	return KASKO_ERR_INVALID_ARGUMENT; // the event hook needs libkasko 1.2
+}
+
+static int64_t kasko_go_total_time_us(const kasko_result *result) { (void)result; return 0; }
+#endif
 */
 import "C"
 
@@ -44,8 +157,10 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"runtime/cgo"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -133,6 +248,15 @@ type Error struct {
 	RequestID        string  // the response's X-Request-Id, "" if none
 	// JSON is the library's error object ("code", "errors", ... are there).
 	JSON string
+
+	totalTime time.Duration
+}
+
+// TotalTime is the failed call's wall time (kasko_result_total_time_us,
+// libkasko 1.2), retry waits included; 0 for a call refused before any I/O
+// and for errors the package made itself.
+func (e *Error) TotalTime() time.Duration {
+	return e.totalTime
 }
 
 func (e *Error) Error() string {
@@ -160,6 +284,7 @@ func errorFromResult(status C.kasko_status, r *C.kasko_result) *Error {
 		Attempts:         int(C.kasko_result_attempts(r)),
 		RequestID:        goString(C.kasko_result_request_id(r)),
 		JSON:             goString(C.kasko_result_json(r)),
+		totalTime:        time.Duration(C.kasko_go_total_time_us(r)) * time.Microsecond,
 	}
 	if e.Status == StatusOK { // never from the library; keep the promise above
 		e.Status = StatusInternal
@@ -339,6 +464,18 @@ func newResult(native *C.kasko_result) *result {
 	r := &result{native: native}
 	runtime.SetFinalizer(r, func(r *result) { C.kasko_result_free(r.native) })
 	return r
+}
+
+// TotalTime is the call's wall time (kasko_result_total_time_us, libkasko
+// 1.2): from its start to its answer on a monotonic clock, retry waits
+// included. 0 for a zero Payment.
+func (p *Payment) TotalTime() time.Duration {
+	if p == nil || p.result == nil {
+		return 0
+	}
+	us := C.kasko_go_total_time_us(p.result.native)
+	runtime.KeepAlive(p.result)
+	return time.Duration(us) * time.Microsecond
 }
 
 // String is the payment object as JSON text.
@@ -636,8 +773,30 @@ func intOr(n *int) int {
 // Client is a client of the KASKO Payments API, owning one kasko_client.
 // It may be used from many goroutines at once.
 type Client struct {
-	mu     sync.RWMutex // held shared by calls, exclusively by Close
+	mu     sync.RWMutex // held shared by calls and SetEventHook, exclusively by Close
 	handle *C.kasko_client
+	id     uint64 // never changes; names the client to its hooks' thread-local mark
+
+	hookMu     sync.Mutex       // orders SetEventHook calls (inside mu)
+	hookHandle cgo.Handle       // the installed hook's *hookState; 0 if none
+	hookData   *C.kasko_go_hook // what the library holds for it
+	hookPanics atomic.Uint64
+}
+
+// clientIDs numbers the clients from 1 (0 is "no client").
+var clientIDs atomic.Uint64
+
+// lockForCall holds the client for a call, so that Close waits for it. A
+// call made from inside this client's own event hook is already inside a
+// call holding it (the one that delivered the event), and a second shared
+// hold would deadlock against a waiting Close (sync.RWMutex forbids
+// recursive read locking): it holds nothing more.
+func (c *Client) lockForCall() (unlock func()) {
+	if uint64(C.kasko_go_inside_hook_of()) == c.id {
+		return func() {}
+	}
+	c.mu.RLock()
+	return c.mu.RUnlock
 }
 
 // NewClient creates a client from the C API's JSON configuration
@@ -693,7 +852,7 @@ func adopt(status C.kasko_status, handle *C.kasko_client, refusal *C.kasko_resul
 		return nil, errorFromResult(status, refusal)
 	}
 	C.kasko_result_free(refusal) // NULL on success
-	c := &Client{handle: handle}
+	c := &Client{handle: handle, id: clientIDs.Add(1)}
 	runtime.SetFinalizer(c, (*Client).Close)
 	return c, nil
 }
@@ -708,6 +867,10 @@ func (c *Client) Close() error {
 		C.kasko_client_free(c.handle)
 		c.handle = nil
 		runtime.SetFinalizer(c, nil)
+		// No hook runs any more: let go of it.
+		c.hookMu.Lock()
+		c.forgetHook(0, nil)
+		c.hookMu.Unlock()
 	}
 	return nil
 }
@@ -728,8 +891,7 @@ func (c *Client) CreatePayment(request PaymentRequest, options ...CallOption) (*
 		return nil, err
 	}
 	defer C.kasko_call_options_free(native)
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	defer c.lockForCall()()
 	var out *C.kasko_result
 	// A closed client passes NULL: the library refuses it.
 	status := C.kasko_payment_create_v2(c.handle, fields[0], fields[1], fields[2], fields[3], native, &out)
@@ -749,9 +911,178 @@ func (c *Client) GetPayment(paymentID string, options ...CallOption) (*Payment, 
 		return nil, err
 	}
 	defer C.kasko_call_options_free(native)
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	defer c.lockForCall()()
 	var out *C.kasko_result
 	status := C.kasko_payment_get_v2(c.handle, id, native, &out)
 	return finish(status, out)
+}
+
+// ---- the event hook (libkasko 1.2) ----------------------------------------------
+
+// EventKind is what an Event reports (its "event" member).
+type EventKind string
+
+// The kinds of events.
+const (
+	EventAttempt EventKind = "attempt"  // one HTTP attempt ended
+	EventCallEnd EventKind = "call_end" // the call ended: after its last attempt, or refused before any
+)
+
+// Event is one event of a client's calls, as an event hook gets it
+// (SetEventHook): a plain value, copied from the library's event (which is
+// valid only during the hook), so it may be kept, sent on a channel or
+// logged. No event holds the secret key, the public key, a payment token or
+// a body.
+type Event struct {
+	Kind      EventKind // EventAttempt or EventCallEnd
+	Operation string    // "payment_create" or "payment_get"
+	Method    string    // "POST", "GET"
+	Route     string    // the route template, for metrics: "/payments" or "/payments/{id}"
+	Path      string    // the base URL's path with the route filled in (never the query)
+	// Attempt is the attempt's number (from 1); for EventCallEnd the
+	// attempts made (0 for a call refused before any I/O).
+	Attempt    int
+	HTTPStatus int           // the answer's HTTP status; 0 without one
+	Status     Status        // the attempt's (or call's) status; StatusOK for a success
+	Outcome    Outcome       // what it may have done
+	Retry      bool          // whether another attempt follows
+	RetryDelay time.Duration // the wait before it; 0 unless Retry
+	RequestID  string        // the response's X-Request-Id, "" if none
+	// BytesSent and BytesReceived count headers and bodies; for
+	// EventCallEnd the sums over the attempts.
+	BytesSent, BytesReceived int64
+	// DNS, Connect, TLS and FirstByte are libcurl's times from the start of
+	// the attempt (0 for a phase that did not happen, and for EventCallEnd).
+	DNS, Connect, TLS, FirstByte time.Duration
+	// Total is the attempt's time; for EventCallEnd the call's wall time
+	// (as Payment.TotalTime and Error.TotalTime give it).
+	Total   time.Duration
+	Message string // what went wrong; "" on success
+	JSON    string // the whole event as JSON: one log line
+}
+
+// hookState is what a hook's cgo.Handle refers to.
+type hookState struct {
+	hook   func(Event)
+	panics *atomic.Uint64
+}
+
+func goStringN(s *C.char, n C.size_t) string {
+	if s == nil {
+		return ""
+	}
+	return C.GoStringN(s, C.int(n))
+}
+
+func micros(us C.int64_t) time.Duration {
+	return time.Duration(us) * time.Microsecond
+}
+
+// eventFromC copies a borrowed event.
+func eventFromC(event *C.kasko_result) Event {
+	var e C.kasko_go_event
+	C.kasko_go_read_event(event, &e)
+	return Event{
+		Kind:          EventKind(goStringN(e.kind, e.kind_length)),
+		Operation:     goStringN(e.operation, e.operation_length),
+		Method:        goStringN(e.method, e.method_length),
+		Route:         goStringN(e.route, e.route_length),
+		Path:          goStringN(e.path, e.path_length),
+		Attempt:       int(e.attempt),
+		HTTPStatus:    int(e.http_status),
+		Status:        Status(e.status),
+		Outcome:       Outcome(e.outcome),
+		Retry:         e.retry != 0,
+		RetryDelay:    time.Duration(e.retry_delay_ms) * time.Millisecond,
+		RequestID:     goString(e.request_id),
+		BytesSent:     int64(e.bytes_sent),
+		BytesReceived: int64(e.bytes_received),
+		DNS:           micros(e.dns_us),
+		Connect:       micros(e.connect_us),
+		TLS:           micros(e.tls_us),
+		FirstByte:     micros(e.first_byte_us),
+		Total:         micros(e.total_us),
+		Message:       goString(e.message),
+		JSON:          goString(e.json),
+	}
+}
+
+// deliverEvent is the Go side of every client's event hook (hook.go
+// exports it to C): it copies the event and calls the hook, recovering a
+// panic so that it never unwinds into the library.
+func deliverEvent(event *C.kasko_result, handle uintptr) {
+	var state *hookState
+	defer func() {
+		if recover() != nil && state != nil {
+			state.panics.Add(1)
+		}
+	}()
+	state, _ = cgo.Handle(handle).Value().(*hookState)
+	if state == nil {
+		return
+	}
+	state.hook(eventFromC(event))
+}
+
+// SetEventHook sets the client's event hook (kasko_client_set_event_hook,
+// libkasko 1.2), replacing the one before; nil clears it. The hook is
+// called with each event of the client's calls: one per HTTP attempt and
+// one when the call ends (see Event), on the goroutine making the call, so
+// from many goroutines at once when the client is shared: it must be safe
+// for concurrent use. It may log, count, block (that delays only its own
+// call) and make library calls, which deliver no events.
+//
+// A panic in the hook is recovered (the call goes on and returns its own
+// result) and counted by EventHookPanics. The hook must not call
+// runtime.Goexit (t.Fatal, t.FailNow...): the goroutine is inside a C call.
+//
+// It may be called at any time from any goroutine, while calls run: events
+// of calls in progress go to the old hook or the new one. Once it has
+// returned, the old hook is not running and is never called again. A hook
+// is kept until it is replaced or the client is closed: one that refers to
+// its client keeps the client from being garbage-collected, so Close it.
+//
+// It fails with an *Error with StatusInvalidArgument, changing nothing,
+// when called from inside an event hook (it would wait for itself), on a
+// closed client, and with a library older than 1.2.
+func (c *Client) SetEventHook(hook func(Event)) error {
+	if C.kasko_go_inside_hook_of() != 0 {
+		return newError(StatusInvalidArgument, "SetEventHook called from inside an event hook")
+	}
+	c.mu.RLock() // Close waits: the handle stays valid
+	defer c.mu.RUnlock()
+	c.hookMu.Lock()
+	defer c.hookMu.Unlock()
+	var next cgo.Handle
+	if hook != nil {
+		next = cgo.NewHandle(&hookState{hook: hook, panics: &c.hookPanics})
+	}
+	var installed *C.kasko_go_hook
+	// A closed client passes NULL: the library refuses it.
+	status := C.kasko_go_set_event_hook(c.handle, C.uintptr_t(next), C.uint64_t(c.id), &installed)
+	if status != C.KASKO_OK {
+		if next != 0 {
+			next.Delete()
+		}
+		return newError(Status(status), "kasko_client_set_event_hook returned "+Status(status).String())
+	}
+	// The library no longer calls the previous hook: let go of it.
+	c.forgetHook(next, installed)
+	return nil
+}
+
+// forgetHook lets go of the installed hook (the library no longer calls it)
+// and records the new one. hookMu is held.
+func (c *Client) forgetHook(next cgo.Handle, installed *C.kasko_go_hook) {
+	if c.hookHandle != 0 {
+		c.hookHandle.Delete()
+	}
+	C.free(unsafe.Pointer(c.hookData))
+	c.hookHandle, c.hookData = next, installed
+}
+
+// EventHookPanics is how many panics this client's event hooks have raised
+// (recovered; see SetEventHook).
+func (c *Client) EventHookPanics() uint64 {
+	return c.hookPanics.Load()
 }

@@ -17,6 +17,8 @@
 #include <exception>
 #include <functional>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -117,13 +119,13 @@ struct Offer {
     std::string token;
 };
 
-Offer new_offer() {
-    std::string url = env("KASKO_SANDBOX_URL") + "/__sandbox/offers";
-    std::string body;
+// POSTs a JSON body to the sandbox; returns the HTTP status, `body` the answer.
+long post(const std::string& path, const std::string& json, std::string& body) {
+    std::string url = env("KASKO_SANDBOX_URL") + path;
     CURL* curl = curl_easy_init();
     if (curl == nullptr) throw std::runtime_error("curl_easy_init failed");
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "{}");
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json.c_str());
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
@@ -132,10 +134,29 @@ Offer new_offer() {
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(curl);
-    if (result != CURLE_OK || status != 201) {
-        throw std::runtime_error("POST " + url + " failed: " + std::to_string(status) + " " + body);
-    }
+    if (result != CURLE_OK) throw std::runtime_error("POST " + url + " failed: " + curl_easy_strerror(result));
+    return status;
+}
+
+Offer new_offer() {
+    std::string body;
+    long status = post("/__sandbox/offers", "{}", body);
+    if (status != 201) throw std::runtime_error("POST /__sandbox/offers failed: " + std::to_string(status) + " " + body);
     return Offer{field(body, "policy_id"), field(body, "token")};
+}
+
+// Arms a sandbox fault (docs/sandbox-faults.md) for the next `times` requests
+// whose fault key is `key` (a view's payment id). Needs a sandbox started
+// with --faults, as scripts/check-bindings starts it.
+void arm_fault(const std::string& key, const std::string& fault_json, int times) {
+    std::string body;
+    long status = post("/__sandbox/faults",
+                       "{\"key\":\"" + key + "\",\"fault\":" + fault_json + ",\"times\":" + std::to_string(times) + "}",
+                       body);
+    if (status != 201) {
+        throw std::runtime_error("arming " + fault_json + " on " + key + ": HTTP " + std::to_string(status)
+                                 + " (is the sandbox running with --faults?) " + body);
+    }
 }
 
 kasko::PaymentRequest request(const Offer& offer, const std::string& provider) {
@@ -178,6 +199,298 @@ void expect_refused_before_io(const kasko::Error& e, const std::string& what) {
     expect(e.outcome() == kasko::Outcome::not_sent, what + ": outcome " + kasko::outcome_name(e.outcome()));
     expect(e.attempts() == 0 && !e.retryable() && !e.http_status() && !e.pending_payment_id(), what + ": " + e.json());
     expect(e.result().member_string("code") == std::string("KASKO_ERR_INVALID_ARGUMENT"), what + ": " + e.json());
+}
+
+// ---- the event hook (libkasko 1.2) ---------------------------------------
+
+// What a recording hook keeps of one event: copies, since the Event is
+// valid only while the hook runs.
+struct Seen {
+    kasko::EventKind kind;
+    std::string operation, method, route, path, code, json, message;
+    int attempt;
+    std::optional<int> http_status;
+    kasko::Outcome outcome;
+    bool retry;
+    std::optional<std::chrono::milliseconds> retry_delay;
+    std::optional<std::string> request_id;
+    std::int64_t bytes_sent, bytes_received;
+    std::optional<std::chrono::microseconds> dns, first_byte;
+    std::chrono::microseconds total;
+};
+
+struct Recorder {
+    std::mutex mutex;
+    std::vector<Seen> events;
+
+    kasko::EventHook hook() {
+        return [this](const kasko::Event& e) {
+            Seen seen{e.kind(),        e.operation(), e.method(),      e.route(),       e.path(),
+                      e.code(),        e.json(),      e.message(),     e.attempt(),     e.http_status(),
+                      e.outcome(),     e.retry(),     e.retry_delay(), e.request_id(),  e.bytes_sent(),
+                      e.bytes_received(), e.dns(),    e.first_byte(),  e.total()};
+            std::lock_guard<std::mutex> lock(mutex);
+            events.push_back(std::move(seen));
+        };
+    }
+
+    std::vector<Seen> take() {
+        std::lock_guard<std::mutex> lock(mutex);
+        return std::exchange(events, {});
+    }
+};
+
+// No event names a key: neither in full nor their random part.
+void expect_no_keys(const std::vector<Seen>& events) {
+    const std::string public_key = env("KASKO_SANDBOX_PUBLIC_KEY", "pk_test_sandbox");
+    const std::string secret_key = env("KASKO_SANDBOX_SECRET_KEY", "sk_test_sandbox");
+    for (const Seen& e : events) {
+        expect(!contains(e.json, public_key) && !contains(e.json, secret_key), "a key in an event: " + e.json);
+        for (const std::string& key : {public_key, secret_key}) {  // a real key's random part: 32 characters
+            if (key.size() >= 40) expect(!contains(e.json, key.substr(8)), "a key's random part in an event: " + e.json);
+        }
+        expect(!contains(e.path, "?") && !contains(e.path, "key="), "a query in the path: " + e.json);
+    }
+}
+
+// Marks a flag when destroyed.
+struct Probe {
+    explicit Probe(std::atomic<bool>* flag) noexcept : flag(flag) {}
+    Probe(const Probe&) = delete;
+    Probe& operator=(const Probe&) = delete;
+    ~Probe() { flag->store(true); }
+    std::atomic<bool>* flag;
+};
+
+kasko::Config retrying_config() { return typed_config().max_retries(2); }
+
+void run_event_hook_tests() {
+    run("event hook: a retried view is one attempt event per attempt, then one call_end", [] {
+        const kasko::Client client(retrying_config());
+        const std::string id = id_of(client.create_payment(request(new_offer(), "invoice")));
+        Recorder recorder;
+        client.set_event_hook(recorder.hook());
+        arm_fault(id, "{\"status\":503}", 1);
+        kasko::Result viewed = client.get_payment(id);
+        client.clear_event_hook();
+        expect(viewed.attempts() == 2, "2 attempts, got " + std::to_string(viewed.attempts()));
+        std::vector<Seen> events = recorder.take();
+        expect(events.size() == static_cast<std::size_t>(viewed.attempts()) + 1,
+               std::to_string(events.size()) + " events");
+        for (int i = 0; i < viewed.attempts(); ++i) {
+            const Seen& e = events[static_cast<std::size_t>(i)];
+            expect(e.kind == kasko::EventKind::attempt && e.attempt == i + 1, e.json);
+            expect(e.operation == "payment_get" && e.method == "GET" && e.route == "/payments/{id}", e.json);
+            expect(contains(e.path, "/payments/" + id), e.json);
+            expect(e.dns.has_value() && e.first_byte.has_value() && e.total.count() > 0, e.json);
+            expect(e.bytes_sent > 0 && e.bytes_received > 0 && e.request_id.has_value(), e.json);
+        }
+        const Seen& failed_attempt = events[0];
+        expect(failed_attempt.http_status == 503 && failed_attempt.code == "KASKO_ERR_SERVER" && failed_attempt.retry
+                   && failed_attempt.retry_delay.has_value() && !failed_attempt.message.empty(),
+               failed_attempt.json);
+        const Seen& second = events[1];
+        expect(second.http_status == 200 && second.code == "KASKO_OK" && !second.retry && !second.retry_delay
+                   && second.outcome == kasko::Outcome::succeeded && second.message.empty(),
+               second.json);
+        const Seen& end = events[2];
+        expect(end.kind == kasko::EventKind::call_end && end.attempt == 2 && end.code == "KASKO_OK"
+                   && end.http_status == 200 && !end.dns && end.request_id == viewed.request_id(),
+               end.json);
+        expect(viewed.total_time().count() > 0, "total time " + std::to_string(viewed.total_time().count()));
+        expect(end.total == viewed.total_time(), "call_end's total_us is total_time(): " + end.json);
+        expect(viewed.total_time() >= events[0].total + events[1].total, "the wall time holds both attempts");
+        expect_no_keys(events);
+    });
+
+    run("event hook: a create's events name no key; total_time() on success and error", [] {
+        const kasko::Client client(typed_config());
+        Recorder recorder;
+        client.set_event_hook(recorder.hook());
+        kasko::Result created = client.create_payment(request(new_offer(), "invoice"));
+        kasko::Error e = expect_error([&] { client.get_payment(unknown_id); }, "unknown payment");
+        client.set_event_hook(nullptr);
+        std::vector<Seen> events = recorder.take();
+        expect(events.size() == 4, std::to_string(events.size()) + " events");
+        expect(events[0].operation == "payment_create" && events[0].method == "POST" && events[0].route == "/payments"
+                   && events[0].path == "/payments" && events[0].http_status.has_value(),
+               events[0].json);
+        expect(events[3].kind == kasko::EventKind::call_end && events[3].code == "KASKO_ERR_NOT_FOUND"
+                   && events[3].outcome == kasko::Outcome::rejected && events[3].message == e.message(),
+               events[3].json);
+        expect_no_keys(events);
+        expect(created.total_time().count() > 0, "success total time");
+        expect(e.total_time().count() > 0 && e.total_time() == e.result().total_time(), "error total time");
+        expect(events[3].total == e.total_time(), events[3].json);
+        kasko::Error refused = expect_error([&] { client.get_payment("not a payment id"); }, "bad id");
+        expect(refused.total_time().count() == 0, "a call refused before I/O takes no time");
+        expect(kasko::Result::error(KASKO_ERR_INTERNAL, "x").total_time().count() == 0, "a made result");
+    });
+
+    run("event hook: a hook that throws does not change the call; the exceptions are counted", [] {
+        const kasko::Client client(typed_config());
+        const std::string id = id_of(client.create_payment(request(new_offer(), "invoice")));
+        std::atomic<int> called{0};
+        client.set_event_hook([&](const kasko::Event& e) {
+            ++called;
+            if (e.kind() == kasko::EventKind::attempt) throw std::runtime_error("a hook's own failure");
+            throw 42;  // not even a std::exception
+        });
+        expect(client.event_hook_exceptions() == 0, "none yet");
+        kasko::Result viewed = client.get_payment(id);
+        expect(id_of(viewed) == id && viewed.attempts() == 1, viewed.json());
+        kasko::Error e = expect_error([&] { client.get_payment(unknown_id); }, "unknown payment");
+        expect(e.status() == KASKO_ERR_NOT_FOUND, e.json());
+        client.clear_event_hook();
+        expect(called == 4, "4 events, got " + std::to_string(called.load()));
+        expect(client.event_hook_exceptions() == 4,
+               "4 exceptions counted, got " + std::to_string(client.event_hook_exceptions()));
+    });
+
+    run("event hook: calls made inside a hook deliver no events; setting a hook there throws", [] {
+        const kasko::Client client(typed_config());
+        const kasko::Client other(typed_config());
+        const std::string id = id_of(client.create_payment(request(new_offer(), "invoice")));
+        Recorder recorder, other_recorder;
+        other.set_event_hook(other_recorder.hook());
+        std::atomic<int> called{0}, nested_ok{0}, refused{0};
+        client.set_event_hook([&](const kasko::Event& e) {
+            ++called;
+            if (e.kind() != kasko::EventKind::attempt) return;
+            if (id_of(client.get_payment(id)) == id) ++nested_ok;  // the same client
+            if (id_of(other.get_payment(id)) == id) ++nested_ok;   // and another one
+            try {
+                client.set_event_hook(nullptr);
+            } catch (const kasko::Error& error) {
+                if (error.status() == KASKO_ERR_INVALID_ARGUMENT) ++refused;
+            }
+            try {
+                other.clear_event_hook();
+            } catch (const kasko::Error& error) {
+                if (error.status() == KASKO_ERR_INVALID_ARGUMENT) ++refused;
+            }
+        });
+        client.get_payment(id);
+        client.clear_event_hook();
+        other.clear_event_hook();
+        expect(called == 2, "one attempt and one call_end, not the nested calls': " + std::to_string(called.load()));
+        expect(nested_ok == 2, "the nested calls succeeded");
+        expect(refused == 2, "set_event_hook refused inside a hook");
+        expect(other_recorder.take().empty(), "the other client's call inside the hook delivered nothing");
+    });
+
+    run("event hook: replaced and cleared while 8 threads make calls", [] {
+        const kasko::Client client(typed_config());
+        const std::string id = id_of(client.create_payment(request(new_offer(), "invoice")));
+        constexpr int hooks = 150;
+        std::vector<std::atomic<long>> calls(hooks);
+        std::atomic<bool> stop{false};
+        std::atomic<long> done{0};
+        std::atomic<int> failures{0};
+        std::vector<std::string> problems(8);  // read once the workers are joined
+        std::vector<std::thread> threads;
+        struct Joiner {  // a failed expectation stops and joins the workers
+            std::atomic<bool>& stop;
+            std::vector<std::thread>& threads;
+            ~Joiner() {
+                stop = true;
+                for (auto& thread : threads) {
+                    if (thread.joinable()) thread.join();
+                }
+            }
+        } joiner{stop, threads};
+        for (int t = 0; t < 8; ++t) {
+            threads.emplace_back([&, t] {
+                try {
+                    while (!stop) {
+                        if (id_of(client.get_payment(id)) != id) throw Failure("wrong payment");
+                        ++done;
+                    }
+                } catch (const std::exception& e) {
+                    problems[t] = e.what();
+                    ++failures;
+                }
+            });
+        }
+        auto calls_made = [&](long at_least) {  // waits for the workers to make more calls
+            while (done < at_least) {
+                if (failures > 0) {
+                    stop = true;
+                    for (auto& thread : threads) thread.join();
+                    for (const auto& problem : problems) expect(problem.empty(), problem);
+                }
+                std::this_thread::yield();
+            }
+        };
+        calls_made(8);
+        std::vector<long> after_replaced(hooks, -1);
+        std::vector<std::weak_ptr<Probe>> captures(hooks);
+        std::vector<std::atomic<bool>> destroyed(hooks);
+        std::atomic<int> called_destroyed{0};
+        for (int h = 0; h < hooks; ++h) {
+            // Destroyed with the hook: it marks `destroyed`, which the hook
+            // checks while it runs (a hook destroyed too early is caught here).
+            auto capture = std::make_shared<Probe>(&destroyed[static_cast<std::size_t>(h)]);
+            captures[static_cast<std::size_t>(h)] = capture;
+            client.set_event_hook([&, h, capture](const kasko::Event& e) {
+                const auto index = static_cast<std::size_t>(h);
+                if (index >= destroyed.size()) return;  // (a freed hook's memory)
+                for (int i = 0; i < 20; ++i) {  // a hook that takes a while, to overlap a replacement
+                    if (destroyed[index]) ++called_destroyed;
+                    if (e.json().empty()) ++called_destroyed;
+                }
+                ++calls[index];
+            });
+            capture.reset();  // the hook holds the only one
+            if (h > 0) {
+                // The previous hook is not running and never runs again: its
+                // count is final, and it has been destroyed.
+                after_replaced[static_cast<std::size_t>(h - 1)] = calls[static_cast<std::size_t>(h - 1)];
+                expect(captures[static_cast<std::size_t>(h - 1)].expired(), "the replaced hook was destroyed");
+            }
+            calls_made(done + 4);
+            if (h % 10 == 9) {
+                client.clear_event_hook();
+                after_replaced[static_cast<std::size_t>(h)] = calls[static_cast<std::size_t>(h)];
+                expect(captures[static_cast<std::size_t>(h)].expired(), "the cleared hook was destroyed");
+                calls_made(done + 4);
+            }
+        }
+        client.clear_event_hook();
+        calls_made(done + 8);
+        stop = true;
+        for (auto& thread : threads) thread.join();
+        for (const auto& problem : problems) expect(problem.empty(), problem);
+        long total = 0;
+        for (int h = 0; h < hooks; ++h) {
+            long final_count = calls[static_cast<std::size_t>(h)];
+            total += final_count;
+            if (after_replaced[static_cast<std::size_t>(h)] >= 0) {
+                expect(final_count == after_replaced[static_cast<std::size_t>(h)],
+                       "hook " + std::to_string(h) + " called after it was replaced");
+            }
+        }
+        expect(total > 0, "the hooks saw events");
+        expect(called_destroyed == 0, "a hook ran after it was destroyed");
+        expect(client.event_hook_exceptions() == 0, "no exceptions");
+    });
+
+    run("event hook: owned by the client; a moved-from client refuses it", [] {
+        auto capture = std::make_shared<int>(1);
+        std::weak_ptr<int> watched = capture;
+        {
+            kasko::Client client(typed_config());
+            client.set_event_hook([capture](const kasko::Event&) {});
+            capture.reset();
+            expect(!watched.expired(), "the client keeps its hook");
+            kasko::Client moved(std::move(client));
+            moved.get_payment(id_of(moved.create_payment(request(new_offer(), "invoice"))));
+            kasko::Error e = expect_error([&] { client.set_event_hook(nullptr); }, "moved-from");
+            expect(e.status() == KASKO_ERR_INVALID_ARGUMENT && client.event_hook_exceptions() == 0, e.json());
+            expect(!watched.expired(), "moved with the client");
+        }
+        expect(watched.expired(), "destroyed with the client");
+    });
 }
 
 }  // namespace
@@ -788,6 +1101,8 @@ int main() {
         for (auto& thread : threads) thread.join();
         expect(same == 800, "800 reads, got " + std::to_string(same.load()));
     });
+
+    run_event_hook_tests();
 
     curl_global_cleanup();
     std::cout << passed << " passed, " << failed << " failed\n";

@@ -45,13 +45,22 @@
 //!   takes the C API's JSON text.
 //! - A refused configuration ([`Client::from_config`], [`Client::new`]) is
 //!   an [`Error`] like any other: the library's result, with its message.
+//! - With libkasko 1.2: [`Client::set_event_hook`] takes a closure called
+//!   with an [`Event`] (borrowed for the call only) once per HTTP attempt
+//!   and once per call end, on the calling threads, many at once; a panic
+//!   in it is caught, never unwound into C. [`Answer::total_time`] is a
+//!   call's wall time.
 #![warn(missing_docs)]
 
-use std::ffi::{CStr, CString};
+use std::cell::Cell;
+use std::ffi::{c_void, CStr, CString};
 use std::fmt;
+use std::marker::PhantomData;
 use std::os::raw::{c_char, c_long};
+use std::panic::{self, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 pub mod sys;
@@ -103,6 +112,67 @@ unsafe fn borrowed_bytes<'a>(text: *const c_char, length: usize) -> Option<&'a s
         return None;
     }
     std::str::from_utf8(std::slice::from_raw_parts(text.cast::<u8>(), length)).ok()
+}
+
+/// A number of microseconds from the library as a `Duration` (0 if negative).
+fn micros(us: i64) -> Duration {
+    Duration::from_micros(u64::try_from(us).unwrap_or(0))
+}
+
+/// The top-level members of a result's JSON, read by the library (for
+/// [`Answer`] and [`Event`]). A name with a NUL character matches none.
+///
+/// # Safety (every function)
+/// `result` is a live result that outlives `'a`.
+mod members {
+    use super::{borrowed_bytes, sys, JsonType};
+    use std::ffi::CString;
+    use std::ptr;
+
+    pub(crate) unsafe fn json_type(result: *const sys::kasko_result, name: &str) -> Option<JsonType> {
+        let name = CString::new(name).ok()?;
+        JsonType::from_raw(sys::kasko_result_member_type(result, name.as_ptr()))
+    }
+
+    pub(crate) unsafe fn string<'a>(result: *const sys::kasko_result, name: &str) -> Option<&'a str> {
+        let name = CString::new(name).ok()?;
+        let mut value = ptr::null();
+        let mut length = 0usize;
+        if sys::kasko_result_member_string(result, name.as_ptr(), &mut value, &mut length) != sys::KASKO_OK {
+            return None;
+        }
+        // `length` bytes owned by the result.
+        borrowed_bytes(value, length)
+    }
+
+    pub(crate) unsafe fn int64(result: *const sys::kasko_result, name: &str) -> Option<i64> {
+        let name = CString::new(name).ok()?;
+        let mut value = 0i64;
+        (sys::kasko_result_member_int64(result, name.as_ptr(), &mut value) == sys::KASKO_OK).then_some(value)
+    }
+
+    pub(crate) unsafe fn double(result: *const sys::kasko_result, name: &str) -> Option<f64> {
+        let name = CString::new(name).ok()?;
+        let mut value = 0f64;
+        (sys::kasko_result_member_double(result, name.as_ptr(), &mut value) == sys::KASKO_OK).then_some(value)
+    }
+
+    pub(crate) unsafe fn boolean(result: *const sys::kasko_result, name: &str) -> Option<bool> {
+        let name = CString::new(name).ok()?;
+        let mut value = 0;
+        (sys::kasko_result_member_bool(result, name.as_ptr(), &mut value) == sys::KASKO_OK).then_some(value != 0)
+    }
+
+    pub(crate) unsafe fn json<'a>(result: *const sys::kasko_result, name: &str) -> Option<&'a str> {
+        let name = CString::new(name).ok()?;
+        let mut json = ptr::null();
+        let mut length = 0usize;
+        if sys::kasko_result_member_json(result, name.as_ptr(), &mut json, &mut length) != sys::KASKO_OK {
+            return None;
+        }
+        // `length` bytes owned by the result.
+        borrowed_bytes(json, length)
+    }
 }
 
 // ---- outcome and JSON types ------------------------------------------------
@@ -344,84 +414,52 @@ impl Answer {
     /// one member of that name (absent, or present twice), or `name`
     /// contains a NUL character.
     pub fn member_type(&self, name: &str) -> Option<JsonType> {
-        let name = CString::new(name).ok()?;
-        // SAFETY: a live result and a valid C string.
-        JsonType::from_raw(unsafe {
-            sys::kasko_result_member_type(self.raw.as_ptr(), name.as_ptr())
-        })
+        // SAFETY: a live result.
+        unsafe { members::json_type(self.raw.as_ptr(), name) }
     }
 
     /// The top-level string member `name`, unescaped (a JSON `\u0000` is
     /// kept as a NUL character); `None` if there is no one string member of
     /// that name.
     pub fn member_str(&self, name: &str) -> Option<&str> {
-        let name = CString::new(name).ok()?;
-        let mut value = ptr::null();
-        let mut length = 0usize;
-        // SAFETY: a live result, a valid C string, out pointers we own.
-        let status = unsafe {
-            sys::kasko_result_member_string(
-                self.raw.as_ptr(),
-                name.as_ptr(),
-                &mut value,
-                &mut length,
-            )
-        };
-        if status != sys::KASKO_OK {
-            return None;
-        }
-        // SAFETY: `length` bytes owned by the result.
-        unsafe { borrowed_bytes(value, length) }
+        // SAFETY: a live result, whose memory lives as long as `&self`.
+        unsafe { members::string(self.raw.as_ptr(), name) }
     }
 
     /// The top-level number member `name` as an `i64`: `None` unless it is
     /// one integer literal within `i64` (nothing is rounded).
     pub fn member_i64(&self, name: &str) -> Option<i64> {
-        let name = CString::new(name).ok()?;
-        let mut value = 0i64;
-        // SAFETY: a live result, a valid C string, an out pointer we own.
-        let status =
-            unsafe { sys::kasko_result_member_int64(self.raw.as_ptr(), name.as_ptr(), &mut value) };
-        (status == sys::KASKO_OK).then_some(value)
+        // SAFETY: a live result.
+        unsafe { members::int64(self.raw.as_ptr(), name) }
     }
 
     /// The top-level number member `name` as the nearest `f64`; `None`
     /// unless it is one finite number.
     pub fn member_f64(&self, name: &str) -> Option<f64> {
-        let name = CString::new(name).ok()?;
-        let mut value = 0f64;
-        // SAFETY: a live result, a valid C string, an out pointer we own.
-        let status = unsafe {
-            sys::kasko_result_member_double(self.raw.as_ptr(), name.as_ptr(), &mut value)
-        };
-        (status == sys::KASKO_OK).then_some(value)
+        // SAFETY: a live result.
+        unsafe { members::double(self.raw.as_ptr(), name) }
     }
 
     /// The top-level boolean member `name`; `None` unless it is one boolean.
     pub fn member_bool(&self, name: &str) -> Option<bool> {
-        let name = CString::new(name).ok()?;
-        let mut value = 0;
-        // SAFETY: a live result, a valid C string, an out pointer we own.
-        let status =
-            unsafe { sys::kasko_result_member_bool(self.raw.as_ptr(), name.as_ptr(), &mut value) };
-        (status == sys::KASKO_OK).then_some(value != 0)
+        // SAFETY: a live result.
+        unsafe { members::boolean(self.raw.as_ptr(), name) }
     }
 
     /// The value of the top-level member `name` as JSON text, whatever its
     /// type (an object such as `"_links"`, `null`, a string with its quotes).
     pub fn member_json(&self, name: &str) -> Option<&str> {
-        let name = CString::new(name).ok()?;
-        let mut json = ptr::null();
-        let mut length = 0usize;
-        // SAFETY: a live result, a valid C string, out pointers we own.
-        let status = unsafe {
-            sys::kasko_result_member_json(self.raw.as_ptr(), name.as_ptr(), &mut json, &mut length)
-        };
-        if status != sys::KASKO_OK {
-            return None;
-        }
-        // SAFETY: `length` bytes owned by the result.
-        unsafe { borrowed_bytes(json, length) }
+        // SAFETY: a live result, whose memory lives as long as `&self`.
+        unsafe { members::json(self.raw.as_ptr(), name) }
+    }
+
+    /// The call's wall time (`kasko_result_total_time_us`, libkasko 1.2):
+    /// from its start to its answer on a monotonic clock, retry waits
+    /// included. Zero for a call refused before any I/O and for an error
+    /// this crate made ([`Error::new`]).
+    pub fn total_time(&self) -> Duration {
+        // SAFETY: a live result.
+        micros(unsafe { sys::kasko_result_total_time_us(self.raw.as_ptr()) })
     }
 
     /// `Ok(self)` on success, else the [`Error`] that wraps it.
@@ -523,6 +561,11 @@ impl ErrorDetails {
     /// With [`Error::PendingPayment`], the id of the policy's pending payment.
     pub fn pending_payment_id(&self) -> Option<&str> {
         self.answer.pending_payment_id()
+    }
+
+    /// The failed call's wall time, retry waits included ([`Answer::total_time`]).
+    pub fn total_time(&self) -> Duration {
+        self.answer.total_time()
     }
 
     /// The library's error object as JSON text (`"code"`, `"outcome"`,
@@ -673,6 +716,11 @@ impl Error {
     /// With [`Error::PendingPayment`], the id of the policy's pending payment.
     pub fn pending_payment_id(&self) -> Option<&str> {
         self.details().pending_payment_id()
+    }
+
+    /// The failed call's wall time, retry waits included ([`Answer::total_time`]).
+    pub fn total_time(&self) -> Duration {
+        self.details().total_time()
     }
 
     /// The library's error object as JSON text.
@@ -1242,6 +1290,335 @@ impl fmt::Debug for Config {
     }
 }
 
+// ---- the event hook (libkasko 1.2) --------------------------------------------------
+
+/// What an [`Event`] reports (its `"event"` member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// `"attempt"`: one HTTP attempt ended.
+    Attempt,
+    /// `"call_end"`: the call ended (after its last attempt, or refused before any).
+    CallEnd,
+    /// A kind newer than this crate.
+    Other,
+}
+
+/// One event of a client's calls, as an event hook sees it
+/// ([`Client::set_event_hook`], libkasko 1.2): the library's event result,
+/// borrowed for the duration of the hook.
+///
+/// Its lifetime `'a` is the hook's call: an `Event`, and every `&str` read
+/// from it, cannot be kept beyond it (copy what you keep: `.to_owned()`,
+/// or [`json`](Event::json) as one log line). It is neither `Send` nor
+/// `Sync`. No event holds the secret key, the public key, a payment token
+/// or a body.
+///
+/// ```no_run
+/// use std::sync::{Arc, Mutex};
+/// # fn main() -> Result<(), kasko::Error> {
+/// # let client = kasko::Client::new("{}")?;
+/// let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+/// let kept = Arc::clone(&lines);
+/// client.set_event_hook(Some(Box::new(move |event| {
+///     kept.lock().unwrap().push(event.json().to_owned()); // a copy
+/// })))?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// What is read from an event cannot be kept without copying it:
+///
+/// ```compile_fail
+/// use std::sync::{Arc, Mutex};
+/// # fn main() -> Result<(), kasko::Error> {
+/// # let client = kasko::Client::new("{}")?;
+/// let lines = Arc::new(Mutex::new(Vec::<&'static str>::new()));
+/// let kept = Arc::clone(&lines);
+/// client.set_event_hook(Some(Box::new(move |event| {
+///     kept.lock().unwrap().push(event.json()); // borrowed from the event: refused
+/// })))?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Event<'a> {
+    raw: NonNull<sys::kasko_result>,
+    _borrow: PhantomData<&'a sys::kasko_result>,
+}
+
+impl<'a> Event<'a> {
+    /// Borrows an event the library handed a hook.
+    ///
+    /// # Safety
+    /// `raw` is a live result that stays valid, unchanged, for `'a`.
+    pub unsafe fn from_raw(raw: NonNull<sys::kasko_result>) -> Event<'a> {
+        Event {
+            raw,
+            _borrow: PhantomData,
+        }
+    }
+
+    fn ptr(&self) -> *const sys::kasko_result {
+        self.raw.as_ptr()
+    }
+
+    fn text(&self, name: &str) -> &'a str {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::string(self.ptr(), name) }.unwrap_or("")
+    }
+
+    fn micros(&self, name: &str) -> Option<Duration> {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::int64(self.ptr(), name) }.map(micros)
+    }
+
+    /// [`EventKind::Attempt`] or [`EventKind::CallEnd`].
+    pub fn kind(&self) -> EventKind {
+        match self.text("event") {
+            "attempt" => EventKind::Attempt,
+            "call_end" => EventKind::CallEnd,
+            _ => EventKind::Other,
+        }
+    }
+
+    /// `"payment_create"` or `"payment_get"`.
+    pub fn operation(&self) -> &'a str {
+        self.text("operation")
+    }
+
+    /// The HTTP method: `"POST"`, `"GET"`.
+    pub fn method(&self) -> &'a str {
+        self.text("method")
+    }
+
+    /// The route template, for metrics: `"/payments"` or `"/payments/{id}"`.
+    pub fn route(&self) -> &'a str {
+        self.text("route")
+    }
+
+    /// The base URL's path with the route filled in (never the query).
+    pub fn path(&self) -> &'a str {
+        self.text("path")
+    }
+
+    /// The attempt's number (from 1); for [`EventKind::CallEnd`] the
+    /// attempts made (0 for a call refused before any I/O).
+    pub fn attempt(&self) -> u32 {
+        // SAFETY: a live result.
+        u32::try_from(unsafe { sys::kasko_result_attempts(self.ptr()) }).unwrap_or(0)
+    }
+
+    /// The answer's HTTP status; `None` without one.
+    pub fn http_status(&self) -> Option<u16> {
+        // SAFETY: a live result.
+        let status = unsafe { sys::kasko_result_http_status(self.ptr()) };
+        u16::try_from(status).ok().filter(|&status| status != 0)
+    }
+
+    /// The attempt's (or call's) `kasko_status`, [`sys::KASKO_OK`] for a success.
+    pub fn status(&self) -> u32 {
+        // SAFETY: a live result.
+        unsafe { sys::kasko_result_status(self.ptr()) }
+    }
+
+    /// The status's name, e.g. `"KASKO_ERR_SERVER"`.
+    pub fn code(&self) -> &'static str {
+        status_name(self.status())
+    }
+
+    /// What the attempt (or call) may have done.
+    pub fn outcome(&self) -> Outcome {
+        // SAFETY: a live result.
+        Outcome::from_raw(unsafe { sys::kasko_result_outcome(self.ptr()) })
+    }
+
+    /// Whether another attempt follows this one.
+    pub fn retry(&self) -> bool {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::boolean(self.ptr(), "retry") }.unwrap_or(false)
+    }
+
+    /// The wait before the next attempt; `None` unless [`retry`](Event::retry).
+    pub fn retry_delay(&self) -> Option<Duration> {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::int64(self.ptr(), "retry_delay_ms") }
+            .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+    }
+
+    /// The response's `X-Request-Id`; `None` if none.
+    pub fn request_id(&self) -> Option<&'a str> {
+        // SAFETY: owned by the event, valid for 'a.
+        unsafe { borrowed_str(sys::kasko_result_request_id(self.ptr())) }
+    }
+
+    /// Bytes sent (headers and bodies); for a call end the sum over its attempts.
+    pub fn bytes_sent(&self) -> u64 {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::int64(self.ptr(), "bytes_sent") }.map_or(0, |n| u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Bytes received (headers and bodies); for a call end the sum over its attempts.
+    pub fn bytes_received(&self) -> u64 {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::int64(self.ptr(), "bytes_received") }.map_or(0, |n| u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Name resolution done, from the attempt's start (zero if it did not
+    /// happen); `None` for a call end. So are the three below.
+    pub fn dns(&self) -> Option<Duration> {
+        self.micros("dns_us")
+    }
+
+    /// Connected.
+    pub fn connect(&self) -> Option<Duration> {
+        self.micros("connect_us")
+    }
+
+    /// TLS handshake done (zero over plain http).
+    pub fn tls(&self) -> Option<Duration> {
+        self.micros("tls_us")
+    }
+
+    /// The answer's first byte.
+    pub fn first_byte(&self) -> Option<Duration> {
+        self.micros("first_byte_us")
+    }
+
+    /// The attempt's time; for a call end the call's wall time, as
+    /// [`Answer::total_time`] gives it.
+    pub fn total(&self) -> Duration {
+        self.micros("total_us").unwrap_or_default()
+    }
+
+    /// What went wrong; `None` on success.
+    pub fn message(&self) -> Option<&'a str> {
+        // SAFETY: owned by the event, valid for 'a.
+        unsafe { borrowed_str(sys::kasko_result_message(self.ptr())) }
+    }
+
+    /// The whole event as JSON text: one log line.
+    pub fn json(&self) -> &'a str {
+        // SAFETY: owned by the event, valid for 'a (the library writes UTF-8).
+        unsafe { borrowed_str(sys::kasko_result_json(self.ptr())) }.unwrap_or("")
+    }
+
+    /// The JSON type of the top-level member `name` (as [`Answer::member_type`]).
+    pub fn member_type(&self, name: &str) -> Option<JsonType> {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::json_type(self.ptr(), name) }
+    }
+
+    /// A top-level string member (as [`Answer::member_str`]).
+    pub fn member_str(&self, name: &str) -> Option<&'a str> {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::string(self.ptr(), name) }
+    }
+
+    /// A top-level integer member (as [`Answer::member_i64`]).
+    pub fn member_i64(&self, name: &str) -> Option<i64> {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::int64(self.ptr(), name) }
+    }
+
+    /// A top-level number member (as [`Answer::member_f64`]).
+    pub fn member_f64(&self, name: &str) -> Option<f64> {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::double(self.ptr(), name) }
+    }
+
+    /// A top-level boolean member (as [`Answer::member_bool`]).
+    pub fn member_bool(&self, name: &str) -> Option<bool> {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::boolean(self.ptr(), name) }
+    }
+
+    /// Any top-level member as JSON text (as [`Answer::member_json`]).
+    pub fn member_json(&self, name: &str) -> Option<&'a str> {
+        // SAFETY: the event lives for 'a.
+        unsafe { members::json(self.ptr(), name) }
+    }
+
+    /// The borrowed C event: valid only during the hook; never free it.
+    pub fn as_ptr(&self) -> *const sys::kasko_result {
+        self.ptr()
+    }
+}
+
+impl fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event").field("json", &self.json()).finish()
+    }
+}
+
+/// The JSON text.
+impl fmt::Display for Event<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.json())
+    }
+}
+
+/// An event hook, for [`Client::set_event_hook`]: called with each event of
+/// the client's calls, on the thread making the call, from many threads at
+/// once (so `Sync`), and dropped on whichever thread replaces it (so `Send`).
+pub type EventHook = Box<dyn Fn(&Event<'_>) + Send + Sync + 'static>;
+
+/// What the library holds as a hook's user data.
+struct HookState {
+    hook: EventHook,
+    /// The client's count of the panics its hooks caught.
+    panics: Arc<AtomicU64>,
+}
+
+thread_local! {
+    /// How deep this thread is inside this crate's event hooks.
+    static HOOK_DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Marks this thread as inside a hook until dropped.
+struct InsideHook;
+
+impl InsideHook {
+    fn enter() -> InsideHook {
+        let _ = HOOK_DEPTH.try_with(|depth| depth.set(depth.get() + 1));
+        InsideHook
+    }
+
+    fn now() -> bool {
+        HOOK_DEPTH.try_with(|depth| depth.get() > 0).unwrap_or(false)
+    }
+}
+
+impl Drop for InsideHook {
+    fn drop(&mut self) {
+        let _ = HOOK_DEPTH.try_with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
+
+/// The `kasko_event_hook` of every [`Client`]: calls the boxed closure and
+/// never lets a panic unwind into the library (that would be undefined
+/// behaviour; Rust would abort the process).
+unsafe extern "C" fn deliver_event(event: *const sys::kasko_result, user_data: *mut c_void) {
+    // SAFETY: the user data is the HookState the client installed, which it
+    // frees only once kasko_client_set_event_hook has replaced it and returned.
+    let (Some(state), Some(raw)) = (
+        unsafe { user_data.cast::<HookState>().as_ref() },
+        NonNull::new(event.cast_mut()),
+    ) else {
+        return;
+    };
+    let _inside = InsideHook::enter();
+    // SAFETY: the event is valid until this function returns, and `event`
+    // does not outlive it.
+    let event = unsafe { Event::from_raw(raw) };
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| (state.hook)(&event))) {
+        state.panics.fetch_add(1, Ordering::Relaxed);
+        // Dropping the payload runs its code too: never let that unwind either.
+        if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            std::mem::forget(again);
+        }
+    }
+}
+
 // ---- the client -------------------------------------------------------------------
 
 /// A client of the KASKO Payments API, owning one `kasko_client`.
@@ -1250,6 +1627,12 @@ impl fmt::Debug for Config {
 /// it; wrap it in an `Arc` or use scoped threads). Dropping it frees the handle.
 pub struct Client {
     handle: NonNull<sys::kasko_client>,
+    /// The installed event hook, freed only after the library let go of it
+    /// (and dropped after `kasko_client_free` in Drop). The mutex orders the
+    /// setters, so the one replaced is always the one the library held.
+    hook: Mutex<Option<Box<HookState>>>,
+    /// Panics caught in this client's event hooks.
+    hook_panics: Arc<AtomicU64>,
 }
 
 // SAFETY: kasko.h: "One client may be used from many threads at once", and
@@ -1311,7 +1694,11 @@ impl Client {
         // The result is ours (NULL on success, freed on drop if not).
         let refusal = Answer::from_raw(refusal);
         match (status, NonNull::new(handle)) {
-            (sys::KASKO_OK, Some(handle)) => Ok(Client { handle }),
+            (sys::KASKO_OK, Some(handle)) => Ok(Client {
+                handle,
+                hook: Mutex::new(None),
+                hook_panics: Arc::new(AtomicU64::new(0)),
+            }),
             (status, handle) => {
                 if let Some(handle) = handle {
                     // Not per the contract, but never leak a handle: owned
@@ -1404,6 +1791,78 @@ impl Client {
         unsafe { Answer::from_call(status, out) }.into_result()
     }
 
+    /// Sets the client's event hook (`kasko_client_set_event_hook`,
+    /// libkasko 1.2), replacing the one before; `None` clears it.
+    ///
+    /// The hook is called with each [`Event`] of this client's calls: one
+    /// per HTTP attempt and one when the call ends, on the thread making
+    /// the call, so from many threads at once when the client is shared
+    /// (hence `Send + Sync`). It may log, count, block (that delays only its
+    /// own call) and make library calls, which deliver no events. The
+    /// `Event` is borrowed for the hook's duration only.
+    ///
+    /// A panic in the hook does not cross into C: it is caught (the panic
+    /// hook still reports it, on stderr by default), the call goes on and
+    /// returns its own result, and [`event_hook_panics`](Client::event_hook_panics)
+    /// counts it.
+    ///
+    /// May be called at any time from any thread while calls run: events
+    /// of calls in progress go to the old hook or the new one. Once it
+    /// returns, the old hook is not running, is never called again, and
+    /// has been dropped (on this thread).
+    ///
+    /// Fails with [`Error::InvalidArgument`] (nothing changed) when called
+    /// from inside an event hook, where it would wait for itself.
+    pub fn set_event_hook(&self, hook: Option<EventHook>) -> Result<(), Error> {
+        if InsideHook::now() {
+            return Err(Error::new(
+                sys::KASKO_ERR_INVALID_ARGUMENT,
+                "Client::set_event_hook called from inside an event hook",
+            ));
+        }
+        let next = hook.map(|hook| {
+            Box::new(HookState {
+                hook,
+                panics: Arc::clone(&self.hook_panics),
+            })
+        });
+        let (function, user_data): (sys::kasko_event_hook, *mut c_void) = match &next {
+            Some(state) => (
+                Some(deliver_event),
+                ptr::from_ref::<HookState>(state).cast_mut().cast(),
+            ),
+            None => (None, ptr::null_mut()),
+        };
+        let mut current = self.hook.lock().unwrap_or_else(PoisonError::into_inner);
+        // SAFETY: a live handle; `user_data` is a HookState that stays
+        // allocated (in `self.hook`) until the library has let go of it.
+        let status =
+            unsafe { sys::kasko_client_set_event_hook(self.handle.as_ptr(), function, user_data) };
+        if status != sys::KASKO_OK {
+            return Err(Error::new(
+                status,
+                &format!("kasko_client_set_event_hook returned {}", status_name(status)),
+            ));
+        }
+        let previous = std::mem::replace(&mut *current, next);
+        drop(current);
+        // The library no longer calls it: dropped outside the lock, so the
+        // closure's captures may do anything when dropped.
+        drop(previous);
+        Ok(())
+    }
+
+    /// Clears the event hook: `set_event_hook(None)`.
+    pub fn clear_event_hook(&self) -> Result<(), Error> {
+        self.set_event_hook(None)
+    }
+
+    /// How many panics this client's event hooks have raised (caught; see
+    /// [`set_event_hook`](Client::set_event_hook)).
+    pub fn event_hook_panics(&self) -> u64 {
+        self.hook_panics.load(Ordering::Relaxed)
+    }
+
     /// The C handle, still owned by this `Client`.
     pub fn as_ptr(&self) -> *mut sys::kasko_client {
         self.handle.as_ptr()
@@ -1412,7 +1871,8 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        // SAFETY: owned, and `&mut self` means no call is running.
+        // SAFETY: owned, and `&mut self` means no call is running. The
+        // hook's state is dropped after this, when no hook runs any more.
         unsafe { sys::kasko_client_free(self.handle.as_ptr()) }
     }
 }
