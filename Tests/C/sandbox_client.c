@@ -1,5 +1,6 @@
 #define _DEFAULT_SOURCE
 #include "sandbox_client.h"
+#include <kasko.h>
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -204,4 +205,17 @@ long sandbox_connections(const char *base_url) {
     snprintf(url, sizeof url, "%s/__sandbox/connections", base_url);
     if (request(url, NULL, &out) != 200) return -1;
     return json_int_field(out.data, "accepted");
+}
+
+void result_string_member(const kasko_result *result, const char *name, char *out, size_t size) {
+    const char *value = NULL;
+    out[0] = 0;
+    if (kasko_result_member_string(result, name, &value, NULL) == KASKO_OK && value != NULL)
+        snprintf(out, size, "%s", value);
+}
+
+int64_t result_int_member(const kasko_result *result, const char *name) {
+    int64_t value = -1;
+    if (kasko_result_member_int64(result, name, &value) != KASKO_OK) return -1;
+    return value;
 }

@@ -5,6 +5,7 @@
 #define SANDBOX_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Reads KASKO_SANDBOX_URL and the sandbox's keys (scripts/with-sandbox sets
  * them); exits with status 2 and `how_to_run` when they are not set. */
@@ -39,6 +40,13 @@ int json_has_field(const char *json, const char *key);
 
 /* The integer value of member `key`, or -1 when absent or not a number. */
 long json_int_field(const char *json, const char *key);
+
+/* A result's string member `name` copied into out ("" when it is absent,
+ * null or not a string), and its integer member (-1 when absent, null or
+ * not an integer): how the event tests read a hook's borrowed event. */
+struct kasko_result;
+void result_string_member(const struct kasko_result *result, const char *name, char *out, size_t size);
+int64_t result_int_member(const struct kasko_result *result, const char *name);
 
 /* A loopback TCP port with nothing listening on it (bound, then closed). */
 int unused_loopback_port(void);

@@ -75,19 +75,6 @@ static int key_leaks;
 static int events_seen;
 static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void copy_member(const kasko_result *event, const char *name, char *out, size_t size) {
-    const char *value = NULL;
-    out[0] = 0;
-    if (kasko_result_member_string(event, name, &value, NULL) == KASKO_OK && value != NULL)
-        snprintf(out, size, "%s", value);
-}
-
-static int64_t int_member(const kasko_result *event, const char *name) {
-    int64_t value = -1;
-    if (kasko_result_member_int64(event, name, &value) != KASKO_OK) return -1;
-    return value;
-}
-
 static void clear_events(void) {
     pthread_mutex_lock(&events_lock);
     for (int i = 0; i < event_count; i++) free(events[i].json);
@@ -100,24 +87,24 @@ static void record_hook(const kasko_result *event, void *user_data) {
     (void)user_data;
     struct event e;
     memset(&e, 0, sizeof e);
-    copy_member(event, "event", e.kind, sizeof e.kind);
-    copy_member(event, "operation", e.operation, sizeof e.operation);
-    copy_member(event, "method", e.method, sizeof e.method);
-    copy_member(event, "route", e.route, sizeof e.route);
-    copy_member(event, "path", e.path, sizeof e.path);
-    copy_member(event, "status", e.status, sizeof e.status);
-    copy_member(event, "outcome", e.outcome, sizeof e.outcome);
-    e.attempt = int_member(event, "attempt");
-    e.http_status = int_member(event, "http_status");
+    result_string_member(event, "event", e.kind, sizeof e.kind);
+    result_string_member(event, "operation", e.operation, sizeof e.operation);
+    result_string_member(event, "method", e.method, sizeof e.method);
+    result_string_member(event, "route", e.route, sizeof e.route);
+    result_string_member(event, "path", e.path, sizeof e.path);
+    result_string_member(event, "status", e.status, sizeof e.status);
+    result_string_member(event, "outcome", e.outcome, sizeof e.outcome);
+    e.attempt = result_int_member(event, "attempt");
+    e.http_status = result_int_member(event, "http_status");
     if (kasko_result_member_bool(event, "retry", &e.retry) != KASKO_OK) e.retry = -1;
-    e.retry_delay_ms = int_member(event, "retry_delay_ms");
-    e.bytes_sent = int_member(event, "bytes_sent");
-    e.bytes_received = int_member(event, "bytes_received");
-    e.dns = int_member(event, "dns_us");
-    e.connect = int_member(event, "connect_us");
-    e.tls = int_member(event, "tls_us");
-    e.first_byte = int_member(event, "first_byte_us");
-    e.total = int_member(event, "total_us");
+    e.retry_delay_ms = result_int_member(event, "retry_delay_ms");
+    e.bytes_sent = result_int_member(event, "bytes_sent");
+    e.bytes_received = result_int_member(event, "bytes_received");
+    e.dns = result_int_member(event, "dns_us");
+    e.connect = result_int_member(event, "connect_us");
+    e.tls = result_int_member(event, "tls_us");
+    e.first_byte = result_int_member(event, "first_byte_us");
+    e.total = result_int_member(event, "total_us");
     /* The typed accessors say what the members say. */
     e.accessors_agree = strcmp(kasko_status_name(kasko_result_status(event)), e.status) == 0
                         && kasko_result_attempts(event) == e.attempt

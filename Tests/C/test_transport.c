@@ -71,34 +71,21 @@ struct event {
 static struct event events[MAX_EVENTS];
 static int event_count;
 
-static void copy_member(const kasko_result *event, const char *name, char *out, size_t size) {
-    const char *value = NULL;
-    out[0] = 0;
-    if (kasko_result_member_string(event, name, &value, NULL) == KASKO_OK && value != NULL)
-        snprintf(out, size, "%s", value);
-}
-
-static int64_t int_member(const kasko_result *event, const char *name) {
-    int64_t value = -1;
-    if (kasko_result_member_int64(event, name, &value) != KASKO_OK) return -1;
-    return value;
-}
-
 /* The calls here are on one thread: no lock. */
 static void record_hook(const kasko_result *event, void *user_data) {
     (void)user_data;
     if (event_count == MAX_EVENTS) return;
     struct event *e = &events[event_count++];
-    copy_member(event, "event", e->kind, sizeof e->kind);
-    copy_member(event, "status", e->status, sizeof e->status);
-    copy_member(event, "outcome", e->outcome, sizeof e->outcome);
-    copy_member(event, "message", e->message, sizeof e->message);
-    e->attempt = int_member(event, "attempt");
-    e->http_status = int_member(event, "http_status");
-    e->connect = int_member(event, "connect_us");
-    e->tls = int_member(event, "tls_us");
-    e->first_byte = int_member(event, "first_byte_us");
-    e->total = int_member(event, "total_us");
+    result_string_member(event, "event", e->kind, sizeof e->kind);
+    result_string_member(event, "status", e->status, sizeof e->status);
+    result_string_member(event, "outcome", e->outcome, sizeof e->outcome);
+    result_string_member(event, "message", e->message, sizeof e->message);
+    e->attempt = result_int_member(event, "attempt");
+    e->http_status = result_int_member(event, "http_status");
+    e->connect = result_int_member(event, "connect_us");
+    e->tls = result_int_member(event, "tls_us");
+    e->first_byte = result_int_member(event, "first_byte_us");
+    e->total = result_int_member(event, "total_us");
     if (kasko_result_member_bool(event, "retry", &e->retry) != KASKO_OK) e->retry = -1;
     const char *json = kasko_result_json(event);
     if (getenv("KASKO_TEST_VERBOSE") && json != NULL) fprintf(stderr, "event: %s\n", json);

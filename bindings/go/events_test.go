@@ -301,47 +301,60 @@ func TestEventHookNestedCallWhileClosing(t *testing.T) {
 	<-closed
 }
 
+// viewers are goroutines viewing one payment until stopped, counting the
+// calls made and failed (a goroutine stops at its first failure).
+type viewers struct {
+	done, failures atomic.Int64
+	stop           chan struct{}
+	wg             sync.WaitGroup
+	once           sync.Once
+}
+
+func startViewers(client *kasko.Client, id string, n int) *viewers {
+	v := &viewers{stop: make(chan struct{})}
+	for g := 0; g < n; g++ {
+		v.wg.Add(1)
+		go func() {
+			defer v.wg.Done()
+			for {
+				select {
+				case <-v.stop:
+					return
+				default:
+				}
+				if _, err := client.GetPayment(id); err != nil {
+					v.failures.Add(1)
+					return
+				}
+				v.done.Add(1)
+			}
+		}()
+	}
+	return v
+}
+
+// stopAll stops the goroutines and waits for them; again, it does nothing.
+func (v *viewers) stopAll() {
+	v.once.Do(func() {
+		close(v.stop)
+		v.wg.Wait()
+	})
+}
+
 func TestEventHookReplacedAndClearedWhileEightGoroutinesCall(t *testing.T) {
 	const hooks = 150
 	client := clientWithRetries(t, 0)
 	id := newPayment(t, client)
 	var calls [hooks]atomic.Int64
-	var done, failures atomic.Int64
 	var calledAfterRelease atomic.Int64
 	var released [hooks]atomic.Bool
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := client.GetPayment(id); err != nil {
-					failures.Add(1)
-					return
-				}
-				done.Add(1)
-			}
-		}()
-	}
-	stopped := false
-	stopAll := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
-	defer stopAll()
+	v := startViewers(client, id, 8)
+	defer v.stopAll()
+	done := &v.done
 	callsMade := func(atLeast int64) { // waits for the workers to make more calls
 		for done.Load() < atLeast {
-			if failures.Load() > 0 {
-				stopAll()
+			if v.failures.Load() > 0 {
+				v.stopAll()
 				t.Fatal("a worker's call failed")
 			}
 			runtime.Gosched()
@@ -385,7 +398,7 @@ func TestEventHookReplacedAndClearedWhileEightGoroutinesCall(t *testing.T) {
 	}
 	released[hooks-1].Store(true)
 	callsMade(done.Load() + 8)
-	stopAll()
+	v.stopAll()
 	var total int64
 	for h := 0; h < hooks; h++ {
 		total += calls[h].Load()
@@ -418,31 +431,14 @@ func TestEventHookOnAClosedClientIsRefused(t *testing.T) {
 func TestEventHookReplacedWhileEightGoroutinesCallLosesNoEvent(t *testing.T) {
 	client := clientWithRetries(t, 0)
 	id := newPayment(t, client)
-	var events, done, failures atomic.Int64
+	var events atomic.Int64
 	hook := func(kasko.Event) { events.Add(1) }
 	if err := client.SetEventHook(hook); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := client.GetPayment(id); err != nil {
-					failures.Add(1)
-					return
-				}
-				done.Add(1)
-			}
-		}()
-	}
+	v := startViewers(client, id, 8)
+	defer v.stopAll()
+	done, failures := &v.done, &v.failures
 	for h := 0; h < 200 && failures.Load() == 0; h++ {
 		if err := client.SetEventHook(func(kasko.Event) { events.Add(1) }); err != nil {
 			t.Error(err)
@@ -452,8 +448,7 @@ func TestEventHookReplacedWhileEightGoroutinesCallLosesNoEvent(t *testing.T) {
 			runtime.Gosched()
 		}
 	}
-	close(stop)
-	wg.Wait()
+	v.stopAll()
 	if err := client.SetEventHook(nil); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@
 //! `total_time()` against a running kasko-sandbox started with `--faults`
 //! (`KASKO_SANDBOX_URL`; `scripts/check-bindings rust` starts one), whose
 //! armed faults force a retry.
+mod common;
+use common::env;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -12,14 +14,6 @@ use kasko::{sys, Client, Config, Error, Event, EventHook, EventKind, Outcome, Pa
 
 const UNKNOWN_ID: &str = "t00000000000000000000000000000000";
 
-fn env(name: &str, fallback: Option<&str>) -> String {
-    match std::env::var(name) {
-        Ok(value) if !value.is_empty() => value,
-        _ => fallback
-            .map(str::to_string)
-            .unwrap_or_else(|| panic!("{name} is not set: run me under scripts/with-sandbox")),
-    }
-}
 
 fn public_key() -> String {
     env("KASKO_SANDBOX_PUBLIC_KEY", Some("pk_test_sandbox"))

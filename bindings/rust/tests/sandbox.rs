@@ -2,6 +2,8 @@
 //! (`KASKO_SANDBOX_URL`, as `scripts/with-sandbox` sets it), and against
 //! one-shot servers of their own where a test must see the request or get
 //! no answer.
+mod common;
+use common::env;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,14 +16,6 @@ use kasko::{
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-fn env(name: &str, fallback: Option<&str>) -> String {
-    match std::env::var(name) {
-        Ok(value) if !value.is_empty() => value,
-        _ => fallback
-            .map(str::to_string)
-            .unwrap_or_else(|| panic!("{name} is not set: run me under scripts/with-sandbox")),
-    }
-}
 
 fn sandbox_url() -> String {
     env("KASKO_SANDBOX_URL", None)
