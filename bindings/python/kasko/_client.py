@@ -22,9 +22,8 @@ from types import TracebackType
 from typing import Any, Callable, Dict, NoReturn, Optional, Tuple, Type, Union, cast
 
 from ._errors import error_from_result, internal_error, invalid_argument, invalid_payment
-from ._events import PENDING, CallObserver, CallScope, EventHook, Hooks, observing, report
+from ._events import PENDING, CallObserver, CallScope, EventHook, Hooks, logging_wanted_at_creation, observing, report
 from ._lib import LibKasko, library
-from ._log import wanted_at_creation
 from ._payment import FullPayment, Payment, from_response
 
 __all__ = ["Client"]
@@ -237,7 +236,7 @@ class Client:
         self._observer: Optional[CallObserver] = None
         self._handle = _Handle(handle.value, lib, self._hooks)
         self._closed = False
-        if lib.has_events and wanted_at_creation():
+        if lib.has_events and logging_wanted_at_creation():
             try:
                 self.set_event_logging(True)
             except Exception:  # made inside a hook, where hooks cannot change

@@ -58,14 +58,31 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import logging
 import os
+import sys
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Protocol, Tuple, cast
 
 from ._lib import EVENT_HOOK
-from ._log import LOGGER, log_event
+
+#: The environment variable that turns event logging on (see kasko._log).
+LOG_ENV_VAR = "KASKO_LOG"
+#: logging.WARNING, without importing logging: kasko._log (and with it the
+#: logging package, a few milliseconds) is imported only once logging is on
+#: or something must be reported, so that `import kasko` stays cheap.
+_WARNING = 30
+
+
+def logging_wanted_at_creation() -> bool:
+    """Whether a new Client turns event logging on (kasko._log's rule).
+    Without KASKO_LOG, and with the logging package not even imported,
+    nothing can have configured the kasko logger: no need to import it."""
+    if not os.environ.get(LOG_ENV_VAR) and "logging" not in sys.modules:
+        return False
+    from ._log import wanted_at_creation
+
+    return wanted_at_creation()
 
 if TYPE_CHECKING:
     from ._lib import LibKasko
@@ -354,15 +371,20 @@ class Hooks:
             current = state.scope
             if current is not None and current[0] is self:
                 scope = current[1]
-        logs = log and LOGGER.isEnabledFor(logging.WARNING)
-        if user is None and scope is None and not logs:
+        log_event: Optional[Callable[[Event], None]] = None
+        if log:
+            from ._log import LOGGER, log_event
+
+            if not LOGGER.isEnabledFor(_WARNING):
+                log_event = None
+        if user is None and scope is None and log_event is None:
             return
         state.depth += 1
         try:
             event = self.event(pointer)
             if user is not None:
                 _run(user, event)
-            if logs:
+            if log_event is not None:
                 _run(log_event, event)
             if scope is not None:
                 _run(scope.event, event)
@@ -393,6 +415,8 @@ def report(what: str) -> None:
     """Reports the exception being handled on the ``kasko`` logger (ERROR,
     with the traceback); never raises."""
     try:
+        from ._log import LOGGER
+
         LOGGER.error("%s", what, exc_info=True)
     except Exception:  # a broken logging configuration: nothing left to tell
         pass

@@ -51,6 +51,8 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, List, Optional
 
+from ._events import LOG_ENV_VAR
+
 if TYPE_CHECKING:
     from ._events import Event
 
@@ -60,7 +62,7 @@ __all__ = ["LOGGER", "ENV_VAR", "log_event", "level_of", "format_event", "wanted
 LOGGER = logging.getLogger("kasko")
 
 #: The environment variable read at each Client creation.
-ENV_VAR = "KASKO_LOG"
+ENV_VAR = LOG_ENV_VAR
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

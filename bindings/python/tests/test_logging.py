@@ -237,3 +237,12 @@ def test_a_bad_kasko_log_is_a_warning() -> None:
     assert "KASKO_LOG='verbose' is not one of debug, info, warning: ignored" in done.stderr
     assert "RuntimeWarning" in done.stderr and " kasko: " not in done.stderr
     assert done.stdout.split()[:2] == ["logging", "False"]
+
+
+def test_import_kasko_and_calls_without_logging_do_not_import_logging() -> None:
+    # The logging package costs milliseconds of every program's start; it
+    # is imported once event logging is on or something must be reported.
+    done = run_python(CALLS + "import sys\nprint('logging imported', 'logging' in sys.modules)\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[:2] == ["logging", "False"]
+    assert done.stdout.strip().endswith("logging imported False"), done.stdout
