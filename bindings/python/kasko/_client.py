@@ -444,7 +444,7 @@ class Client:
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
         return (
-            f"<kasko.Client public_key={self._public_key!r} "
+            f"<kasko.Client public_key={key_hint(self._public_key)!r} "
             f"base_url={self._base_url!r}{state}>"
         )
 
@@ -604,6 +604,20 @@ class Client:
             return from_response(cast(Dict[str, Any], data), call, view)
         except ValueError as exc:
             raise invalid_payment(lib, str(exc), call[0], call[1], call[2], call[3]) from None
+
+
+def key_hint(key: str) -> str:
+    """A key as the library's messages name it (``APIKey.hint`` in
+    Sources/Kasko/APIKey.swift): ``pk_test_…ab12``, the last four characters
+    only when 12 or more follow the prefix; never the key, which a ``repr``
+    would otherwise put in logs and test reports. tests/test_messages.py
+    checks that the two agree."""
+    parts = key.split("_", 2)
+    if len(parts) < 3:
+        return "…"
+    prefix = parts[0] + "_" + parts[1] + "_"
+    body = parts[2]
+    return prefix + "\u2026" + (body[-4:] if len(body) >= 12 else "")
 
 
 def set_call_observer(client: Client, observer: Optional[CallObserver]) -> None:

@@ -369,10 +369,12 @@ def test_setting_and_clearing_while_threads_call(
     failures: List[BaseException] = []
     calls = [0] * 6
     lock = threading.Lock()
+    progress = threading.Condition(lock)
     running: Dict[int, int] = {}
     retired: Set[int] = set()
     violations: List[str] = []
     delivered = [0]
+    got: Dict[int, int] = {}
 
     def make(number: int) -> Callable[[kasko.Event], None]:
         def hook(event: kasko.Event) -> None:
@@ -381,6 +383,8 @@ def test_setting_and_clearing_while_threads_call(
                     violations.append(f"hook {number} called after it was replaced")
                 running[number] = running.get(number, 0) + 1
                 delivered[0] += 1
+                got[number] = got.get(number, 0) + 1
+                progress.notify_all()
             with lock:
                 running[number] -= 1
         return hook
@@ -402,6 +406,12 @@ def test_setting_and_clearing_while_threads_call(
         for number in range(300):
             hook = make(number) if number % 3 else None
             client.set_event_hook(hook)
+            if hook is not None and number % 10 == 1:
+                # Overlap for certain, not by luck of scheduling: this hook
+                # gets an event before it is replaced.
+                with progress:
+                    if not progress.wait_for(lambda: got.get(number, 0) > 0, timeout=DEADLINE):
+                        violations.append(f"hook {number} got no event in {DEADLINE} s")
             with lock:
                 # Once set_event_hook has returned, the previous hook is not running.
                 if current is not None and running.get(current, 0):

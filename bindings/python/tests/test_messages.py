@@ -73,6 +73,9 @@ def test_a_wrong_key_is_named_by_its_hint(sandbox_url: str, public_key: str, sec
     offer = sandbox.offer()
     with client(sandbox_url, used_public, used_secret) as kc:
         error = failure(kc, token=offer["token"], policy_id=offer["policy_id"])
+        shown = repr(kc)
+    # The client's repr names its key as the library's messages do.
+    assert f"public_key='{hint(used_public)}'" in shown and used_public not in shown
     assert isinstance(error, kasko.AuthenticationError)
     assert (f"(POST /payments: 401 Unauthorized; sent public key {hint(used_public)} "
             f"and secret key {hint(used_secret)})") in error.message
