@@ -158,9 +158,14 @@ check-reference: build
 check-swift: build
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(SWIFT) test
 
-check-c: $(BUILD)/test_api $(BUILD)/test_messages
+# test_webhook (kasko_webhook_verify) needs no sandbox: it runs alone, then
+# under valgrind (see check-valgrind for why the copy without debug info).
+check-c: $(BUILD)/test_api $(BUILD)/test_messages $(BUILD)/test_webhook $(BUILD)/nodebug/libkasko.so.1
 	$(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_api
 	$(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_messages
+	$(RUN_LIB) $(BUILD)/test_webhook
+	env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug valgrind -q --leak-check=full --show-possibly-lost=no \
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 $(BUILD)/test_webhook
 
 # The 1.1 API (kasko_result, per-call options, the _v2 calls, kasko_config)
 # against a sandbox with fault injection and the tests' own raw-socket
