@@ -220,9 +220,14 @@ $(BUILD)/test_api_asan: Tests/C/test_api.c $(C_TEST_SUPPORT) build
 	$(CC) $(CFLAGS_C) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -pthread \
 	    $(KASKO_CFLAGS) Tests/C/test_api.c Tests/C/sandbox_client.c $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
 
-check-asan: $(BUILD)/test_api_asan
+$(BUILD)/test_webhook_asan: Tests/C/test_webhook.c Tests/C/testing.h include/kasko.h build
+	$(CC) $(CFLAGS_C) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -pthread \
+	    $(KASKO_CFLAGS) Tests/C/test_webhook.c $(KASKO_LIBS) -o $@
+
+check-asan: $(BUILD)/test_api_asan $(BUILD)/test_webhook_asan
 	$(WITH_SANDBOX) $(RUN_LIB) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(BUILD)/test_api_asan
+	$(RUN_LIB) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test_webhook_asan
 
 # libFuzzer targets for the response parser, the config parser and the
 # request validator (scripts/fuzz); FUZZ_SECONDS per target.
@@ -256,9 +261,10 @@ check-valgrind-stress: $(BUILD)/test_stress $(BUILD)/nodebug/libkasko.so.1
 	        --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect $(BUILD)/test_stress || exit 1; \
 	done
 
-check-helgrind: $(BUILD)/test_stress $(BUILD)/nodebug/libkasko.so.1
+check-helgrind: $(BUILD)/test_stress $(BUILD)/test_webhook $(BUILD)/nodebug/libkasko.so.1
 	for api in 1.0 1.1; do $(STRESS_UNDER_VALGRIND) KASKO_STRESS_API=$$api scripts/check-races $(BUILD)/test_stress || exit 1; done
 	$(STRESS_UNDER_VALGRIND) KASKO_STRESS_API=1.1 KASKO_STRESS_HOOK=1 scripts/check-races $(BUILD)/test_stress
+	env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug scripts/check-races $(BUILD)/test_webhook
 
 # TLS verification (a test CA, self-signed and wrong-host certificates behind
 # a loopback nginx) and proxies (a loopback forward proxy).
