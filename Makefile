@@ -229,8 +229,8 @@ check-asan: $(BUILD)/test_api_asan $(BUILD)/test_webhook_asan
 	    $(BUILD)/test_api_asan
 	$(RUN_LIB) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test_webhook_asan
 
-# libFuzzer targets for the response parser, the config parser and the
-# request validator (scripts/fuzz); FUZZ_SECONDS per target.
+# libFuzzer targets for the response parser, the config parser, the
+# request validator and webhook signatures (scripts/fuzz); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
 fuzz: need-check
 	scripts/fuzz $(FUZZ_SECONDS)
