@@ -158,9 +158,14 @@ check-reference: build
 check-swift: build
 	KASKO_SANDBOX_ARGS=--faults $(WITH_SANDBOX) $(SWIFT) test
 
-check-c: $(BUILD)/test_api $(BUILD)/test_messages
+# test_webhook (kasko_webhook_verify) needs no sandbox: it runs alone, then
+# under valgrind (see check-valgrind for why the copy without debug info).
+check-c: $(BUILD)/test_api $(BUILD)/test_messages $(BUILD)/test_webhook $(BUILD)/nodebug/libkasko.so.1
 	$(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_api
 	$(WITH_SANDBOX) $(RUN_LIB) $(BUILD)/test_messages
+	$(RUN_LIB) $(BUILD)/test_webhook
+	env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug valgrind -q --leak-check=full --show-possibly-lost=no \
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 $(BUILD)/test_webhook
 
 # The 1.1 API (kasko_result, per-call options, the _v2 calls, kasko_config)
 # against a sandbox with fault injection and the tests' own raw-socket
@@ -215,12 +220,17 @@ $(BUILD)/test_api_asan: Tests/C/test_api.c $(C_TEST_SUPPORT) build
 	$(CC) $(CFLAGS_C) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -pthread \
 	    $(KASKO_CFLAGS) Tests/C/test_api.c Tests/C/sandbox_client.c $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
 
-check-asan: $(BUILD)/test_api_asan
+$(BUILD)/test_webhook_asan: Tests/C/test_webhook.c Tests/C/testing.h include/kasko.h build
+	$(CC) $(CFLAGS_C) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -pthread \
+	    $(KASKO_CFLAGS) Tests/C/test_webhook.c $(KASKO_LIBS) -o $@
+
+check-asan: $(BUILD)/test_api_asan $(BUILD)/test_webhook_asan
 	$(WITH_SANDBOX) $(RUN_LIB) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(BUILD)/test_api_asan
+	$(RUN_LIB) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test_webhook_asan
 
-# libFuzzer targets for the response parser, the config parser and the
-# request validator (scripts/fuzz); FUZZ_SECONDS per target.
+# libFuzzer targets for the response parser, the config parser, the
+# request validator and webhook signatures (scripts/fuzz); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
 fuzz: need-check
 	scripts/fuzz $(FUZZ_SECONDS)
@@ -251,9 +261,10 @@ check-valgrind-stress: $(BUILD)/test_stress $(BUILD)/nodebug/libkasko.so.1
 	        --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect $(BUILD)/test_stress || exit 1; \
 	done
 
-check-helgrind: $(BUILD)/test_stress $(BUILD)/nodebug/libkasko.so.1
+check-helgrind: $(BUILD)/test_stress $(BUILD)/test_webhook $(BUILD)/nodebug/libkasko.so.1
 	for api in 1.0 1.1; do $(STRESS_UNDER_VALGRIND) KASKO_STRESS_API=$$api scripts/check-races $(BUILD)/test_stress || exit 1; done
 	$(STRESS_UNDER_VALGRIND) KASKO_STRESS_API=1.1 KASKO_STRESS_HOOK=1 scripts/check-races $(BUILD)/test_stress
+	env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug scripts/check-races $(BUILD)/test_webhook
 
 # TLS verification (a test CA, self-signed and wrong-host certificates behind
 # a loopback nginx) and proxies (a loopback forward proxy).

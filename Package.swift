@@ -26,7 +26,9 @@ let package = Package(
     targets: [
         .target(
             name: "CCurl",
-            linkerSettings: [.linkedLibrary("curl")]
+            // libcrypto (OpenSSL 3, which libcurl4-openssl loads anyway): the
+            // HMAC-SHA1 of webhook signatures (webhook_hmac.c).
+            linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]
         ),
         .target(name: "Kasko", dependencies: ["CCurl"], swiftSettings: releaseSettings),
         .target(name: "KaskoC", dependencies: ["Kasko"], swiftSettings: releaseSettings),

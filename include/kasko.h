@@ -24,11 +24,11 @@
 #define KASKO_H
 
 #define KASKO_VERSION_MAJOR 1
-#define KASKO_VERSION_MINOR 2
+#define KASKO_VERSION_MINOR 3
 #define KASKO_VERSION_PATCH 0
-#define KASKO_VERSION "1.2.0"
+#define KASKO_VERSION "1.3.0"
 /* MAJOR * 1000000 + MINOR * 1000 + PATCH; compare with kasko_version_number(). */
-#define KASKO_VERSION_NUMBER 1002000
+#define KASKO_VERSION_NUMBER 1003000
 
 #include <stddef.h>
 #include <stdint.h>
@@ -142,6 +142,17 @@ typedef enum kasko_status {
      * may have been sent.
      */
     KASKO_ERR_INTERNAL = 10,
+    /**
+     * A webhook's signature header is well formed but is not the HMAC-SHA1
+     * of the body with the secret given (kasko_webhook_verify(), added in
+     * 1.3.0): the request did not come from KASKO, or the body was altered,
+     * or the secret is not this webhook's.
+     *
+     * What to do: drop the request (answer it with a non-2xx status) and do
+     * not act on its body; check that the secret is the one KASKO gave for
+     * this webhook and that the body is the raw bytes received.
+     */
+    KASKO_ERR_BAD_SIGNATURE = 11,
 } kasko_status;
 
 /**
@@ -1034,6 +1045,41 @@ kasko_status kasko_result_member_bool(const kasko_result *result, const char *na
  * Added in 1.1.0.
  */
 kasko_status kasko_result_new_error(kasko_status status, const char *message, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Checks a webhook delivery's signature: KASKO_OK when `signature_header`
+ * is the HMAC-SHA1 of the body with the webhook's secret.
+ *
+ * KASKO signs each webhook's body with the secret it gave for that webhook
+ * and sends the signature in the X-KASKO-Signature header, as "sha1="
+ * followed by the 40 hex digits of HMAC-SHA1(secret, body). Pass the
+ * header's value exactly as received (no surrounding whitespace), the
+ * secret exactly as KASKO gave it (a "whsec_" prefix is part of the key)
+ * and the raw request body: exactly `payload_len` bytes at `payload`, as
+ * received, before any JSON parsing, which may hold NUL bytes. The hex
+ * digits may be of either case; the whole digest is compared in constant
+ * time (libcrypto's HMAC and CRYPTO_memcmp). A signature proves where the
+ * body came from, not when: KASKO documents no timestamp or replay
+ * protection, so de-duplicate deliveries by their X-KASKO-Delivery header.
+ * No network I/O; no client is needed.
+ *
+ * Ownership: the library keeps no pointer to any argument. `secret` and
+ * `signature_header` are NUL-terminated; `payload` need not be, and may be
+ * NULL when `payload_len` is 0 (an empty body).
+ * Thread-safety: safe from any thread, any number at once; no state is
+ * kept between calls.
+ *
+ * Returns KASKO_OK when the signature matches; KASKO_ERR_BAD_SIGNATURE
+ * when the header is well formed and does not match (drop the request:
+ * answer it with a non-2xx status); KASKO_ERR_INVALID_ARGUMENT for a NULL
+ * `secret` or `signature_header`, a NULL `payload` with a non-zero
+ * `payload_len`, an empty `secret` (it would make every signature one
+ * anyone can compute), or a header that is not exactly "sha1=" and 40 hex
+ * digits (another prefix, a shorter or longer digest, any other
+ * character); KASKO_ERR_INTERNAL if libcrypto could not compute the HMAC.
+ * Added in 1.3.0.
+ */
+kasko_status kasko_webhook_verify(const char *secret, const char *payload, size_t payload_len, const char *signature_header) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 #ifdef __cplusplus
 } /* extern "C" */

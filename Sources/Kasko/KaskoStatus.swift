@@ -22,6 +22,9 @@ public enum KaskoStatus: Int32, Sendable, CaseIterable {
     case invalidResponse = 9
     /// A bug or resource exhaustion inside the library.
     case `internal` = 10
+    /// A webhook's signature does not match its body and the secret
+    /// (kasko_webhook_verify). Added in 1.3.0.
+    case badSignature = 11
 
     /// The C enumerator's name, e.g. `KASKO_ERR_NOT_FOUND`.
     public var name: String { staticName.description }
@@ -40,6 +43,7 @@ public enum KaskoStatus: Int32, Sendable, CaseIterable {
         case .network: return "KASKO_ERR_NETWORK"
         case .invalidResponse: return "KASKO_ERR_INVALID_RESPONSE"
         case .internal: return "KASKO_ERR_INTERNAL"
+        case .badSignature: return "KASKO_ERR_BAD_SIGNATURE"
         }
     }
 }

@@ -70,6 +70,15 @@ public enum KaskoCStatus: Int32, CaseIterable {
     /// What to do: report the message; the outcome says whether the request
     /// may have been sent.
     case errInternal = 10
+    /// A webhook's signature header is well formed but is not the HMAC-SHA1
+    /// of the body with the secret given (kasko_webhook_verify(), added in
+    /// 1.3.0): the request did not come from KASKO, or the body was altered,
+    /// or the secret is not this webhook's.
+    ///
+    /// What to do: drop the request (answer it with a non-2xx status) and do
+    /// not act on its body; check that the secret is the one KASKO gave for
+    /// this webhook and that the body is the raw bytes received.
+    case errBadSignature = 11
 
     init(_ status: KaskoStatus) {
         self = KaskoCStatus(rawValue: status.rawValue) ?? .errInternal

@@ -24,6 +24,7 @@ STATUS = {
     "KASKO_ERR_NETWORK": 8,
     "KASKO_ERR_INVALID_RESPONSE": 9,
     "KASKO_ERR_INTERNAL": 10,
+    "KASKO_ERR_BAD_SIGNATURE": 11,
 }
 NAME = {value: name for name, value in STATUS.items()}
 

@@ -43,10 +43,14 @@
 //   kasko::Event&)>) sees one event per attempt and per call end (on the
 //   calling threads, many at once; exceptions are caught and counted, never
 //   let through the library), and Result::total_time() is a call's wall time.
+// - With kasko.h 1.3: kasko::verify_webhook(secret, body, header) checks a
+//   webhook's X-KASKO-Signature (returns, or throws kasko::Error with
+//   KASKO_ERR_BAD_SIGNATURE or KASKO_ERR_INVALID_ARGUMENT); no client.
 //
 // Needs kasko.h 1.1 or later (and so libkasko.so.1 of 1.1 or later, whose
 // KASKO_1.1 symbols it uses); the event hook and total_time() are there with
-// kasko.h 1.2 (KASKO_1.2 symbols). Link with -lkasko (pkg-config --cflags --libs kasko).
+// kasko.h 1.2 (KASKO_1.2 symbols), verify_webhook with kasko.h 1.3
+// (KASKO_1.3). Link with -lkasko (pkg-config --cflags --libs kasko).
 #ifndef KASKO_HPP
 #define KASKO_HPP
 
@@ -72,6 +76,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -420,6 +425,24 @@ inline const char* c_string(const std::string& value, const char* what) {
     return value.c_str();
 }
 
+#if KASKO_VERSION_NUMBER >= 1003000
+// kasko_webhook_verify's status as kasko::verify_webhook reports it.
+inline void webhook_verdict(kasko_status status) {
+    switch (status) {
+    case KASKO_OK:
+        return;
+    case KASKO_ERR_BAD_SIGNATURE:
+        throw Error(Result::error(status, "the X-KASKO-Signature header does not match the body and the secret"));
+    case KASKO_ERR_INVALID_ARGUMENT:
+        throw Error(Result::error(status, "the webhook secret is empty, or the X-KASKO-Signature header is not "
+                                          "\"sha1=\" followed by 40 hex digits"));
+    default:
+        throw Error(Result::error(KASKO_ERR_INTERNAL, std::string("kasko_webhook_verify returned ")
+                                                          + kasko_status_name(status)));
+    }
+}
+#endif
+
 // A setter's status is not needed here: given an invalid value, the options
 // remember why, and the call made with them fails with the library's message
 // (which is why the options, made afresh for each call, are not checked
@@ -478,6 +501,25 @@ long milliseconds(std::chrono::duration<Rep, Period> duration) noexcept {
 }
 
 }  // namespace detail
+
+#if KASKO_VERSION_NUMBER >= 1003000
+/// Checks a webhook delivery's X-KASKO-Signature header
+/// (kasko_webhook_verify, libkasko 1.3): returns when `header` is "sha1="
+/// and the HMAC-SHA1 hex digest (either case) of `body` keyed with
+/// `secret`, compared in constant time by libcrypto. `body` is the raw
+/// request body, every byte as received (NUL bytes included); `secret` the
+/// webhook's secret exactly as KASKO gave it (a "whsec_" prefix is part of
+/// it). Throws kasko::Error with KASKO_ERR_BAD_SIGNATURE when it does not
+/// match (drop the delivery: answer non-2xx), KASKO_ERR_INVALID_ARGUMENT
+/// for an empty secret, a NUL in the secret or header, or a header that is
+/// not exactly "sha1=" and 40 hex digits. No client, no I/O; any thread.
+/// No replay protection is documented: de-duplicate by X-KASKO-Delivery.
+inline void verify_webhook(const std::string& secret, std::string_view body, const std::string& header) {
+    const char* key = detail::c_string(secret, "the webhook secret");
+    const char* signature = detail::c_string(header, "the X-KASKO-Signature header");
+    detail::webhook_verdict(kasko_webhook_verify(key, body.data(), body.size(), signature));
+}
+#endif
 
 /// The keys of a client's configuration, as kasko_config_set_string() and
 /// kasko_config_set_int() name them (and as the JSON configuration does):

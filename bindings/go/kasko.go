@@ -26,7 +26,8 @@
 // plain struct copied from the library's borrowed event) per HTTP attempt
 // and per call end, on the calling goroutines, many at once; a panic in it
 // is recovered, never unwound into C. Payment.TotalTime and
-// Error.TotalTime are a call's wall time.
+// Error.TotalTime are a call's wall time. With libkasko 1.3,
+// VerifyWebhook checks a webhook's X-KASKO-Signature.
 //
 // Building needs kasko.h and libkasko.so of 1.1 or later: with libkasko-dev
 // (or make install) they are where the C compiler looks; for a libkasko
@@ -150,6 +151,23 @@ static kasko_status kasko_go_set_event_hook(kasko_client *client, uintptr_t hand
 
 static int64_t kasko_go_total_time_us(const kasko_result *result) { (void)result; return 0; }
 #endif
+
+#if KASKO_VERSION_NUMBER >= 1003000
+#define KASKO_GO_HAS_WEBHOOKS 1
+#define KASKO_GO_ERR_BAD_SIGNATURE KASKO_ERR_BAD_SIGNATURE
+static kasko_status kasko_go_webhook_verify(const char *secret, const char *payload, size_t payload_len,
+                                            const char *header) {
+	return kasko_webhook_verify(secret, payload, payload_len, header);
+}
+#else
+#define KASKO_GO_HAS_WEBHOOKS 0
+#define KASKO_GO_ERR_BAD_SIGNATURE 11
+static kasko_status kasko_go_webhook_verify(const char *secret, const char *payload, size_t payload_len,
+                                            const char *header) {
+	(void)secret; (void)payload; (void)payload_len; (void)header;
+	return KASKO_ERR_INTERNAL; // webhook signatures need libkasko 1.3
+}
+#endif
 */
 import "C"
 
@@ -182,6 +200,7 @@ const (
 	StatusNetwork         Status = C.KASKO_ERR_NETWORK          // no usable answer
 	StatusInvalidResponse Status = C.KASKO_ERR_INVALID_RESPONSE // not the documented JSON
 	StatusInternal        Status = C.KASKO_ERR_INTERNAL         // inside the library
+	StatusBadSignature    Status = C.KASKO_GO_ERR_BAD_SIGNATURE // a webhook's signature does not match (1.3)
 )
 
 // String is the status's name, e.g. "KASKO_ERR_NOT_FOUND".
@@ -333,6 +352,54 @@ func cStrings(values, names []string) ([]*C.char, error) {
 func freeCStrings(values []*C.char) {
 	for _, s := range values {
 		C.free(unsafe.Pointer(s))
+	}
+}
+
+// ---- webhooks ----------------------------------------------------------------
+
+// VerifyWebhook checks a webhook delivery's X-KASKO-Signature header
+// (kasko_webhook_verify, libkasko 1.3): nil when header is "sha1=" and the
+// HMAC-SHA1 hex digest (either case) of body keyed with secret, compared in
+// constant time by libcrypto.
+//
+// body is the raw request body, every byte as received (NUL bytes
+// included, before any JSON decoding); secret the webhook's secret exactly
+// as KASKO gave it (a "whsec_" prefix is part of it). The error is a
+// *Error with StatusBadSignature when it does not match (drop the delivery:
+// answer with a non-2xx status), StatusInvalidArgument for an empty secret,
+// a NUL in the secret or header, or a header that is not exactly "sha1="
+// and 40 hex digits. No client, no I/O; safe from any goroutine. KASKO
+// documents no replay protection: de-duplicate by X-KASKO-Delivery.
+func VerifyWebhook(secret string, body []byte, header string) error {
+	if C.KASKO_GO_HAS_WEBHOOKS == 0 {
+		return newError(StatusInternal, "VerifyWebhook needs kasko.h and libkasko 1.3 or later")
+	}
+	key, err := cString(secret, "the webhook secret")
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(key))
+	signature, err := cString(header, "the X-KASKO-Signature header")
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(signature))
+	var payload *C.char
+	if len(body) > 0 {
+		// Go memory holding no Go pointers, for the call only: allowed by cgo.
+		payload = (*C.char)(unsafe.Pointer(&body[0]))
+	}
+	status := Status(C.kasko_go_webhook_verify(key, payload, C.size_t(len(body)), signature))
+	runtime.KeepAlive(body)
+	switch status {
+	case StatusOK:
+		return nil
+	case StatusBadSignature:
+		return newError(status, "the X-KASKO-Signature header does not match the body and the secret")
+	case StatusInvalidArgument:
+		return newError(status, `the webhook secret is empty, or the X-KASKO-Signature header is not "sha1=" followed by 40 hex digits`)
+	default:
+		return newError(StatusInternal, "kasko_webhook_verify returned "+status.String())
 	}
 }
 

@@ -8,7 +8,9 @@
 #define CCURL_H
 
 #include <curl/curl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 
 /* Fork safety (fork_gate.c). A fork() waits until no thread is inside one
  * of these sections, and new ones wait until the fork is done, so that a
@@ -109,5 +111,15 @@ int ccurl_event_hook_depth(void);
 
 /* curl_version_info's version string ("7.88.1"). */
 const char *ccurl_version_number(void);
+
+/* Webhook signatures (webhook_hmac.c, over libcrypto): 1 when
+ * HMAC-SHA1(key, message) equals the 20 bytes at `expected`, compared in
+ * constant time (CRYPTO_memcmp); 0 when it does not; -1 when it could not be
+ * computed (a NULL or empty key, a key over INT_MAX bytes, a NULL message
+ * with a non-zero length, or libcrypto failed). `message` may be NULL when
+ * `message_length` is 0. No global state of ours; libcrypto's own is taken
+ * inside the fork gate. */
+int ccurl_webhook_hmac_sha1_matches(const void *key, size_t key_length, const void *message,
+                                    size_t message_length, const unsigned char expected[20]);
 
 #endif

@@ -22,6 +22,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -263,6 +264,83 @@ struct Probe {
 };
 
 kasko::Config retrying_config() { return typed_config().max_retries(2); }
+
+// kasko::verify_webhook (kasko.h 1.3): the wider-API reference's test
+// vector (section 6.3, all three lines), tampering, NULs, hex case, bad headers.
+void run_webhook_tests() {
+    static const std::string secret = "whsec_test_secret";
+    static const std::string body =
+        "{\"id\":\"tpol_0000000000000000000000000000\",\"livemode\":false,\"policy_id\":\"TEST-POLICY-12345\"}";
+    static const std::string signature = "sha1=bed331ec2031e668907869f5ed39cf12136167a9";
+    auto status_of = [](const std::string& key, std::string_view payload, const std::string& header) {
+        try {
+            kasko::verify_webhook(key, payload, header);
+            return KASKO_OK;
+        } catch (const kasko::Error& e) {
+            return e.status();
+        }
+    };
+
+    run("webhook: the reference's test vector, all three lines", [&] {
+        expect(body.size() == 91, "the body is 91 bytes");
+        kasko::verify_webhook(secret, body, signature);
+        kasko::verify_webhook(secret, body + "\n", "sha1=f42fe9d573c1ddf6f388aeb10c6e9330a07e1320");
+        kasko::verify_webhook("test_secret", body, "sha1=b99e8a97c5f8540099eae9ce852cd1c0fc335295");
+    });
+
+    run("webhook: a changed body, secret or length is BAD_SIGNATURE", [&] {
+        kasko::Error e = expect_error([&] { kasko::verify_webhook(secret, body + "\n", signature); }, "tampered");
+        expect(e.status() == KASKO_ERR_BAD_SIGNATURE && std::string(e.code()) == "KASKO_ERR_BAD_SIGNATURE", e.json());
+        expect(contains(e.what(), "X-KASKO-Signature"), e.what());
+        expect(!contains(e.json(), secret), "the error never quotes the secret");
+        expect(status_of("test_secret", body, signature) == KASKO_ERR_BAD_SIGNATURE, "another secret");
+        expect(status_of(secret, std::string_view(body).substr(0, 90), signature) == KASKO_ERR_BAD_SIGNATURE,
+               "payload shortened by one byte");
+        expect(status_of(secret, body, "sha1=bed331ec2031e668907869f5ed39cf12136167a8") == KASKO_ERR_BAD_SIGNATURE,
+               "last digit changed");
+    });
+
+    run("webhook: NUL bytes in the body count; upper-case hex is accepted", [&] {
+        const std::string with_nul("{\"a\":\"x\0y\"}\0tail", 16);
+        kasko::verify_webhook(secret, with_nul, "sha1=64b69479808ca69a18e0c186d6059958e972b6c1");
+        expect(status_of(secret, std::string_view(with_nul.c_str()), "sha1=64b69479808ca69a18e0c186d6059958e972b6c1")
+                   == KASKO_ERR_BAD_SIGNATURE,
+               "the body up to its first NUL is another body");
+        kasko::verify_webhook(secret, body, "sha1=BED331EC2031E668907869F5ED39CF12136167A9");
+        kasko::verify_webhook(secret, std::string_view(), "sha1=2f0bd1d2d712bf4a22d695e03115fa82101d175e");
+    });
+
+    run("webhook: malformed headers, an empty secret and NULs are INVALID_ARGUMENT", [&] {
+        const std::string headers[] = {
+            "", signature.substr(5), "SHA1=" + signature.substr(5), "sha256=" + signature.substr(5),
+            signature.substr(0, 44), signature + "0", signature.substr(0, 44) + "g", " " + signature, signature + " ",
+        };
+        for (const std::string& header : headers) {
+            expect(status_of(secret, body, header) == KASKO_ERR_INVALID_ARGUMENT, "header \"" + header + "\"");
+        }
+        expect(status_of("", body, signature) == KASKO_ERR_INVALID_ARGUMENT, "empty secret");
+        kasko::Error e = expect_error([&] { kasko::verify_webhook(secret, body, signature + std::string("\0x", 2)); },
+                                      "NUL in the header");
+        expect(e.status() == KASKO_ERR_INVALID_ARGUMENT && contains(e.what(), "NUL"), e.json());
+        expect(status_of(secret + std::string("\0x", 2), body, signature) == KASKO_ERR_INVALID_ARGUMENT,
+               "NUL in the secret");
+    });
+
+    run("webhook: 8 threads at once", [&] {
+        std::atomic<int> right{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 8; ++t) {
+            threads.emplace_back([&] {
+                for (int i = 0; i < 100; ++i) {
+                    if (status_of(secret, body, signature) == KASKO_OK) ++right;
+                    if (status_of(secret, body + "x", signature) == KASKO_ERR_BAD_SIGNATURE) ++right;
+                }
+            });
+        }
+        for (auto& thread : threads) thread.join();
+        expect(right == 1600, "1600 right answers, got " + std::to_string(right.load()));
+    });
+}
 
 void run_event_hook_tests() {
     run("event hook: a retried view is one attempt event per attempt, then one call_end", [] {
@@ -1103,6 +1181,7 @@ int main() {
     });
 
     run_event_hook_tests();
+    run_webhook_tests();
 
     curl_global_cleanup();
     std::cout << passed << " passed, " << failed << " failed\n";

@@ -15,7 +15,8 @@ wheel from ``scripts/build-wheel``), the SONAME through the loader, then
 clients also report events (``Client.set_event_hook``, ``kasko.Event``),
 log them on the ``kasko`` logger (``KASKO_LOG=debug``), and can be traced
 with OpenTelemetry (``kasko.opentelemetry``, which needs
-``opentelemetry-api``; ``import kasko`` does not).
+``opentelemetry-api``; ``import kasko`` does not). With a 1.3 library,
+``kasko.verify_webhook`` checks a webhook's ``X-KASKO-Signature``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from ._errors import (
     AuthenticationError,
     BadRequestError,
+    BadSignatureError,
     InternalError,
     InvalidArgumentError,
     InvalidResponseError,
@@ -37,6 +39,7 @@ from ._lib import EXPECTED_MAJOR, library as _library
 from ._client import Client
 from ._events import Event, EventHook
 from ._payment import FullPayment, Metadata, Payment, RestrictedPayment
+from ._webhook import verify_webhook
 
 __all__ = [
     "Client",
@@ -57,6 +60,8 @@ __all__ = [
     "NetworkError",
     "InvalidResponseError",
     "InternalError",
+    "BadSignatureError",
+    "verify_webhook",
     "library_version",
     "library_path",
     "version_number",
@@ -64,7 +69,7 @@ __all__ = [
 ]
 
 #: The version of this Python package.
-__version__ = "1.2.0"
+__version__ = "1.3.0"
 
 _library()  # load now: a missing or mismatched library fails the import
 

@@ -13,6 +13,7 @@ KASKO_ERR_SERVER            ServerError                   HTTP 5xx / undocumente
 KASKO_ERR_NETWORK           NetworkError                  no usable answer
 KASKO_ERR_INVALID_RESPONSE  InvalidResponseError          not the documented JSON
 KASKO_ERR_INTERNAL          InternalError                 inside the library
+KASKO_ERR_BAD_SIGNATURE     BadSignatureError             webhook signature wrong
 (any status added later)    InternalError                 (as the header advises)
 ==========================  ============================  =====================
 
@@ -45,6 +46,7 @@ __all__ = [
     "NetworkError",
     "InvalidResponseError",
     "InternalError",
+    "BadSignatureError",
     "class_for_code",
     "error_from_result",
     "new_error",
@@ -204,6 +206,13 @@ class InternalError(KaskoError):
     this binding does not know (a newer library)."""
 
 
+class BadSignatureError(KaskoError):
+    """A webhook's ``X-KASKO-Signature`` is well formed but does not match
+    its body and the secret (``kasko.verify_webhook``): the request did not
+    come from KASKO, or was altered, or the secret is not this webhook's.
+    Drop it (answer with a non-2xx status). Added in libkasko 1.3."""
+
+
 #: status name (as kasko_status_name gives it) -> class; the values are the
 #: library's (LibKasko.statuses), never written down here.
 _CLASSES: Dict[str, Type[KaskoError]] = {
@@ -217,6 +226,7 @@ _CLASSES: Dict[str, Type[KaskoError]] = {
     "KASKO_ERR_NETWORK": NetworkError,
     "KASKO_ERR_INVALID_RESPONSE": InvalidResponseError,
     "KASKO_ERR_INTERNAL": InternalError,
+    "KASKO_ERR_BAD_SIGNATURE": BadSignatureError,
 }
 
 

@@ -149,6 +149,13 @@ _SIGNATURES_1_2: Dict[str, Tuple[List[Any], Any]] = {
     "kasko_result_total_time_us": ([_p], ctypes.c_int64),
 }
 
+#: The function of 1.3 the binding uses when the library has it: webhook
+#: signatures (``kasko.verify_webhook``). The payload is ``c_char_p``: a
+#: ``bytes`` object passes its own buffer, NUL bytes and all, with its length.
+_SIGNATURES_1_3: Dict[str, Tuple[List[Any], Any]] = {
+    "kasko_webhook_verify": ([_s, _s, ctypes.c_size_t, _s], _int),
+}
+
 
 def _text(raw: Optional[bytes]) -> Optional[str]:
     return raw.decode("utf-8", "replace") if raw is not None else None
@@ -198,6 +205,7 @@ class LibKasko:
     kasko_result_new_error: Any
     kasko_client_set_event_hook: Any
     kasko_result_total_time_us: Any
+    kasko_webhook_verify: Any
 
     def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
         self.cdll = cdll
@@ -212,6 +220,15 @@ class LibKasko:
         self.has_events: bool = all(hasattr(cdll, name) for name in _SIGNATURES_1_2)
         for name, (argtypes, restype) in _SIGNATURES_1_2.items():
             if self.has_events:
+                function = getattr(cdll, name)
+                function.argtypes, function.restype = argtypes, restype
+            else:
+                function = _missing(name, self.version())
+            setattr(self, name, function)
+        #: Whether the library has the 1.3 function (webhook signatures).
+        self.has_webhooks: bool = all(hasattr(cdll, name) for name in _SIGNATURES_1_3)
+        for name, (argtypes, restype) in _SIGNATURES_1_3.items():
+            if self.has_webhooks:
                 function = getattr(cdll, name)
                 function.argtypes, function.restype = argtypes, restype
             else:
@@ -283,8 +300,8 @@ class LibKasko:
 
 
 def _missing(name: str, version: str) -> Any:
-    """Stands in for a 1.2 function a 1.1 library lacks: no wall time
-    (``None``), a hook that cannot be set."""
+    """Stands in for a 1.2 or 1.3 function an older library lacks: no wall
+    time (``None``), a hook that cannot be set, no webhook check."""
     if name == "kasko_result_total_time_us":
 
         def no_time(result: Any) -> None:
@@ -293,7 +310,8 @@ def _missing(name: str, version: str) -> Any:
         return no_time
 
     def refuse(*arguments: Any) -> int:
-        raise OSError(f"libkasko {version} has no {name} (added in 1.2.0)")
+        added = "1.3.0" if name in _SIGNATURES_1_3 else "1.2.0"
+        raise OSError(f"libkasko {version} has no {name} (added in {added})")
 
     return refuse
 

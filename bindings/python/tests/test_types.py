@@ -73,6 +73,7 @@ CLASS_OF_CODE = {
     "KASKO_ERR_NETWORK": kasko.NetworkError,
     "KASKO_ERR_INVALID_RESPONSE": kasko.InvalidResponseError,
     "KASKO_ERR_INTERNAL": kasko.InternalError,
+    "KASKO_ERR_BAD_SIGNATURE": kasko.BadSignatureError,
 }
 
 

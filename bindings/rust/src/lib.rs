@@ -50,6 +50,8 @@
 //!   and once per call end, on the calling threads, many at once; a panic
 //!   in it is caught, never unwound into C. [`Answer::total_time`] is a
 //!   call's wall time.
+//! - With libkasko 1.3: [`verify_webhook`] checks a webhook's
+//!   `X-KASKO-Signature` ([`Error::BadSignature`] when it does not match).
 #![warn(missing_docs)]
 
 use std::cell::Cell;
@@ -618,6 +620,9 @@ pub enum Error {
     InvalidResponse(ErrorDetails),
     /// `KASKO_ERR_INTERNAL`, or a status newer than this crate.
     Internal(ErrorDetails),
+    /// `KASKO_ERR_BAD_SIGNATURE`: a webhook's signature does not match its
+    /// body and the secret ([`verify_webhook`], 1.3).
+    BadSignature(ErrorDetails),
 }
 
 impl Error {
@@ -648,6 +653,7 @@ impl Error {
             sys::KASKO_ERR_SERVER => Error::Server(details),
             sys::KASKO_ERR_NETWORK => Error::Network(details),
             sys::KASKO_ERR_INVALID_RESPONSE => Error::InvalidResponse(details),
+            sys::KASKO_ERR_BAD_SIGNATURE => Error::BadSignature(details),
             _ => Error::Internal(details),
         }
     }
@@ -664,7 +670,8 @@ impl Error {
             | Error::Server(d)
             | Error::Network(d)
             | Error::InvalidResponse(d)
-            | Error::Internal(d) => d,
+            | Error::Internal(d)
+            | Error::BadSignature(d) => d,
         }
     }
 
@@ -746,6 +753,52 @@ fn c_string(value: &str, what: impl FnOnce() -> String) -> Result<CString, Error
             &format!("{} contains a NUL character", what()),
         )
     })
+}
+
+// ---- webhooks --------------------------------------------------------------------
+
+/// Checks a webhook delivery's `X-KASKO-Signature` header
+/// (`kasko_webhook_verify`, C API 1.3): `Ok(())` when `header` is `sha1=`
+/// and the HMAC-SHA1 hex digest (either case) of `body` keyed with
+/// `secret`, compared in constant time by libcrypto.
+///
+/// `body` is the raw request body, every byte as received (NUL bytes
+/// included, before any JSON parsing); `secret` the webhook's secret exactly
+/// as KASKO gave it (a `whsec_` prefix is part of it). Errors:
+/// [`Error::BadSignature`] when it does not match (drop the delivery: answer
+/// with a non-2xx status); [`Error::InvalidArgument`] for an empty secret, a
+/// NUL in the secret or the header, or a header that is not exactly `sha1=`
+/// and 40 hex digits. No client, no I/O; any thread. KASKO documents no
+/// replay protection: de-duplicate deliveries by `X-KASKO-Delivery`.
+pub fn verify_webhook(secret: &str, body: &[u8], header: &str) -> Result<(), Error> {
+    let key = c_string(secret, || "the webhook secret".to_string())?;
+    let signature = c_string(header, || "the X-KASKO-Signature header".to_string())?;
+    // SAFETY: two NUL-terminated strings and body.len() readable bytes (a
+    // dangling but non-null pointer for an empty slice, with length 0, is
+    // never read); the library keeps no pointer to any of them.
+    let status = unsafe {
+        sys::kasko_webhook_verify(
+            key.as_ptr(),
+            body.as_ptr().cast::<c_char>(),
+            body.len(),
+            signature.as_ptr(),
+        )
+    };
+    match status {
+        sys::KASKO_OK => Ok(()),
+        sys::KASKO_ERR_BAD_SIGNATURE => Err(Error::new(
+            status,
+            "the X-KASKO-Signature header does not match the body and the secret",
+        )),
+        sys::KASKO_ERR_INVALID_ARGUMENT => Err(Error::new(
+            status,
+            "the webhook secret is empty, or the X-KASKO-Signature header is not \"sha1=\" followed by 40 hex digits",
+        )),
+        _ => Err(Error::new(
+            sys::KASKO_ERR_INTERNAL,
+            &format!("kasko_webhook_verify returned {}", status_name(status)),
+        )),
+    }
 }
 
 // ---- requests and per-call options ---------------------------------------------
@@ -1913,7 +1966,7 @@ mod tests {
 
     #[test]
     fn every_status_maps_to_its_variant() {
-        for status in 1..=10u32 {
+        for status in 1..=sys::KASKO_ERR_BAD_SIGNATURE {
             let error = Error::new(status, "what went wrong");
             assert_eq!(error.status(), status);
             assert_eq!(error.code(), status_name(status));
@@ -1978,7 +2031,7 @@ mod tests {
 
     #[test]
     fn an_error_cannot_be_made_with_ok_or_an_unknown_status() {
-        for status in [sys::KASKO_OK, 11, u32::MAX] {
+        for status in [sys::KASKO_OK, sys::KASKO_ERR_BAD_SIGNATURE + 1, u32::MAX] {
             let error = Error::new(status, "fine");
             assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
             assert_eq!(error.outcome(), Outcome::NotSent);

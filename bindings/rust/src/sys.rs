@@ -19,12 +19,12 @@ use std::os::raw::{c_char, c_int, c_long, c_uint, c_void};
 /// `KASKO_VERSION_MAJOR` of the header this module was written from.
 pub const KASKO_VERSION_MAJOR: c_int = 1;
 /// `KASKO_VERSION_MINOR` of the header this module was written from.
-pub const KASKO_VERSION_MINOR: c_int = 2;
+pub const KASKO_VERSION_MINOR: c_int = 3;
 /// `KASKO_VERSION_PATCH` of the header this module was written from.
 pub const KASKO_VERSION_PATCH: c_int = 0;
 /// `KASKO_VERSION_NUMBER`, `MAJOR*1000000 + MINOR*1000 + PATCH`: the oldest
 /// library this module works with ([`kasko_version_number`] is at least this).
-pub const KASKO_VERSION_NUMBER: c_int = 1002000;
+pub const KASKO_VERSION_NUMBER: c_int = 1003000;
 
 /// `kasko_status`: a C enum without negative values, which C compilers
 /// give the type `unsigned int` (as bindgen would declare it).
@@ -52,6 +52,8 @@ pub const KASKO_ERR_NETWORK: kasko_status = 8;
 pub const KASKO_ERR_INVALID_RESPONSE: kasko_status = 9;
 /// A failure inside the library.
 pub const KASKO_ERR_INTERNAL: kasko_status = 10;
+/// A webhook's signature does not match its body and secret (1.3).
+pub const KASKO_ERR_BAD_SIGNATURE: kasko_status = 11;
 
 /// `kasko_outcome`: what a call's request may have done. A C enum without
 /// negative values, so `unsigned int`, like [`kasko_status`].
@@ -305,5 +307,15 @@ extern "C" {
         status: kasko_status,
         message: *const c_char,
         out_result: *mut *mut kasko_result,
+    ) -> kasko_status;
+
+    /// `kasko_status kasko_webhook_verify(const char *secret, const char *payload,
+    /// size_t payload_len, const char *signature_header)` (1.3): KASKO_OK when
+    /// the header is `sha1=` and the HMAC-SHA1 of the payload's bytes.
+    pub fn kasko_webhook_verify(
+        secret: *const c_char,
+        payload: *const c_char,
+        payload_len: usize,
+        signature_header: *const c_char,
     ) -> kasko_status;
 }
