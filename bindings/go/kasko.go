@@ -1013,7 +1013,7 @@ type Event struct {
 	Status     Status        // the attempt's (or call's) status; StatusOK for a success
 	Outcome    Outcome       // what it may have done
 	Retry      bool          // whether another attempt follows
-	RetryDelay time.Duration // the wait before it; 0 unless Retry
+	RetryDelay time.Duration // the wait before it (full jitter: may be 0 with Retry); 0 unless Retry
 	RequestID  string        // the response's X-Request-Id, "" if none
 	// BytesSent and BytesReceived count headers and bodies; for
 	// EventCallEnd the sums over the attempts.
