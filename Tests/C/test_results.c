@@ -1665,7 +1665,8 @@ static void test_new_error(void) {
         const char *message;
         const char *named;
     } refused[] = {
-        {"status 11", (kasko_status)11, "x", "status"},
+        /* One past the last status: not an error status (yet). */
+        {"one past the last status", (kasko_status)(KASKO_ERR_BAD_SIGNATURE + 1), "x", "status"},
         {"status -1", (kasko_status)-1, "x", "status"},
         {"NULL message", KASKO_ERR_NETWORK, NULL, "message"},
         {"invalid UTF-8", KASKO_ERR_NETWORK, "bad \xff byte", "message"},
