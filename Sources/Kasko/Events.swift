@@ -194,11 +194,12 @@ public final class EventHooks: @unchecked Sendable {
         return true
     }
 
+    /// The event is written only once a hook is known to be there: one
+    /// cleared since the call began costs nothing more.
     func deliver(_ fields: EventFields) {
-        let event = fields.event
         guard let raw = ccurl_hook_slot_begin(slot) else { return }
         defer { ccurl_hook_slot_end(slot) }
-        Unmanaged<Box>.fromOpaque(raw).takeUnretainedValue().hook(event)
+        Unmanaged<Box>.fromOpaque(raw).takeUnretainedValue().hook(fields.event)
     }
 }
 

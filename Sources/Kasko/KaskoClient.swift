@@ -239,15 +239,25 @@ public final class KaskoClient: Sendable {
             let verdict = OutcomeRules.verdict(failed.evidence, for: operation.call)
             let retrying = retryPolicy.shouldRetry(verdict, attempt: attempt)
             let delay = retrying ? retryPolicy.delayMilliseconds(afterAttempt: attempt, retryAfterSeconds: retryAfterSeconds) : 0
+            if retrying && !observing {
+                RetryPolicy.sleep(milliseconds: delay)
+                continue
+            }
+            // Redacted and described once: for the attempt's event and, on
+            // the last attempt, for the call's error.
+            var error = failed.error.redacted(by: Redactor(configuration: configuration, callSecrets: callSecrets))
+            // Added after redaction: it is ours (the path holds a checked
+            // payment id, the hints no key), and a long server message must
+            // not push it out.
+            error.message += describing(request, path: pathPrefix + request.urlSuffix, status: error.httpStatus)
             if observing {
-                let seen = failed.error.redacted(by: Redactor(configuration: configuration, callSecrets: callSecrets))
                 var fields = EventFields(
-                    isCallEnd: false, operation: event, path: path, attempt: attempt, httpStatus: seen.httpStatus,
-                    status: seen.status, outcome: seen.outcome)
+                    isCallEnd: false, operation: event, path: path, attempt: attempt, httpStatus: error.httpStatus,
+                    status: error.status, outcome: error.outcome)
                 fields.retry = retrying
                 fields.retryDelayMilliseconds = delay
-                fields.requestID = seen.requestID
-                fields.message = seen.message + describing(request, path: path, status: seen.httpStatus)
+                fields.requestID = error.requestID
+                fields.message = error.message
                 fields.record(measure)
                 eventHooks.deliver(fields)
             }
@@ -255,12 +265,7 @@ public final class KaskoClient: Sendable {
                 RetryPolicy.sleep(milliseconds: delay)
                 continue
             }
-            var error = failed.error.redacted(by: Redactor(configuration: configuration, callSecrets: callSecrets))
             error.attempts = attempt
-            // Added after redaction: it is ours (the path holds a checked
-            // payment id, the hints no key), and a long server message must
-            // not push it out.
-            error.message += describing(request, path: pathPrefix + request.urlSuffix, status: error.httpStatus)
             if timed { error.totalTimeMicroseconds = callTime }
             if observing {
                 report(callEndOf: error, operation: event, path: path, attempts: attempt, bytes: (sent, received),
