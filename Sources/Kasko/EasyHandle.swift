@@ -185,6 +185,10 @@ final class EasyHandle {
                 requestIDBytes: isError || request.forTypedResult || request.measures ? header("X-Request-Id") : nil,
                 retryAfterSeconds: isError ? header("Retry-After").flatMap(EasyHandle.delaySeconds) : nil)
             if request.measures { response.measure = measure() }
+            if request.readsValidators && !isError {
+                response.etagBytes = header("ETag")
+                response.lastModifiedBytes = header("Last-Modified")
+            }
             return .success(response)
         }
         var failed = failure(for: code, httpStatus: statusCode == 0 ? nil : statusCode)

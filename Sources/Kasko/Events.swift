@@ -7,21 +7,29 @@ import Musl
 
 /// The operation a call event is about: its name, method and route template
 /// (bounded cardinality, for metrics).
-public enum EventOperation: Sendable {
+public enum EventOperation: Sendable, CaseIterable {
     case paymentCreate
     case paymentGet
+    case quoteCreate
+    case offerCreate
+    case offerGet
+    case policyGet
 
     public var name: String {
         switch self {
         case .paymentCreate: return "payment_create"
         case .paymentGet: return "payment_get"
+        case .quoteCreate: return "quote_create"
+        case .offerCreate: return "offer_create"
+        case .offerGet: return "offer_get"
+        case .policyGet: return "policy_get"
         }
     }
 
     public var method: String {
         switch self {
-        case .paymentCreate: return "POST"
-        case .paymentGet: return "GET"
+        case .paymentCreate, .quoteCreate, .offerCreate: return "POST"
+        case .paymentGet, .offerGet, .policyGet: return "GET"
         }
     }
 
@@ -29,6 +37,10 @@ public enum EventOperation: Sendable {
         switch self {
         case .paymentCreate: return "/payments"
         case .paymentGet: return "/payments/{id}"
+        case .quoteCreate: return "/quotes"
+        case .offerCreate: return "/policies"
+        case .offerGet: return "/offers/{id}"
+        case .policyGet: return "/policies/{id}"
         }
     }
 }

@@ -7,7 +7,15 @@ struct HTTPRequest {
         case post = "POST"
     }
 
+    /// Which media type the request asks for: v3 only for a quote (the
+    /// API's other resources stay on v2, even in v3 products).
+    enum Accept {
+        case v2
+        case v3
+    }
+
     let method: Method
+    var accept = Accept.v2
     /// The URL is `urlPrefix + urlSuffix`, joined only in the buffer handed
     /// to libcurl (which copies it): a view's URL is the client's fixed
     /// prefix plus the payment id, and building a Swift string of it on every
@@ -27,6 +35,9 @@ struct HTTPRequest {
     /// An event hook is set: read libcurl's timings and sizes after the
     /// attempt (`AttemptMeasure`) and the request id on success too.
     var measures = false
+    /// Read `ETag` and `Last-Modified` of a success (a policy view: what a
+    /// later update or cancel sends back as `If-Match`).
+    var readsValidators = false
 
     init(method: Method, urlPrefix: String, urlSuffix: String = "", body: [UInt8]) {
         self.method = method
@@ -74,6 +85,9 @@ struct HTTPResponse {
     let retryAfterSeconds: Int?
     /// What libcurl measured, when the request `measures`.
     var measure: AttemptMeasure?
+    /// `ETag` and `Last-Modified` as they came, when the request `readsValidators`.
+    var etagBytes: [UInt8]?
+    var lastModifiedBytes: [UInt8]?
 
     init(status: Int, body: [UInt8], requestIDBytes: [UInt8]?, retryAfterSeconds: Int?) {
         self.status = status

@@ -10,6 +10,8 @@ public final class KaskoClient: Sendable {
     /// The paths errors name requests by: no query (it holds the public key).
     private let createPath: String
     private let paymentsPathPrefix: String
+    /// The checkout's URLs (quote, offer, policy), built once like the payments'.
+    let checkoutURLs: CheckoutURLs
     /// The client's event hook (issue 13); calls read it once each.
     public let eventHooks = EventHooks()
 
@@ -22,6 +24,7 @@ public final class KaskoClient: Sendable {
         paymentsURLPrefix = configuration.baseURL.text + "/payments/"
         createPath = configuration.baseURL.path + "/payments"
         paymentsPathPrefix = configuration.baseURL.path + "/payments/"
+        checkoutURLs = CheckoutURLs(configuration: configuration)
     }
 
     public convenience init(configurationJSON: String) throws(KaskoError) {
@@ -100,7 +103,7 @@ public final class KaskoClient: Sendable {
     /// and hands the error back. Nothing happens without a hook.
     public func refused(_ error: KaskoError, operation: EventOperation) -> KaskoError {
         if eventHooks.observing {
-            let path = operation == .paymentCreate ? createPath : paymentsPathPrefix + "{id}"
+            let path = configuration.baseURL.path + operation.route
             report(callEndOf: error, operation: operation, path: path, attempts: 0, bytes: (0, 0), total: 0)
         }
         return error
@@ -122,7 +125,7 @@ public final class KaskoClient: Sendable {
     }
 
     /// A delivering call's payment, copied out to be kept beyond the call.
-    private func keeping(
+    func keeping(
         _ call: ((PaymentJSON) -> Void) -> Result<Void, KaskoError>
     ) -> Result<PaymentJSON, KaskoError> {
         var kept: PaymentJSON?
@@ -144,7 +147,7 @@ public final class KaskoClient: Sendable {
     /// fail the call before any I/O. With an event hook set (and this thread
     /// not inside one), each attempt and the call's end are reported to it;
     /// without one, the only cost is `observing`'s atomic load.
-    private func execute(
+    func execute(
         _ request: HTTPRequest, pathPrefix: String, event: EventOperation, options: CallOptions?,
         operation: Operation, callSecrets: [String], deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
@@ -185,6 +188,11 @@ public final class KaskoClient: Sendable {
                         // Only a typed result asked for it; the 1.0 calls build no Redactor here.
                         if let requestID = response.requestID {
                             payment.requestID = Redactor(configuration: configuration, callSecrets: callSecrets).requestID(requestID)
+                        }
+                        if payment.etag != nil || payment.lastModified != nil {
+                            let redactor = Redactor(configuration: configuration, callSecrets: callSecrets)
+                            payment.etag = payment.etag.map(redactor.requestID)
+                            payment.lastModified = payment.lastModified.map(redactor.requestID)
                         }
                         if timed {
                             callTime = MonotonicClock.microseconds() - started

@@ -9,16 +9,34 @@ import Musl
 enum Operation {
     case createPayment(policyID: String)
     case getPayment(id: String)
+    case createQuote
+    case createOffer
+    case getOffer(id: String)
+    case getPolicy(id: String)
 
+    /// A quote is a price: asking again changes nothing but the token (the
+    /// v1 and v2 quotes are `GET /quotes`), so it is repeated like a view.
+    /// An offer is an unpaid policy, made anew by every `POST /policies`.
     var call: CallKind {
         switch self {
-        case .createPayment: return .create
-        case .getPayment: return .view
+        case .createPayment, .createOffer: return .create
+        case .getPayment, .createQuote, .getOffer, .getPolicy: return .view
         }
     }
     /// Whether a success is checked for its `policy_id` (and so a second
-    /// one refused): a create's answer must be for the policy paid.
-    var watchesPolicyID: Bool { call == .create }
+    /// one refused): a payment create's answer must be for the policy paid.
+    var watchesPolicyID: Bool {
+        if case .createPayment = self { return true }
+        return false
+    }
+    /// Whether the answer is a payment object (else a checkout resource,
+    /// checked by `CheckoutAnswers`).
+    var isPayment: Bool {
+        switch self {
+        case .createPayment, .getPayment: return true
+        default: return false
+        }
+    }
 }
 
 /// An attempt that did not succeed: the evidence `OutcomeRules` judged, and
@@ -37,6 +55,7 @@ enum ResponseInterpreter {
         _ response: HTTPResponse, for operation: Operation, indexingMembers: Bool = false
     ) -> Result<PaymentJSON, FailedAttempt> {
         if (200...299).contains(response.status) {
+            guard operation.isPayment else { return CheckoutAnswers.validate(response, for: operation) }
             return validatePayment(response, for: operation, indexingMembers: indexingMembers)
         }
         return .failure(failure(for: response, operation: operation))
@@ -158,6 +177,9 @@ enum ResponseInterpreter {
                 return sameBytes(bytes, policy) ? nil : "response is not the payment asked for: paid policy \(policy), got a payment of another policy"
             case .notAString: return "response is not a payment object: \"policy_id\" is not a string"
             }
+        case .createQuote, .createOffer, .getOffer, .getPolicy:
+            // Not payments: `CheckoutAnswers` checks them.
+            return nil
         }
     }
 
@@ -212,6 +234,10 @@ enum ResponseInterpreter {
         // parentheses (KaskoClient.describing).
         case (404, .createPayment): return "payment provider could not be identified"
         case (404, .getPayment(let id)): return "payment \(id) was not found"
+        case (404, .createQuote): return "the integration, item or subscription plan was not found"
+        case (404, .getOffer(let id)): return "offer \(id) was not found"
+        case (404, .getPolicy(let id)): return "policy \(id) was not found"
+        case (409, .createQuote): return "the quote's pricing is being set up: try again shortly"
         case (401, _), (403, _): return "not authorised: check public_key and secret_key"
         default: return "the API answered with an error"
         }
@@ -253,7 +279,9 @@ enum ResponseInterpreter {
     }
 }
 
-/// A payment object as the API sent it: validated, otherwise untouched.
+/// A payment object as the API sent it: validated, otherwise untouched. The
+/// checkout calls (quote, offer, policy) deliver their answers in the same
+/// form: the bytes as sent, how the call went, and the resource's id.
 public struct PaymentJSON: Sendable {
     enum Identifier: Sendable {
         /// Where the id's characters are in `bytes` (it has no escapes).
@@ -273,6 +301,11 @@ public struct PaymentJSON: Sendable {
     /// The response's `X-Request-Id` (redacted like an error's), read only
     /// when the request asked for it.
     public internal(set) var requestID: String?
+    /// A policy view's `ETag` and `Last-Modified` headers (redacted like the
+    /// request id): what an update or cancel sends back as `If-Match` and
+    /// `If-Unmodified-Since`. nil for every other answer.
+    public internal(set) var etag: String?
+    public internal(set) var lastModified: String?
     /// Where its top-level members are, when the request asked for it (see
     /// `TopLevelMembers`); nil otherwise, or for a body with escaped watched keys.
     var memberEntries: [TopLevelMembers.Entry]?
@@ -304,6 +337,9 @@ public struct PaymentJSON: Sendable {
         copy.httpStatus = httpStatus
         copy.attempts = attempts
         copy.requestID = requestID
+        copy.etag = etag
+        copy.lastModified = lastModified
+        copy.totalTimeMicroseconds = totalTimeMicroseconds
         copy.memberEntries = memberEntries
         return copy
     }

@@ -1,3 +1,5 @@
+import CCurl
+
 /// Turns requests into HTTP exchanges over libcurl: fixed headers, the
 /// handle pool of the calling process, one attempt per call. Retry decisions
 /// live in `OutcomeRules`.
@@ -8,6 +10,8 @@ final class Transport: @unchecked Sendable {
     private let pools: ProcessLocalPool
     private let getHeaders: HeaderList
     private let postHeaders: HeaderList
+    /// A quote's: v3, which the API wants for quotes only.
+    private let quoteHeaders: HeaderList
 
     init(configuration: Configuration) throws(KaskoError) {
         guard CurlGlobal.ensureInitialised() else {
@@ -31,7 +35,9 @@ final class Transport: @unchecked Sendable {
             pools = try ProcessLocalPool(settings: settings)
             getHeaders = try HeaderList(common, secretHeader: authorization)
             // "Expect:" stops libcurl from waiting for 100 Continue on bodies over 1 KiB.
-            postHeaders = try HeaderList(common + ["Content-Type: application/json", "Expect:"], secretHeader: authorization)
+            let body = ["Content-Type: application/json", "Expect:"]
+            postHeaders = try HeaderList(common + body, secretHeader: authorization)
+            quoteHeaders = try HeaderList(["Accept: application/vnd.kasko.v3+json"] + body, secretHeader: authorization)
         } catch {
             throw .internal(error.message)
         }
@@ -42,7 +48,12 @@ final class Transport: @unchecked Sendable {
     /// handle's own buffer, which its next request reuses, so `consume` must
     /// not let it escape (copy what must outlive the call).
     func send<T>(_ request: HTTPRequest, consume: (Result<HTTPResponse, TransportFailure>) -> T) -> T {
-        let headers = request.method == .get ? getHeaders.list : postHeaders.list
+        let headers: UnsafeMutablePointer<curl_slist>?
+        switch (request.method, request.accept) {
+        case (.get, _): headers = getHeaders.list
+        case (.post, .v2): headers = postHeaders.list
+        case (.post, .v3): headers = quoteHeaders.list
+        }
         let pool: HandlePool
         switch pools.pool() {
         case .success(let current): pool = current

@@ -21,6 +21,10 @@ final class CallResult: @unchecked Sendable {
     let message: UnsafePointer<CChar>?
     let requestID: UnsafePointer<CChar>?
     let pendingPaymentID: UnsafePointer<CChar>?
+    /// A policy view's ETag and Last-Modified; NULL for every other result.
+    /// Set once, by the success initialiser, before the result is handed out.
+    private(set) var etag: UnsafePointer<CChar>?
+    private(set) var lastModified: UnsafePointer<CChar>?
     /// The call's wall time in microseconds; 0 for results that are not a call's.
     private(set) var totalTimeMicroseconds: Int64 = 0
     /// Whether the C strings above were malloc'd here (the out-of-memory
@@ -72,6 +76,14 @@ final class CallResult: @unchecked Sendable {
             pendingPaymentID: nil, ownsStrings: true)
         // Indexed while it was validated: no second scan on the first lookup.
         members = .some(payment.members)
+        if let etag = payment.etag {
+            guard let copy = CStrings.copy(etag) else { return nil }
+            self.etag = UnsafePointer(copy)
+        }
+        if let date = payment.lastModified {
+            guard let copy = CStrings.copy(date) else { return nil }
+            self.lastModified = UnsafePointer(copy)
+        }
         totalTimeMicroseconds = payment.totalTimeMicroseconds
     }
 
@@ -126,7 +138,7 @@ final class CallResult: @unchecked Sendable {
 
     deinit {
         if ownsStrings {
-            for pointer in [json, message, requestID, pendingPaymentID] {
+            for pointer in [json, message, requestID, pendingPaymentID, etag, lastModified] {
                 free(UnsafeMutableRawPointer(mutating: pointer))
             }
         }

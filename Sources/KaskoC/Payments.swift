@@ -91,11 +91,12 @@ public func kasko_payment_get(
     }
 }
 
-/// The shape both payment calls share: check `out_json`, borrow the client,
+/// The shape every call with a JSON string out shares (the payments' and
+/// the checkout's): check `out_json`, borrow the client,
 /// run the call, hand the payment or the error object to the caller. The
 /// payment is copied into the caller's C string inside the call, while its
 /// bytes are still the transfer buffer: the one copy made of them.
-private func paymentCall(
+func paymentCall(
     _ client: OpaquePointer?,
     _ operation: EventOperation,
     _ out_json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
@@ -210,7 +211,7 @@ public func kasko_payment_get_v2(
 /// borrow the client, read the options, run the call, and hand over the
 /// payment (copied once, inside the call, from the transfer buffer) or
 /// the error.
-private func resultCall(
+func resultCall(
     _ client: OpaquePointer?,
     _ operation: EventOperation,
     _ options: UnsafeRawPointer?,

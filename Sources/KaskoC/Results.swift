@@ -348,3 +348,31 @@ private func store<T>(_ value: Result<T, CallResult.Refusal>, in out: UnsafeMuta
         return .ok
     }
 }
+
+/// Returns the ETag header of a policy view's answer (kasko_policy_get_v2()),
+/// as the server sent it (KASKO sends a version id such as "tpv_…"), or
+/// NULL: for any other result, or when the server sent none. An update or
+/// cancel of the policy sends it back as If-Match.
+///
+/// Ownership: the string belongs to the result and is valid until
+/// kasko_result_free(); do not free it.
+/// Thread-safety: a result may be read from many threads at once.
+/// Added in 1.3.0.
+@c(kasko_result_etag)
+public func kasko_result_etag(_ result: UnsafeRawPointer?) -> UnsafePointer<CChar>? {
+    CallResult.borrow(result)?.etag
+}
+
+/// Returns the Last-Modified header of a policy view's answer
+/// (kasko_policy_get_v2()), an HTTP date as the server sent it, or NULL: for
+/// any other result, or when the server sent none. An update or cancel of
+/// the policy sends it back as If-Unmodified-Since.
+///
+/// Ownership: the string belongs to the result and is valid until
+/// kasko_result_free(); do not free it.
+/// Thread-safety: a result may be read from many threads at once.
+/// Added in 1.3.0.
+@c(kasko_result_last_modified)
+public func kasko_result_last_modified(_ result: UnsafeRawPointer?) -> UnsafePointer<CChar>? {
+    CallResult.borrow(result)?.lastModified
+}
