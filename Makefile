@@ -4,7 +4,8 @@
 #                 that installs anything): the Python tools into .venv, and
 #                 the missing Debian packages with apt-get (root only)
 #   make          release build: build/libkasko.so.1 (+ links), the sandbox
-#   make demo     build, start the sandbox, create and view a payment from C and Python
+#   make demo     build, start the sandbox, run the whole checkout from C (quote, offer,
+#                 payment, policy) with its signed webhook verified by the Python receiver
 #   make check    every test: Swift, C (also under valgrind), Python, bindings,
 #                 ABI, header, man pages, packages built and lintian-checked, the wheel
 #   make deb      the Debian packages, in build/deb/ (lintian-checked)
@@ -48,7 +49,7 @@ KASKO_SANDBOX_SECRET_KEY := sk_test_$(shell head -c 18 /dev/urandom | base64 | t
 endif
 export KASKO_SANDBOX_PUBLIC_KEY KASKO_SANDBOX_SECRET_KEY
 
-.PHONY: all deps need-build need-check need-bench build install install-files header demo deb check check-header check-abi check-swift check-c check-results check-events check-readme check-readme-types \
+.PHONY: all deps need-build need-check need-bench build install install-files header demo deb check check-header check-abi check-swift check-c check-results check-checkout check-events check-readme check-readme-types \
         check-suites check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress \
         check-hostile check-valgrind-stress check-helgrind check-transport check-fork check-bindings check-install wheel check-wheel fuzz bench clean
 
@@ -116,18 +117,21 @@ $(BUILD)/test_%: Tests/C/test_%.c $(C_TEST_SUPPORT) build
 $(BUILD)/create_and_view: examples/c/create_and_view.c include/kasko.h build
 	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) $< $(KASKO_LIBS) -o $@
 
+$(BUILD)/checkout: examples/c/checkout.c include/kasko.h build
+	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) $< $(KASKO_LIBS) -o $@
+
 $(BUILD)/trace: examples/c/trace.c include/kasko.h build
 	$(CC) $(CFLAGS_C) $(KASKO_CFLAGS) $< $(KASKO_LIBS) -o $@
 
-demo: build $(BUILD)/create_and_view
-	$(WITH_SANDBOX) scripts/demo $(BUILD)/create_and_view
+demo: build $(BUILD)/create_and_view $(BUILD)/checkout
+	KASKO_SANDBOX_BIN=$(SANDBOX) scripts/demo $(BUILD)/create_and_view $(BUILD)/checkout
 
 # Every suite, with all it prints searched for this run's keys and for
 # payment tokens (scripts/check-output-secrets; the log is build/check-output.log).
 check: need-check
 	scripts/check-output-secrets $(MAKE) --no-print-directory check-suites
 
-check-suites: need-check build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-events check-readme check-readme-types check-valgrind \
+check-suites: need-check build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-checkout check-events check-readme check-readme-types check-valgrind \
        check-asan check-faults check-hostile check-stress check-valgrind-stress check-helgrind check-transport check-fork check-python \
        check-bindings check-wheel check-install deb fuzz
 	@echo "make check: all suites passed"
@@ -178,6 +182,21 @@ check-results: $(BUILD)/test_results $(BUILD)/test_config $(BUILD)/nodebug/libka
 	        valgrind -q --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \
 	        --error-exitcode=1 $(BUILD)/$$test || exit 1; \
 	done
+
+# The checkout calls (1.3: quote, offer, policy, and the way out of
+# "outcome: unknown") against a sandbox with fault injection and a short
+# policy-creation delay, then under valgrind (the copy without debug info,
+# as in check-valgrind) and ASan/UBSan.
+CHECKOUT_SANDBOX := KASKO_SANDBOX_ARGS="--faults --policy-delay-ms 50" $(WITH_SANDBOX)
+check-checkout: $(BUILD)/test_checkout $(BUILD)/test_checkout_asan $(BUILD)/nodebug/libkasko.so.1
+	$(CHECKOUT_SANDBOX) $(RUN_LIB) $(BUILD)/test_checkout
+	$(CHECKOUT_SANDBOX) env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug valgrind -q --leak-check=full \
+	    --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect --error-exitcode=1 $(BUILD)/test_checkout
+	$(CHECKOUT_SANDBOX) $(RUN_LIB) $(BUILD)/test_checkout_asan
+
+$(BUILD)/test_checkout_asan: Tests/C/test_checkout.c $(C_TEST_SUPPORT) build
+	$(CC) $(CFLAGS_C) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -pthread \
+	    $(KASKO_CFLAGS) Tests/C/test_checkout.c Tests/C/sandbox_client.c $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
 
 # The event hook (issue 13) against a sandbox with fault injection: with the
 # sandbox's own short keys (a hint shows no last four), with this run's long

@@ -130,6 +130,39 @@ long sandbox_arm_fault(const char *base_url, const char *key, const char *fault_
     return request(url, body, &out);
 }
 
+long sandbox_arm_route_fault(const char *base_url, const char *key, const char *route, const char *fault_json,
+                             int times) {
+    char url[512];
+    char body[2048];
+    struct buffer out;
+    snprintf(url, sizeof url, "%s/__sandbox/faults", base_url);
+    snprintf(body, sizeof body, "{\"key\":\"%s\",\"route\":\"%s\",\"fault\":%s,\"times\":%d}", key, route,
+             fault_json, times);
+    return request(url, body, &out);
+}
+
+long sandbox_policy_payment_count(const char *base_url, const char *policy_id) {
+    char url[512];
+    struct buffer out;
+    snprintf(url, sizeof url, "%s/__sandbox/policies/%s/payments", base_url, policy_id);
+    if (request(url, NULL, &out) != 200) return -1;
+    /* {"policy_id":"…","payments":["t…",…]}: count the strings in the array. */
+    const char *list = strstr(out.data, "\"payments\"");
+    if (list == NULL || (list = strchr(list, '[')) == NULL) return -1;
+    long quotes = 0;
+    for (const char *c = list + 1; *c != '\0' && *c != ']'; c++) {
+        if (*c == '"') quotes++;
+    }
+    return quotes / 2;
+}
+
+long sandbox_approve_offer(const char *base_url, const char *policy_id) {
+    char url[512];
+    struct buffer out;
+    snprintf(url, sizeof url, "%s/__sandbox/offers/%s/approve", base_url, policy_id);
+    return request(url, "{}", &out);
+}
+
 long sandbox_attempts(const char *base_url, const char *key) {
     char url[512];
     struct buffer out;

@@ -24,6 +24,17 @@ long sandbox_settle(const char *base_url, const char *payment_id, const char *st
  * HTTP status (201 when armed). */
 long sandbox_arm_fault(const char *base_url, const char *key, const char *fault_json, int times);
 
+/* The same, for one route only ("payment_create", "policy_view", ...). */
+long sandbox_arm_route_fault(const char *base_url, const char *key, const char *route, const char *fault_json,
+                             int times);
+
+/* How many payments the sandbox has ever created on the policy, or -1
+ * (GET /__sandbox/policies/{id}/payments). */
+long sandbox_policy_payment_count(const char *base_url, const char *policy_id);
+
+/* Approves an offer awaiting manual underwriting. Returns the HTTP status. */
+long sandbox_approve_offer(const char *base_url, const char *policy_id);
+
 /* How many requests with fault key `key` the sandbox has seen, or -1. */
 long sandbox_attempts(const char *base_url, const char *key);
 
