@@ -41,4 +41,23 @@ import Testing
         #expect(readme.contains("(0–10) | \(Configuration.defaultMaxRetries) |"))
         #expect(readme.contains("`\(Configuration.defaultBaseURL)`"))
     }
+
+    /// The members a quote and an offer request must have: `CheckoutRequest`
+    /// is the list; the C header's comments and docs/checkout.md name them.
+    @Test func everyCopyOfTheCheckoutRequestMembersIsTheSame() throws {
+        let header = try #require(readFile(repositoryRoot + "/include/kasko.h"))
+        let guide = try #require(readFile(repositoryRoot + "/docs/checkout.md"))
+        let sections: [(start: String, members: [String])] = [
+            ("Prices an insurance: a v3 quote", CheckoutRequest.quoteRequired.map(\.name)),
+            ("Makes an offer: an unpaid policy", (CheckoutRequest.offerRequired + CheckoutRequest.offerOptional).map(\.name)),
+        ]
+        for (start, members) in sections {
+            let from = try #require(header.firstRange(of: start))
+            let doc = header[from.upperBound...].prefix(3000)
+            for name in members {
+                #expect(doc.contains("\"\(name)\""), "the header's comment after \"\(start)\" does not name \"\(name)\"")
+                #expect(guide.contains("`\(name)`"), "docs/checkout.md does not name `\(name)`")
+            }
+        }
+    }
 }
