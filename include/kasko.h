@@ -415,9 +415,11 @@ void kasko_client_free(kasko_client *client) KASKO_NOEXCEPT;
  * Each event is a `kasko_result` whose JSON (kasko_result_json(), one log
  * line) is the event object, read with kasko_result_member_string(),
  * kasko_result_member_int64() and the other accessors. Its members:
- * "event" ("attempt" or "call_end"), "operation" ("payment_create" or
- * "payment_get"), "method", "route" (the template: "/payments" or
- * "/payments/{id}", for metrics), "path" (the base URL's path and the
+ * "event" ("attempt" or "call_end"), "operation" ("payment_create",
+ * "payment_get", "quote_create", "offer_create", "offer_get" or
+ * "policy_get"; kasko_payment_resolve() reports the calls it makes),
+ * "method", "route" (the template, e.g. "/payments" or "/policies/{id}",
+ * for metrics), "path" (the base URL's path and the
  * route filled in, never the query), "attempt" (the attempt's number; for
  * "call_end" the attempts made, 0 for a call refused before any I/O),
  * "http_status" (null without a response), "status" (a status name,
