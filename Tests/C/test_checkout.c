@@ -560,6 +560,52 @@ static void test_resolve(kasko_client *client) {
           "NULL out_result");
 }
 
+/* ---- events: each checkout call names its operation and route ---------- */
+
+struct seen_events {
+    char lines[16][160];
+    int count;
+};
+
+static void record_event(const kasko_result *event, void *user_data) {
+    struct seen_events *seen = user_data;
+    if (seen->count >= 16) return;
+    char kind[32] = "", operation[32] = "", route[64] = "";
+    result_string_member(event, "event", kind, sizeof kind);
+    result_string_member(event, "operation", operation, sizeof operation);
+    result_string_member(event, "route", route, sizeof route);
+    snprintf(seen->lines[seen->count++], sizeof seen->lines[0], "%s %s %s", kind, operation, route);
+}
+
+static void test_events(void) {
+    kasko_client *client = client_with(1, 0);
+    struct seen_events seen = {{{0}}, 0};
+    CHECK(kasko_client_set_event_hook(client, record_event, &seen) == KASKO_OK, "set the hook");
+    struct offer offer;
+    new_offer(client, &offer); /* a quote and an offer */
+    kasko_result *result = NULL;
+    CHECK(kasko_offer_get_v2(client, offer.policy_id, NULL, &result) == KASKO_OK, "offer view");
+    kasko_result_free(result);
+    CHECK(kasko_policy_get_v2(client, offer.policy_id, NULL, &result) == KASKO_OK, "policy view");
+    kasko_result_free(result);
+    CHECK(kasko_quote_create_v2(client, "[]", NULL, &result) == KASKO_ERR_INVALID_ARGUMENT, "a refused quote");
+    kasko_result_free(result);
+    static const char *const expected[] = {
+        "attempt quote_create /quotes",     "call_end quote_create /quotes",
+        "attempt offer_create /policies",   "call_end offer_create /policies",
+        "attempt offer_get /offers/{id}",   "call_end offer_get /offers/{id}",
+        "attempt policy_get /policies/{id}", "call_end policy_get /policies/{id}",
+        "call_end quote_create /quotes",
+    };
+    int count = (int)(sizeof expected / sizeof expected[0]);
+    CHECK(seen.count == count, "%d events, expected %d", seen.count, count);
+    for (int i = 0; i < count && i < seen.count; i++) {
+        CHECK(strcmp(seen.lines[i], expected[i]) == 0, "event %d: %s, expected %s", i, seen.lines[i], expected[i]);
+    }
+    CHECK(kasko_client_set_event_hook(client, NULL, NULL) == KASKO_OK, "clear the hook");
+    kasko_client_free(client);
+}
+
 /* The whole checkout, as examples/c/checkout.c does it. */
 static void test_checkout(kasko_client *client) {
     struct offer offer;
@@ -587,6 +633,7 @@ int main(void) {
     test_policy_view_checked(client);
     test_resolve(client);
     test_checkout(client);
+    test_events();
     kasko_client_free(public_only);
     kasko_client_free(client);
     printf("%d passed, %d failed\n", passed, failed);
