@@ -69,16 +69,8 @@ extension KaskoClient {
     public func getOffer(
         id: String, options: CallOptions? = nil, deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
-        let policyID: PolicyID
-        do {
-            policyID = try PolicyID(id)
-        } catch {
-            return .failure(refused(error, operation: .offerGet))
-        }
-        return execute(
-            HTTPRequest(method: .get, urlPrefix: checkoutURLs.offerPrefix, urlSuffix: policyID.value, body: []),
-            pathPrefix: checkoutURLs.offerPathPrefix, event: .offerGet, options: options,
-            operation: .getOffer(id: policyID.value), callSecrets: [], deliver: deliver)
+        view(id, .offerGet, prefix: (checkoutURLs.offerPrefix, checkoutURLs.offerPathPrefix), options: options,
+             deliver: deliver)
     }
 
     /// `GET /policies/{id}` (v2): the policy, whose `status` says whether it
@@ -86,17 +78,29 @@ extension KaskoClient {
     public func getPolicy(
         id: String, options: CallOptions? = nil, deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
+        view(id, .policyGet, prefix: (checkoutURLs.policyPrefix, checkoutURLs.policyPathPrefix), options: options,
+             deliver: deliver)
+    }
+
+    /// A view of an offer or a policy by its id: checked before it goes
+    /// into the path, then one `execute`. A policy view also reads the
+    /// response's validators (ETag, Last-Modified).
+    private func view(
+        _ id: String, _ event: EventOperation, prefix: (url: String, path: String), options: CallOptions?,
+        deliver: (PaymentJSON) -> Void
+    ) -> Result<Void, KaskoError> {
         let policyID: PolicyID
         do {
             policyID = try PolicyID(id)
         } catch {
-            return .failure(refused(error, operation: .policyGet))
+            return .failure(refused(error, operation: event))
         }
-        var http = HTTPRequest(method: .get, urlPrefix: checkoutURLs.policyPrefix, urlSuffix: policyID.value, body: [])
-        http.readsValidators = true
+        var http = HTTPRequest(method: .get, urlPrefix: prefix.url, urlSuffix: policyID.value, body: [])
+        http.readsValidators = event == .policyGet
+        let operation: Operation = event == .policyGet ? .getPolicy(id: policyID.value) : .getOffer(id: policyID.value)
         return execute(
-            http, pathPrefix: checkoutURLs.policyPathPrefix, event: .policyGet, options: options,
-            operation: .getPolicy(id: policyID.value), callSecrets: [], deliver: deliver)
+            http, pathPrefix: prefix.path, event: event, options: options, operation: operation, callSecrets: [],
+            deliver: deliver)
     }
 
     // The same calls for Swift callers who keep the answer.

@@ -354,12 +354,7 @@ public func kasko_payment_resolve(
     _ out_result: UnsafeMutablePointer<OpaquePointer?>?
 ) -> KaskoCStatus {
     resultCall(client, .paymentCreate, options, out_result) { (owner, options, deliver) throws(KaskoError) in
-        func field(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(KaskoError) -> String {
-            try CStrings.read(pointer, name: "payment request field \"\(name)\"", limit: PaymentRequest.maximumFieldLength)
-        }
-        let request = try PaymentRequest(
-            token: try field(token, "token"), provider: try field(provider, "provider"),
-            method: try field(method, "method"), policyID: try field(policy_id, "policy_id"))
+        let request = try paymentRequest(token, provider, method, policy_id)
         // The policy id goes into a URL path first.
         _ = try PolicyID(request.policyID)
         return owner.resolvePayment(request, options: options, deliver: deliver)

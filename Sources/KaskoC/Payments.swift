@@ -158,16 +158,24 @@ public func kasko_payment_create_v2(
     _ out_result: UnsafeMutablePointer<OpaquePointer?>?
 ) -> KaskoCStatus {
     resultCall(client, .paymentCreate, options, out_result) { (owner, options, deliver) throws(KaskoError) in
-        // The same words as for a JSON request, and the same limit: the
-        // field is refused before more than that is read.
-        func field(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(KaskoError) -> String {
-            try CStrings.read(pointer, name: "payment request field \"\(name)\"", limit: PaymentRequest.maximumFieldLength)
-        }
-        let request = try PaymentRequest(
-            token: try field(token, "token"), provider: try field(provider, "provider"),
-            method: try field(method, "method"), policyID: try field(policy_id, "policy_id"))
-        return owner.createPayment(request, options: options, deliver: deliver)
+        owner.createPayment(
+            try paymentRequest(token, provider, method, policy_id), options: options, deliver: deliver)
     }
+}
+
+/// A payment request from four C strings, each checked as a JSON request's
+/// field is: the same words, and the same limit, so that a field is refused
+/// before more than that is read.
+func paymentRequest(
+    _ token: UnsafePointer<CChar>?, _ provider: UnsafePointer<CChar>?, _ method: UnsafePointer<CChar>?,
+    _ policy_id: UnsafePointer<CChar>?
+) throws(KaskoError) -> PaymentRequest {
+    func field(_ pointer: UnsafePointer<CChar>?, _ name: String) throws(KaskoError) -> String {
+        try CStrings.read(pointer, name: "payment request field \"\(name)\"", limit: PaymentRequest.maximumFieldLength)
+    }
+    return try PaymentRequest(
+        token: try field(token, "token"), provider: try field(provider, "provider"),
+        method: try field(method, "method"), policyID: try field(policy_id, "policy_id"))
 }
 
 /// Views a payment, with per-call options, and hands back a result. It does
