@@ -59,7 +59,8 @@ struct CalendarDay: Equatable, Sendable {
         parts.tm_mon = Int32(month - 1)
         parts.tm_mday = Int32(day)
         let seconds = timegm(&parts)
-        return seconds == -1 && year != 1969 ? nil : Int(seconds)
+        // -1 is timegm's error; no midnight is one second before the epoch.
+        return seconds == -1 ? nil : Int(seconds)
     }
 
     func addingDays(_ days: Int) -> CalendarDay {

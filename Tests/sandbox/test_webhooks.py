@@ -175,3 +175,14 @@ def test_deliveries_in_creation_order(spawn_sandbox, receiver):
 
 def test_without_webhook_url_nothing_is_sent(sandbox):
     assert cs.deliveries(sandbox) == []
+
+
+def test_sigterm_with_a_redelivery_scheduled_exits_0(spawn_sandbox, receiver):
+    r = receiver(500)
+    sb = spawn_sandbox("--webhook-url", r.url, "--webhook-secret", SECRET, "--webhook-backoff-ms", "60000",
+                       "--policy-delay-ms", "0")
+    created = paid_policy(sb)
+    ss.wait_until(lambda: (lambda d: d and d[0]["attempts"])(cs.deliveries_of(sb, created["id"])), 10,
+                  "the first attempt")
+    assert sb.stop() == 0
+    assert_no_secret_in_logs(sb)
