@@ -270,10 +270,6 @@ class Offer(_Answer):
 
     __slots__ = ()
     _SHOWN = ("id", "status", "insurer_policy_id")
-    _REQUIRED = (
-        ("id", _is_str, "a string"),
-        ("payment_token", _is_optional_str, "a string or null"),
-    )
     _WHAT = "an offer"
 
     @classmethod

@@ -51,10 +51,10 @@ def test_an_offer_is_posted_with_the_v2_accept_and_decoded(
     scripted: kasko.Client, scripted_server: ScriptedServer,
 ) -> None:
     scripted_server.script(201, {"id": POLICY_ID, "insurer_policy_id": "TEST-SANDBOX-ABCDEFGH",
-                                 "payment_token": "ptok_scripted", "_links": {}})
+                                 "payment_token": "ptok_s", "_links": {}})
     offer = scripted.create_offer(OFFER_REQUEST)
     assert offer.id == POLICY_ID and offer.insurer_policy_id == "TEST-SANDBOX-ABCDEFGH"
-    assert offer.payment_token == "ptok_scripted" and offer.http_status == 201
+    assert offer.payment_token == "ptok_s" and offer.http_status == 201
     leaked = "ptok_" in repr(offer)
     assert not leaked
     method, path, headers = scripted_server.requests[0]
@@ -160,3 +160,29 @@ def test_a_validation_failure_carries_the_errors_array(
     with pytest.raises(kasko.BadRequestError) as info:
         scripted.create_quote(QUOTE_REQUEST)
     assert info.value.errors == errors and info.value.http_status == 400
+
+
+def test_the_checkout_prototypes_match_the_header(header_file: Any) -> None:
+    """Each ctypes declaration of a 1.3 checkout function has the header's
+    parameters: a ``const char *`` is ``c_char_p``, a ``T **`` out
+    parameter ``POINTER(c_void_p)``, another pointer ``c_void_p``; the
+    return type ``kasko_status`` is ``c_int``, ``const char *`` ``c_char_p``."""
+    import ctypes
+    import re
+
+    text = re.sub(r"/\*.*?\*/", "", header_file.read_text(), flags=re.S)
+    for name, (argtypes, restype) in kasko._lib._SIGNATURES_1_3_CHECKOUT.items():
+        found = re.search(r"([\w \*]+?)\b%s\s*\(([^)]*)\)" % name, text)
+        assert found is not None, f"{name} is not in {header_file}"
+        returns, parameters = found.group(1).strip(), found.group(2)
+        expected_return = ctypes.c_char_p if returns.startswith("const char") else ctypes.c_int
+        assert restype is expected_return, (name, returns)
+        params = [p.strip() for p in parameters.split(",")]
+        assert len(params) == len(argtypes), (name, params)
+        for param, argtype in zip(params, argtypes):
+            if param.startswith("const char *"):
+                assert argtype is ctypes.c_char_p, (name, param)
+            elif "**" in param:
+                assert argtype == ctypes.POINTER(ctypes.c_void_p), (name, param)
+            else:
+                assert "*" in param and argtype is ctypes.c_void_p, (name, param)
