@@ -6,7 +6,7 @@ answers the binding refuses itself (InvalidResponseError)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -186,3 +186,57 @@ def test_the_checkout_prototypes_match_the_header(header_file: Any) -> None:
                 assert argtype == ctypes.POINTER(ctypes.c_void_p), (name, param)
             else:
                 assert "*" in param and argtype is ctypes.c_void_p, (name, param)
+
+
+try:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    import kasko.opentelemetry as kasko_otel
+
+    HAVE_SDK = True
+except ImportError:
+    HAVE_SDK = False
+
+
+@pytest.mark.skipif(not HAVE_SDK or not kasko._lib.library().has_events,
+                    reason="opentelemetry-sdk is not installed, or no event hook")
+def test_checkout_spans_and_events_on_a_scripted_server(
+    scripted: kasko.Client, scripted_server: ScriptedServer,
+) -> None:
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    events: List[kasko.Event] = []
+    scripted.set_event_hook(events.append)
+    kasko_otel.instrument(scripted, tracer_provider=provider)
+    try:
+        scripted_server.script(200, {"token": "qtok_x", "gross_payment_amount": 1, "extra_data": {}})
+        scripted.create_quote(QUOTE_REQUEST)
+        scripted_server.script(201, {"id": POLICY_ID, "payment_token": "ptok_s"})
+        scripted.create_offer(OFFER_REQUEST)
+        scripted_server.script(200, {"id": POLICY_ID, "status": "ready"})
+        scripted.get_offer(POLICY_ID)
+        scripted_server.script(200, {"id": POLICY_ID, "status": "pending"})
+        scripted_server.script(422, {"status": "Unprocessable Entity",
+                                     "message": "Policy already has pending payment - t" + "c" * 32})
+        scripted.resolve_payment(token="ptok_s", provider="deferred", method="deferred",
+                                 policy_id=POLICY_ID)
+    finally:
+        kasko_otel.uninstrument(scripted)
+        scripted.set_event_hook(None)
+        provider.shutdown()
+    spans = exporter.get_finished_spans()
+    assert [s.name for s in spans] == [
+        "POST /quotes", "POST /policies", "GET /offers/{id}", "payment_resolve"]
+    attributes = [dict(s.attributes or {}) for s in spans]
+    assert str(attributes[0]["url.full"]).endswith("/quotes?key=REDACTED")
+    assert str(attributes[2]["url.full"]).endswith(f"/offers/{POLICY_ID}")
+    # The resolution's span ends with its create: url.full is the create's.
+    assert str(attributes[3]["url.full"]).endswith("/payments?key=REDACTED")
+    assert attributes[3]["kasko.attempts"] == 2 and "url.template" not in attributes[3]
+    ends = [(e.operation, e.route) for e in events if e.kind == "call_end"]
+    assert ends == [("quote_create", "/quotes"), ("offer_create", "/policies"),
+                    ("offer_get", "/offers/{id}"), ("policy_get", "/policies/{id}"),
+                    ("payment_create", "/payments")]
