@@ -16,7 +16,10 @@ clients also report events (``Client.set_event_hook``, ``kasko.Event``),
 log them on the ``kasko`` logger (``KASKO_LOG=debug``), and can be traced
 with OpenTelemetry (``kasko.opentelemetry``, which needs
 ``opentelemetry-api``; ``import kasko`` does not). With a 1.3 library,
-``kasko.verify_webhook`` checks a webhook's ``X-KASKO-Signature``.
+``kasko.verify_webhook`` checks a webhook's ``X-KASKO-Signature``, and
+clients make the checkout calls: ``create_quote``, ``create_offer``,
+``get_offer``, ``get_policy`` and ``resolve_payment`` (the way out of a
+create whose outcome is unknown).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from ._errors import (
 from ._lib import EXPECTED_MAJOR, library as _library
 from ._client import Client
 from ._events import Event, EventHook
+from ._checkout import Offer, PaymentResolution, PaymentState, Policy, Quote
 from ._payment import FullPayment, Metadata, Payment, RestrictedPayment
 from ._webhook import verify_webhook
 
@@ -47,6 +51,11 @@ __all__ = [
     "FullPayment",
     "RestrictedPayment",
     "Metadata",
+    "Quote",
+    "Offer",
+    "Policy",
+    "PaymentResolution",
+    "PaymentState",
     "Event",
     "EventHook",
     "KaskoError",

@@ -19,11 +19,13 @@ import math
 import os
 import threading
 from types import TracebackType
+from collections.abc import Mapping
 from typing import Any, Callable, Dict, NoReturn, Optional, Tuple, Type, Union, cast
 
 from ._errors import error_from_result, internal_error, invalid_argument, invalid_payment
 from ._events import PENDING, CallObserver, CallScope, EventHook, Hooks, logging_wanted_at_creation, observing, report
 from ._lib import LibKasko, library
+from ._checkout import Offer, PaymentResolution, Policy, Quote
 from ._payment import FullPayment, Payment, from_response
 
 __all__ = ["Client"]
@@ -85,6 +87,46 @@ def _decode_slowly(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+class _Kind:
+    """How ``Client._call`` makes its answer of a checkout call (libkasko
+    1.3): the class (``Quote``, ``Offer``, ...; its ``_from_response``),
+    what it is called in messages, and whether the result's ETag and
+    Last-Modified are read (a policy view)."""
+
+    __slots__ = ("cls", "what", "headers")
+
+    def __init__(self, cls: Any, what: str, headers: bool = False) -> None:
+        self.cls = cls
+        self.what = what
+        self.headers = headers
+
+
+_QUOTE = _Kind(Quote, "a quote")
+_OFFER = _Kind(Offer, "an offer")
+_POLICY = _Kind(Policy, "a policy", headers=True)
+_RESOLUTION = _Kind(PaymentResolution, "a payment resolution")
+
+
+def _request_json(request: Any) -> bytes:
+    """A request mapping as the JSON text a checkout create takes, or the
+    ``InvalidArgumentError`` of one that is not a mapping or cannot be
+    JSON. What its members must be is the library's to check."""
+    if not isinstance(request, Mapping):
+        raise invalid_argument(
+            f"request must be a mapping (e.g. a dict), not {type(request).__name__}"
+        )
+    try:
+        text = json.dumps(dict(request), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise invalid_argument(f"request cannot be encoded as JSON: {exc}") from None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid_argument(
+            "request is not valid Unicode (it holds a lone surrogate)"
+        ) from None
 
 
 class _Handle(ctypes.c_void_p):
@@ -375,13 +417,14 @@ class Client:
             fields = _fields_slowly(token, provider, method, policy_id)
         observer = self._observer
         if observer is not None:
-            return self._observed(observer, "payment_create", self._create, fields, False,
-                                  timeout_ms, traceparent, tracestate)
+            return cast(Payment, self._observed(
+                observer, "payment_create", self._create, fields, False, timeout_ms, traceparent,
+                tracestate))
         if timeout_ms is None and traceparent is None and tracestate is None:
-            return self._call(self._create, fields, None, False)
+            return cast(Payment, self._call(self._create, fields, None, False))
         options = self._options(timeout_ms, traceparent, tracestate)
         try:
-            return self._call(self._create, fields, options, False)
+            return cast(Payment, self._call(self._create, fields, options, False))
         finally:
             self._lib.kasko_call_options_free(options)
 
@@ -422,6 +465,158 @@ class Client:
             return cast(FullPayment, self._call(self._get, (encoded,), options, True))
         finally:
             self._lib.kasko_call_options_free(options)
+
+    # -- checkout (libkasko 1.3) -----------------------------------------------
+
+    def create_quote(
+        self,
+        request: Mapping[str, Any],
+        *,
+        timeout_ms: Optional[int] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
+    ) -> Quote:
+        """Prices an insurance (``POST /quotes``, v3): returns a ``Quote``,
+        whose ``token`` ``create_offer`` takes as ``"quote_token"``.
+
+        ``request`` is a mapping, sent as JSON (``json.dumps``) exactly as
+        given: ``item_id``, ``subscription_plan_id`` and ``integration_id``
+        (str) and ``data`` (the product's quote fields, a mapping) are
+        required, other members are passed on. The library checks those
+        before any I/O (``InvalidArgumentError``, nothing sent). Retried like
+        a view (a quote changes nothing). Raises ``BadRequestError`` (400,
+        invalid data: ``errors`` is the server's array of
+        ``{"code", "field"}``), ``AuthenticationError`` (401/403),
+        ``NotFoundError`` (404: unknown integration, item or plan),
+        ``ServerError`` (409 while the product's pricing is being set up,
+        5xx), and the other ``KaskoError`` subclasses.
+        """
+        body = _request_json(request)
+        return cast(Quote, self._checkout(
+            "quote_create", "kasko_quote_create_v2", (body,), _QUOTE,
+            timeout_ms, traceparent, tracestate))
+
+    def create_offer(
+        self,
+        request: Mapping[str, Any],
+        *,
+        timeout_ms: Optional[int] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
+    ) -> Offer:
+        """Makes an offer, an unpaid policy (``POST /policies``): returns an
+        ``Offer`` whose ``id`` and ``payment_token`` ``create_payment``
+        takes (``payment_token`` is ``None`` for a product with manual
+        underwriting: read it with ``get_offer`` once approved).
+
+        ``request`` is a mapping, sent as JSON exactly as given:
+        ``quote_token`` (a ``Quote.token``), ``first_name``, ``last_name``,
+        ``email``, ``language`` (two letters) are required strings;
+        ``data`` and ``metadata`` optional mappings. Missing or mistyped
+        members raise ``InvalidArgumentError`` before any I/O. Sent at most
+        once (each call makes a new offer); an ``outcome`` ``"unknown"`` is
+        harmless (an unpaid offer costs nothing), call again. Raises
+        ``BadRequestError`` (400: invalid data, unknown quote token; see
+        ``errors``), ``AuthenticationError``, ``NotFoundError`` and the
+        other ``KaskoError`` subclasses.
+        """
+        body = _request_json(request)
+        return cast(Offer, self._checkout(
+            "offer_create", "kasko_offer_create_v2", (body,), _OFFER,
+            timeout_ms, traceparent, tracestate))
+
+    def get_offer(
+        self,
+        policy_id: str,
+        *,
+        timeout_ms: Optional[int] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
+    ) -> Offer:
+        """Views an offer (``GET /offers/{policy_id}``); needs a secret key.
+        Returns an ``Offer`` with its ``status`` (``"pending"``, ``"ready"``,
+        ``"accepted"``), the customer's details and, once it can be paid,
+        its ``payment_token``. Raises ``InvalidArgumentError`` for a
+        malformed id (nothing sent), ``NotFoundError`` (404),
+        ``AuthenticationError`` (401/403) and the other ``KaskoError``
+        subclasses."""
+        encoded = _c_string("policy_id", policy_id)
+        return cast(Offer, self._checkout(
+            "offer_get", "kasko_offer_get_v2", (encoded,), _OFFER,
+            timeout_ms, traceparent, tracestate))
+
+    def get_policy(
+        self,
+        policy_id: str,
+        *,
+        timeout_ms: Optional[int] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
+    ) -> Policy:
+        """Views a policy (``GET /policies/{policy_id}``); needs a secret
+        key. Returns a ``Policy``: its ``status`` becomes ``"paid"`` some
+        time after the payment (KASKO creates the policy asynchronously),
+        and ``etag``/``last_modified`` are the answer's headers. Raises as
+        ``get_offer``."""
+        encoded = _c_string("policy_id", policy_id)
+        return cast(Policy, self._checkout(
+            "policy_get", "kasko_policy_get_v2", (encoded,), _POLICY,
+            timeout_ms, traceparent, tracestate))
+
+    def resolve_payment(
+        self,
+        *,
+        token: str,
+        provider: str,
+        method: str,
+        policy_id: str,
+        timeout_ms: Optional[int] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
+    ) -> PaymentResolution:
+        """Finds out what became of a ``create_payment`` that raised with
+        ``outcome == "unknown"`` (sent, no answer: it may have paid),
+        without ever making a second payment. Pass the same four fields.
+
+        It views the policy (paid: done), else sends the identical create
+        once more, which the API's one-payment-per-policy rule answers with
+        what the lost create did (422 pending, 400 already paid), or which is
+        itself the first payment (``created_by_this_call``). Returns a
+        ``PaymentResolution`` whose ``state`` is ``PaymentState.PAID``,
+        ``PENDING`` (see ``payment_id``) or ``NOT_PAID`` (safe to create
+        again once ``message``'s cause is mended). Any exception means
+        nothing was settled (the view failed, or the create got no usable
+        answer): call it again later; it stays safe. Needs a secret key
+        (the policy view)."""
+        fields = _fields_slowly(token, provider, method, policy_id)
+        return cast(PaymentResolution, self._checkout(
+            "payment_resolve", "kasko_payment_resolve", fields, _RESOLUTION,
+            timeout_ms, traceparent, tracestate))
+
+    def _checkout(
+        self, operation: str, name: str, fields: Tuple[bytes, ...], kind: _Kind,
+        timeout_ms: Optional[int], traceparent: Optional[str], tracestate: Optional[str],
+    ) -> Any:
+        """A checkout call: the library function ``name`` (looked up on the
+        library at each call), observed as ``operation``."""
+        lib = self._lib
+        if not lib.has_checkout:
+            raise internal_error(
+                f"libkasko {lib.version()} has no {name} (the checkout calls are in "
+                "libkasko 1.3.0 and later): install a newer libkasko"
+            )
+        function = getattr(lib, name)
+        observer = self._observer
+        if observer is not None:
+            return self._observed(observer, operation, function, fields, True,
+                                  timeout_ms, traceparent, tracestate, kind)
+        if timeout_ms is None and traceparent is None and tracestate is None:
+            return self._call(function, fields, None, True, kind)
+        options = self._options(timeout_ms, traceparent, tracestate)
+        try:
+            return self._call(function, fields, options, True, kind)
+        finally:
+            lib.kasko_call_options_free(options)
 
     def close(self) -> None:
         """Releases the client (idempotent, thread-safe, non-blocking)."""
@@ -465,8 +660,8 @@ class Client:
     def _observed(
         self, observer: CallObserver, operation: str, function: Callable[..., int],
         fields: Tuple[bytes, ...], view: bool, timeout_ms: Optional[int],
-        traceparent: Optional[str], tracestate: Optional[str],
-    ) -> Payment:
+        traceparent: Optional[str], tracestate: Optional[str], kind: Optional[_Kind] = None,
+    ) -> Any:
         """A call told to the observer: its scope gets the call's events
         (through the thread's current scope) and its end; its trace context
         is sent unless the call was given one."""
@@ -482,9 +677,9 @@ class Client:
             if timeout_ms is not None or traceparent is not None or tracestate is not None:
                 options = self._options(timeout_ms, traceparent, tracestate)
             if scope is None:
-                return self._call(function, fields, options, view)
+                return self._call(function, fields, options, view, kind)
             with observing(self._hooks, scope):
-                payment = self._call(function, fields, options, view)
+                payment = self._call(function, fields, options, view, kind)
         except BaseException as error:
             if scope is not None:
                 _end(scope, None, error)
@@ -545,8 +740,8 @@ class Client:
 
     def _call(
         self, function: Callable[..., int], fields: Tuple[bytes, ...], options: Optional[int],
-        view: bool,
-    ) -> Payment:
+        view: bool, kind: Optional[_Kind] = None,
+    ) -> Any:
         # `function` is kasko_payment_get_v2 (`view`) or
         # kasko_payment_create_v2: the handle, the request's fields, the
         # options (None: the client's defaults) and the kasko_result ** out
@@ -562,12 +757,14 @@ class Client:
                 text: Optional[bytes] = lib.kasko_result_json(result)
                 # What Payment.request_id, .http_status and .attempts say,
                 # read now (the result is freed below), decoded when asked.
-                call = (
+                call: Tuple[Any, ...] = (
                     lib.kasko_result_request_id(result),
                     lib.kasko_result_http_status(result),
                     lib.kasko_result_attempts(result),
                     lib.kasko_result_total_time_us(result),
                 )
+                if kind is not None and kind.headers:
+                    call += (lib.kasko_result_etag(result), lib.kasko_result_last_modified(result))
             else:
                 raise error_from_result(lib, result)
         finally:
@@ -596,7 +793,13 @@ class Client:
                 if end != len(string) and string[end:].strip(" \t\n\r"):
                     data = None
         if type(data) is not dict:  # json makes plain dicts only
-            raise internal_error("the library returned a payment that is not a JSON object")
+            what = "a payment" if kind is None else kind.what
+            raise internal_error(f"the library returned {what} that is not a JSON object")
+        if kind is not None:
+            try:
+                return kind.cls._from_response(cast(Dict[str, Any], data), call)
+            except ValueError as exc:
+                raise invalid_payment(lib, str(exc), call[0], call[1], call[2], call[3]) from None
         try:
             # The members its shape always has, of their documented types
             # (the library checked "object" and "id" only): what the types

@@ -154,7 +154,9 @@ class InvalidArgumentError(KaskoError, ValueError):
 
 class BadRequestError(KaskoError):
     """HTTP 400: a field is invalid, the token does not belong to the policy,
-    or the policy is already paid."""
+    or the policy is already paid. A validation failure of a quote or an
+    offer carries the server's ``errors`` array
+    (``[{"code": "required", "field": "..."}]``)."""
 
 
 class AuthenticationError(KaskoError):
@@ -163,7 +165,9 @@ class AuthenticationError(KaskoError):
 
 
 class NotFoundError(KaskoError):
-    """HTTP 404: unknown payment or payment provider."""
+    """HTTP 404: unknown payment or payment provider; for the checkout
+    calls, an unknown integration, item, subscription plan, offer or
+    policy."""
 
 
 class PendingPaymentError(KaskoError):
@@ -186,7 +190,8 @@ class RateLimitError(KaskoError):
 
 
 class ServerError(KaskoError):
-    """HTTP 5xx, or a status the API does not document."""
+    """HTTP 5xx, or a status the API does not document (e.g. a quote's
+    409 while the product's pricing is being set up)."""
 
 
 class NetworkError(KaskoError):

@@ -106,9 +106,14 @@ class Event:
     holds the public key).
 
     * ``kind`` -- ``"attempt"`` or ``"call_end"``;
-    * ``operation`` -- ``"payment_create"`` or ``"payment_get"``;
+    * ``operation`` -- ``"payment_create"``, ``"payment_get"`` and, with
+      libkasko 1.3, ``"quote_create"``, ``"offer_create"``, ``"offer_get"``,
+      ``"policy_get"`` (``resolve_payment`` reports the ``"policy_get"``
+      and ``"payment_create"`` it is made of); any other name a newer
+      library sends is kept as is;
     * ``method`` -- ``"POST"`` or ``"GET"``;
-    * ``route`` -- the URL template: ``"/payments"`` or ``"/payments/{id}"``;
+    * ``route`` -- the URL template: ``"/payments"``, ``"/payments/{id}"``,
+      ``"/quotes"``, ``"/policies"``, ``"/offers/{id}"``, ``"/policies/{id}"``;
     * ``path`` -- the base URL's path with the route filled in (no query);
     * ``attempt`` -- the attempt's number from 1; for ``"call_end"`` the
       attempts made (0 for a call refused before any I/O);
@@ -263,8 +268,10 @@ class CallObserver(Protocol):
     ``kasko.opentelemetry`` sets with ``Client._set_observer``."""
 
     def start(self, operation: str) -> CallScope:
-        """A call of ``operation`` (``"payment_create"``, ``"payment_get"``)
-        is about to be made, on this thread."""
+        """A call of ``operation`` (``"payment_create"``, ``"payment_get"``,
+        ``"quote_create"``, ``"offer_create"``, ``"offer_get"``,
+        ``"policy_get"``, ``"payment_resolve"``) is about to be made, on
+        this thread."""
         ...
 
 

@@ -156,6 +156,21 @@ _SIGNATURES_1_3: Dict[str, Tuple[List[Any], Any]] = {
     "kasko_webhook_verify": ([_s, _s, ctypes.c_size_t, _s], _int),
 }
 
+#: The checkout functions of 1.3 (``Client.create_quote``, ``create_offer``,
+#: ``get_offer``, ``get_policy``, ``resolve_payment``) and the policy view's
+#: headers. A 1.1 or 1.2 library lacks them: ``LibKasko.has_checkout`` is
+#: then false, and those calls raise ``InternalError`` saying that the
+#: library is too old (nothing is sent); everything else still works.
+_SIGNATURES_1_3_CHECKOUT: Dict[str, Tuple[List[Any], Any]] = {
+    "kasko_quote_create_v2": ([_p, _s, _p, ctypes.POINTER(_p)], _int),
+    "kasko_offer_create_v2": ([_p, _s, _p, ctypes.POINTER(_p)], _int),
+    "kasko_offer_get_v2": ([_p, _s, _p, ctypes.POINTER(_p)], _int),
+    "kasko_policy_get_v2": ([_p, _s, _p, ctypes.POINTER(_p)], _int),
+    "kasko_payment_resolve": ([_p, _s, _s, _s, _s, _p, ctypes.POINTER(_p)], _int),
+    "kasko_result_etag": ([_p], _s),
+    "kasko_result_last_modified": ([_p], _s),
+}
+
 
 def _text(raw: Optional[bytes]) -> Optional[str]:
     return raw.decode("utf-8", "replace") if raw is not None else None
@@ -206,6 +221,13 @@ class LibKasko:
     kasko_client_set_event_hook: Any
     kasko_result_total_time_us: Any
     kasko_webhook_verify: Any
+    kasko_quote_create_v2: Any
+    kasko_offer_create_v2: Any
+    kasko_offer_get_v2: Any
+    kasko_policy_get_v2: Any
+    kasko_payment_resolve: Any
+    kasko_result_etag: Any
+    kasko_result_last_modified: Any
 
     def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
         self.cdll = cdll
@@ -229,6 +251,18 @@ class LibKasko:
         self.has_webhooks: bool = all(hasattr(cdll, name) for name in _SIGNATURES_1_3)
         for name, (argtypes, restype) in _SIGNATURES_1_3.items():
             if self.has_webhooks:
+                function = getattr(cdll, name)
+                function.argtypes, function.restype = argtypes, restype
+            else:
+                function = _missing(name, self.version())
+            setattr(self, name, function)
+        #: Whether the library has the 1.3 checkout functions (quotes, offers,
+        #: policies, payment resolution).
+        self.has_checkout: bool = all(
+            hasattr(cdll, name) for name in _SIGNATURES_1_3_CHECKOUT
+        )
+        for name, (argtypes, restype) in _SIGNATURES_1_3_CHECKOUT.items():
+            if self.has_checkout:
                 function = getattr(cdll, name)
                 function.argtypes, function.restype = argtypes, restype
             else:
@@ -301,7 +335,9 @@ class LibKasko:
 
 def _missing(name: str, version: str) -> Any:
     """Stands in for a 1.2 or 1.3 function an older library lacks: no wall
-    time (``None``), a hook that cannot be set, no webhook check."""
+    time (``None``), a hook that cannot be set, no webhook check, no
+    checkout call (``Client`` checks ``has_checkout`` first and raises
+    ``InternalError``; this is the backstop)."""
     if name == "kasko_result_total_time_us":
 
         def no_time(result: Any) -> None:
@@ -310,7 +346,7 @@ def _missing(name: str, version: str) -> Any:
         return no_time
 
     def refuse(*arguments: Any) -> int:
-        added = "1.3.0" if name in _SIGNATURES_1_3 else "1.2.0"
+        added = "1.2.0" if name in _SIGNATURES_1_2 else "1.3.0"
         raise OSError(f"libkasko {version} has no {name} (added in {added})")
 
     return refuse

@@ -13,7 +13,10 @@ What a call records, following the OpenTelemetry semantic conventions for
 HTTP client spans:
 
 * a span named ``{method} {route}`` (``POST /payments``,
-  ``GET /payments/{id}``: the route template, low cardinality), kind
+  ``GET /payments/{id}``, ``POST /quotes``, ``POST /policies``,
+  ``GET /offers/{id}``, ``GET /policies/{id}``: the route template, low
+  cardinality; ``resolve_payment``, a policy view and maybe a create, is
+  one span ``payment_resolve`` without method or template), kind
   CLIENT, child of the context current when the call is made, started just
   before the library is called and ended when the library reports the
   call's end (its ``call_end`` event), so that its duration is the call's:
@@ -84,7 +87,14 @@ DEFAULT_BASE_URL = "https://api.eu1.kaskocloud.com"
 _ROUTES: Dict[str, Tuple[str, str]] = {
     "payment_create": ("POST", "/payments"),
     "payment_get": ("GET", "/payments/{id}"),
+    "quote_create": ("POST", "/quotes"),
+    "offer_create": ("POST", "/policies"),
+    "offer_get": ("GET", "/offers/{id}"),
+    "policy_get": ("GET", "/policies/{id}"),
 }
+#: The operations whose requests carry the public key in the query
+#: (``?key=``), shown as ``?key=REDACTED`` in ``url.full``.
+_KEYED = frozenset({"payment_create", "quote_create", "offer_create"})
 _PROPAGATOR = TraceContextTextMapPropagator()
 _Attribute = Union[str, bool, int, float]
 
@@ -132,17 +142,23 @@ class _Observer:
         self._origin = f"{scheme}://{shown}" + ("" if default_port else f":{port}")
 
     def start(self, operation: str) -> "_Scope":
-        method, route = _ROUTES.get(operation, ("", operation))
         attributes: Dict[str, _Attribute] = {
-            "http.request.method": method,
-            "url.template": route,
             "server.address": self._address,
             "server.port": self._port,
             "kasko.operation": operation,
         }
-        span = self._tracer.start_span(
-            f"{method} {route}", kind=SpanKind.CLIENT, attributes=attributes
-        )
+        known = _ROUTES.get(operation)
+        if known is not None:
+            method, route = known
+            attributes["http.request.method"] = method
+            attributes["url.template"] = route
+            name = f"{method} {route}"
+        else:
+            # resolve_payment: a view and maybe a create, not one HTTP
+            # request; its span is named after the operation, and its
+            # attempts (of both requests) are its events.
+            name = operation
+        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         return _Scope(span, operation, self._origin)
 
     def __repr__(self) -> str:
@@ -169,7 +185,7 @@ class _Scope:
         if event.kind == "call_end":
             self._end_ns = time.time_ns()
             if self._recording and event.path:
-                query = "?key=REDACTED" if self._operation == "payment_create" else ""
+                query = "?key=REDACTED" if event.operation in _KEYED else ""
                 self._span.set_attribute("url.full", self._origin + event.path + query)
             return
         if not self._recording or event.kind != "attempt":

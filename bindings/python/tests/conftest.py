@@ -330,6 +330,19 @@ class Sandbox:
     def settle(self, payment_id: str) -> Dict[str, Any]:
         return _post(f"{self.url}/__sandbox/payments/{payment_id}/settle")
 
+    def approve(self, policy_id: str) -> Dict[str, Any]:
+        """Approves an offer awaiting manual underwriting (it becomes "ready")."""
+        return _post(f"{self.url}/__sandbox/offers/{urllib.parse.quote(policy_id, safe='')}/approve")
+
+    def payments_of(self, policy_id: str) -> List[str]:
+        """Every payment ever created on the policy, in order (the sandbox's
+        counter: what proves that nothing paid twice)."""
+        listed = _call("GET", f"{self.url}/__sandbox/policies/{urllib.parse.quote(policy_id, safe='')}/payments")
+        assert listed["policy_id"] == policy_id, listed
+        payments = listed["payments"]
+        assert isinstance(payments, list) and all(isinstance(p, str) for p in payments), listed
+        return payments
+
 
 @pytest.fixture(scope="session")
 def sandbox(sandbox_url: str) -> Sandbox:
@@ -347,11 +360,18 @@ class Faults:
         self.url = url
         self.keys: List[str] = []
 
-    def arm(self, key: str, fault: Dict[str, Any], times: Optional[int] = 1) -> None:
-        """Applies `fault` to the next `times` requests with this key (None: all)."""
+    def arm(self, key: str, fault: Dict[str, Any], times: Optional[int] = 1,
+            route: Optional[str] = None) -> None:
+        """Applies `fault` to the next `times` requests with this key (None:
+        all), on one route only when `route` is given ("payment_create",
+        "payment_view", "quote_create", "offer_create", "offer_view",
+        "policy_view"), else on every route with that key."""
         refused: Optional[Tuple[int, bytes]] = None
+        rule: Dict[str, Any] = {"key": key, "fault": fault, "times": times}
+        if route is not None:
+            rule["route"] = route
         try:
-            armed = _post(self.url + "/__sandbox/faults", {"key": key, "fault": fault, "times": times})
+            armed = _post(self.url + "/__sandbox/faults", rule)
         except urllib.error.HTTPError as error:
             refused = (error.code, error.read())
         if refused is not None and refused[0] == 404:
