@@ -32,11 +32,16 @@ let package = Package(
         ),
         .target(name: "Kasko", dependencies: ["CCurl"], swiftSettings: releaseSettings),
         .target(name: "KaskoC", dependencies: ["Kasko"], swiftSettings: releaseSettings),
+        // The sandbox's HMAC-SHA1 (webhook signatures, quote tokens), from
+        // the system libcrypto like CCurl's, but without the library's
+        // libcurl and fork gate.
+        .target(name: "CSandboxHMAC", linkerSettings: [.linkedLibrary("crypto")]),
         // The sandbox's behaviour, in a library so that its tests can drive
         // the router and the connection handler without sockets or a process.
         .target(
             name: "KaskoSandbox",
             dependencies: [
+                "CSandboxHMAC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

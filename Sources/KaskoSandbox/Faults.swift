@@ -249,6 +249,12 @@ final class FaultRegistry: Sendable {
         let fault: Fault
         /// nil: until cleared.
         var remaining: Int?
+        /// nil: every route with the key.
+        let route: FaultRoute?
+
+        func applies(to requestRoute: FaultRoute?) -> Bool {
+            route == nil || requestRoute == nil || route == requestRoute
+        }
     }
 
     private struct State {
@@ -271,10 +277,10 @@ final class FaultRegistry: Sendable {
 
     /// Appends a rule for `key`; rules for one key apply in the order armed.
     /// False when the rule table is full.
-    func arm(key: String, fault: Fault, times: Int?, id: String) -> Bool {
+    func arm(key: String, fault: Fault, times: Int?, id: String, route: FaultRoute? = nil) -> Bool {
         state.withLock { state in
             guard state.ruleCount < Self.maxRules else { return false }
-            state.rules[key, default: []].append(Rule(id: id, fault: fault, remaining: times))
+            state.rules[key, default: []].append(Rule(id: id, fault: fault, remaining: times, route: route))
             state.ruleCount += 1
             return true
         }
@@ -318,9 +324,10 @@ final class FaultRegistry: Sendable {
     }
 
     /// Counts one request with fault key `key` and, when `consultRules`,
-    /// consumes one application of the key's first live rule and returns its
-    /// fault.
-    func noteRequest(key: String, consultRules: Bool) -> Fault? {
+    /// consumes one application of the key's first live rule for `route`
+    /// (rules armed without a route apply to every route; a nil `route`
+    /// takes any rule) and returns its fault.
+    func noteRequest(key: String, consultRules: Bool, route: FaultRoute? = nil) -> Fault? {
         guard Self.acceptsKey(key) else { return nil }
         return state.withLock { state in
             if let count = state.attempts[key] {
@@ -328,18 +335,40 @@ final class FaultRegistry: Sendable {
             } else if state.attempts.count < Self.maxTrackedKeys {
                 state.attempts[key] = 1
             }
-            guard consultRules, var rules = state.rules[key], !rules.isEmpty else { return nil }
-            let fault = rules[0].fault
-            if let remaining = rules[0].remaining {
+            guard consultRules, var rules = state.rules[key],
+                  let index = rules.firstIndex(where: { $0.applies(to: route) })
+            else { return nil }
+            let fault = rules[index].fault
+            if let remaining = rules[index].remaining {
                 if remaining <= 1 {
-                    rules.removeFirst()
+                    rules.remove(at: index)
                     state.ruleCount -= 1
                 } else {
-                    rules[0].remaining = remaining - 1
+                    rules[index].remaining = remaining - 1
                 }
             }
             state.rules[key] = rules.isEmpty ? nil : rules
             return fault
+        }
+    }
+}
+
+/// The API routes a rule may be limited to ("route" when arming).
+enum FaultRoute: String, Sendable, CaseIterable {
+    case paymentCreate = "payment_create"
+    case paymentView = "payment_view"
+    case quoteCreate = "quote_create"
+    case offerCreate = "offer_create"
+    case offerView = "offer_view"
+    case policyView = "policy_view"
+
+    /// A create's fault key is this member of its body.
+    var createKeyField: String? {
+        switch self {
+        case .paymentCreate: return "policy_id"
+        case .quoteCreate: return "integration_id"
+        case .offerCreate: return "quote_token"
+        case .paymentView, .offerView, .policyView: return nil
         }
     }
 }

@@ -77,6 +77,23 @@ enum Identifiers {
         (live ? "lpol_" : "tpol_") + hex(28, using: &rng)
     }
 
+    /// `tpv_` + 28 hex: a policy's version id (its ETag). The contract
+    /// gives only the `tpv_` form, so live mode uses it too.
+    static func versionId(using rng: inout FastRandom) -> String {
+        "tpv_" + hex(28, using: &rng)
+    }
+
+    /// `TEST-SANDBOX-` + 8 of A-Z0-9: the insurer's policy id of an offer.
+    static func insurerPolicyId(using rng: inout FastRandom) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        return "TEST-SANDBOX-" + String((0..<8).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+    }
+
+    /// 32 hex: a webhook delivery's X-KASKO-Delivery, like the reference's example.
+    static func deliveryId(using rng: inout FastRandom) -> String {
+        hex(32, using: &rng)
+    }
+
     /// `t`/`l` + 32 hex, like the reference's `t84223322f013e2287210b6295010fc6d`.
     static func paymentId(live: Bool, using rng: inout FastRandom) -> String {
         (live ? "l" : "t") + hex(32, using: &rng)
@@ -120,7 +137,7 @@ enum Timestamps {
             + "T\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))Z"
     }
 
-    private static func pad(_ value: Int, _ width: Int) -> String {
+    static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }

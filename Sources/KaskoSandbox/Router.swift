@@ -6,6 +6,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// A complete request, body collected (the server caps it at 1 MiB first).
@@ -27,6 +28,12 @@ package final class Router: Sendable {
     let store = Store()
     /// Rules and counters; nil without --faults.
     let faults: FaultRegistry?
+    /// Where the timers of asynchronous policy creation and webhook
+    /// redelivery run, and webhooks are sent from.
+    let group: EventLoopGroup
+    let deliveries = DeliveryLog()
+    /// nil without --webhook-url.
+    let webhooks: WebhookSender?
     /// TCP connections accepted since start: how tests see keep-alive at work.
     private let connections = Atomic<Int>(0)
 
@@ -34,16 +41,33 @@ package final class Router: Sendable {
         connections.add(1, ordering: .relaxed)
     }
 
-    package init(config: SandboxConfig) {
+    /// `group` defaults to NIO's shared one, for tests that drive the
+    /// router without a server.
+    package init(config: SandboxConfig, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.config = config
+        self.group = group
         faults = config.faults ? FaultRegistry(randomProbability: config.randomFaultProbability) : nil
+        if let target = config.webhookTarget, let secret = config.webhookSecret {
+            webhooks = WebhookSender(target: target, secret: secret, backoffMs: config.webhookBackoffMs,
+                                     maxAttempts: config.webhookAttempts, log: deliveries, group: group)
+        } else {
+            webhooks = nil
+        }
     }
 
     private enum Route {
         case payments
         case payment(id: String)
+        case quotes
+        case policies
+        case policy(id: String)
+        case offer(id: String)
         case offers
+        case approve(offerId: String)
         case settle(paymentId: String)
+        case paymentsOfPolicy(String)
+        case stats
+        case deliveries
         case health
         // Only with --faults.
         case faults
@@ -55,8 +79,8 @@ package final class Router: Sendable {
 
         var allowedMethods: [HTTPMethod] {
             switch self {
-            case .payments, .offers, .settle: return [.POST]
-            case .payment, .health: return [.GET]
+            case .payments, .offers, .settle, .quotes, .policies, .approve: return [.POST]
+            case .payment, .health, .policy, .offer, .paymentsOfPolicy, .stats, .deliveries: return [.GET]
             case .faults: return [.POST, .DELETE]
             case .faultsOfKey, .attempts: return [.DELETE]
             case .attemptsOfKey: return [.GET, .DELETE]
@@ -78,14 +102,14 @@ package final class Router: Sendable {
     ]
 
     // Fixed bodies, encoded once.
-    private static let notFound = JSON.error(status: "Not Found")
+    static let notFound = JSON.error(status: "Not Found")
     private static let methodNotAllowed = JSON.error(status: "Method Not Allowed")
     private static let unauthorizedPurchase = JSON.error(
         status: "Unauthorized", message: "Not authorized for policy purchase.")
-    private static let unauthorizedView = JSON.error(status: "Unauthorized", message: "Not authorized.")
+    static let unauthorizedView = JSON.error(status: "Unauthorized", message: "Not authorized.")
     private static let unknownProvider = JSON.error(
         status: "Not Found", message: "Payment provider could not be identified.")
-    private static let bodyNotObject = JSON.error(
+    static let bodyNotObject = JSON.error(
         status: "Bad Request", message: "The request body must be a JSON object.")
     private static let healthy = #"{"status":"ok"}"#
 
@@ -95,7 +119,7 @@ package final class Router: Sendable {
     static let headersTooLarge = JSON.error(
         status: "Request Header Fields Too Large", message: "The request headers are too large.")
 
-    static let armingFields: Set<String> = ["key", "fault", "times"]
+    static let armingFields: Set<String> = ["key", "fault", "times", "route"]
 
     func handle(_ request: SandboxRequest, baseURL: String, rng: inout FastRandom) -> SandboxResponse {
         let (path, query) = Self.splitURI(request.uri)
@@ -116,10 +140,26 @@ package final class Router: Sendable {
             return createPayment(request, query: query, baseURL: baseURL, rng: &rng)
         case .payment(let id):
             return viewPayment(request, id: id, baseURL: baseURL)
+        case .quotes:
+            return createQuote(request, query: query)
+        case .policies:
+            return createOffer(request, query: query, baseURL: baseURL, rng: &rng)
+        case .policy(let id):
+            return viewPolicy(request, id: id, baseURL: baseURL)
+        case .offer(let id):
+            return viewOffer(request, id: id, baseURL: baseURL)
         case .offers:
-            return createOffer(rng: &rng)
+            return createSandboxOffer(rng: &rng)
+        case .approve(let offerId):
+            return approveOffer(offerId, baseURL: baseURL, rng: &rng)
         case .settle(let paymentId):
             return settlePayment(request, paymentId: paymentId, baseURL: baseURL)
+        case .paymentsOfPolicy(let id):
+            return paymentsOfPolicy(id)
+        case .stats:
+            return stats()
+        case .deliveries:
+            return SandboxResponse(status: .ok, body: deliveries.listing())
         case .health:
             return SandboxResponse(status: .ok, body: Self.healthy)
         case .faults:
@@ -197,6 +237,9 @@ package final class Router: Sendable {
         case .alreadyPaid:
             return badRequest("Policy - \(policyId) is already paid.")
         case .created(let payment):
+            if payment.status == .ok {
+                schedulePolicyCreation(policyId: policyId, baseURL: baseURL)
+            }
             let body =
                 bearer == .valid
                 ? PaymentObject.full(payment, baseURL: baseURL)
@@ -213,19 +256,6 @@ package final class Router: Sendable {
             return SandboxResponse(status: .notFound, body: Self.notFound)
         }
         return SandboxResponse(status: .ok, body: PaymentObject.full(payment, baseURL: baseURL))
-    }
-
-    private func createOffer(rng: inout FastRandom) -> SandboxResponse {
-        let offer = Offer(
-            policyId: Identifiers.policyId(live: config.livemode, using: &rng),
-            token: Identifiers.paymentToken(using: &rng),
-            customerId: Identifiers.customerId(using: &rng)
-        )
-        store.addOffer(offer)
-        var body = JSONObjectWriter()
-        body.string("policy_id", offer.policyId)
-        body.string("token", offer.token)
-        return SandboxResponse(status: .created, body: body.finish())
     }
 
     private func settlePayment(_ request: SandboxRequest, paymentId: String, baseURL: String) -> SandboxResponse {
@@ -253,6 +283,9 @@ package final class Router: Sendable {
                     status: "Conflict",
                     message: "Payment - \(payment.id) is not pending (status \(payment.status.rawValue))."))
         case .settled(let payment):
+            if payment.status == .ok {
+                schedulePolicyCreation(policyId: payment.policyId, baseURL: baseURL)
+            }
             return SandboxResponse(status: .ok, body: PaymentObject.full(payment, baseURL: baseURL))
         }
     }
@@ -291,8 +324,19 @@ package final class Router: Sendable {
             return badRequest("The times field must be a positive integer (leave it out for: until cleared).")
         }
 
+        var route: FaultRoute?
+        switch object["route"] {
+        case nil, .null?:
+            route = nil
+        case .string(let name)? where FaultRoute(rawValue: name) != nil:
+            route = FaultRoute(rawValue: name)
+        default:
+            return badRequest("The route field must be one of "
+                + FaultRoute.allCases.map(\.rawValue).joined(separator: ", ") + " (leave it out for: every route).")
+        }
+
         let id = "flt_" + Identifiers.hex(24, using: &rng)
-        guard faults.arm(key: key, fault: fault, times: times, id: id) else {
+        guard faults.arm(key: key, fault: fault, times: times, id: id, route: route) else {
             return badRequest("Too many armed rules (\(FaultRegistry.maxRules)); clear some first.")
         }
         var body = JSONObjectWriter()
@@ -326,32 +370,65 @@ package final class Router: Sendable {
 
     /// What a request is, for fault injection.
     enum FaultTarget {
-        /// GET /payments/{id}: its fault key is the id (percent-decoded).
+        /// GET /payments/{id}, /offers/{id}, /policies/{id}: its fault key is
+        /// the id (percent-decoded).
         case view(key: String)
-        /// POST /payments: its fault key is the body's policy_id.
+        /// POST /payments, /quotes, /policies: its fault key is a member of
+        /// its body (FaultRoute.createKeyField).
         case create
-        /// Any other request under /payments.
+        /// Any other request to an API route.
         case otherAPI
         case other
     }
 
     static func faultTarget(method: HTTPMethod, uri: String) -> FaultTarget {
         let segments = splitURI(uri).path.split(separator: "/", omittingEmptySubsequences: false)
-        guard segments.count >= 2, segments[0] == "", segments[1] == "payments" else { return .other }
-        if segments.count == 2 && method == .POST {
+        guard segments.count >= 2, segments[0] == "", apiCollections.contains(segments[1]) else { return .other }
+        switch faultRoute(method: method, segments: segments) {
+        case .paymentCreate?, .quoteCreate?, .offerCreate?:
             return .create
-        }
-        if segments.count == 3 && !segments[2].isEmpty && method == .GET {
+        case .paymentView?, .offerView?, .policyView?:
             return .view(key: percentDecoded(segments[2]))
+        case nil:
+            return .otherAPI
         }
-        return .otherAPI
     }
 
-    /// The fault key of a create: the body's policy_id, when the body is a
-    /// JSON object with a non-empty string there.
-    static func createFaultKey(_ body: ByteBuffer?) -> String? {
-        guard let policyId = jsonObject(body)?["policy_id"] as? String, !policyId.isEmpty else { return nil }
-        return policyId
+    /// The first path segments of the API (what --random-faults applies to).
+    private static let apiCollections: Set<Substring> = ["payments", "quotes", "policies", "offers"]
+
+    /// The route a rule's "route" names, for an API request.
+    static func faultRoute(method: HTTPMethod, uri: String) -> FaultRoute? {
+        let segments = splitURI(uri).path.split(separator: "/", omittingEmptySubsequences: false)
+        return faultRoute(method: method, segments: segments)
+    }
+
+    private static func faultRoute(method: HTTPMethod, segments: [Substring]) -> FaultRoute? {
+        guard segments.count >= 2, segments[0] == "" else { return nil }
+        if segments.count == 2 && method == .POST {
+            switch segments[1] {
+            case "payments": return .paymentCreate
+            case "quotes": return .quoteCreate
+            case "policies": return .offerCreate
+            default: return nil
+            }
+        }
+        if segments.count == 3 && !segments[2].isEmpty && method == .GET {
+            switch segments[1] {
+            case "payments": return .paymentView
+            case "offers": return .offerView
+            case "policies": return .policyView
+            default: return nil
+            }
+        }
+        return nil
+    }
+
+    /// The fault key of a create: the body's `field` (policy_id of a
+    /// payment), when the body is a JSON object with a non-empty string there.
+    static func createFaultKey(_ body: ByteBuffer?, field: String = "policy_id") -> String? {
+        guard let value = jsonObject(body)?[field] as? String, !value.isEmpty else { return nil }
+        return value
     }
 
     private static func percentDecoded(_ segment: Substring) -> String {
@@ -361,11 +438,11 @@ package final class Router: Sendable {
 
     // MARK: - Helpers
 
-    private func badRequest(_ message: String) -> SandboxResponse {
+    func badRequest(_ message: String) -> SandboxResponse {
         SandboxResponse(status: .badRequest, body: JSON.error(status: "Bad Request", message: message))
     }
 
-    private enum BearerCheck {
+    enum BearerCheck {
         case absent
         case valid
         case invalid
@@ -373,7 +450,7 @@ package final class Router: Sendable {
 
     /// Exactly one `Authorization: Bearer <secret>`; anything else present
     /// (other scheme, other key, repeated header) is invalid.
-    private func bearerCheck(_ headers: HTTPHeaders) -> BearerCheck {
+    func bearerCheck(_ headers: HTTPHeaders) -> BearerCheck {
         let values = headers["Authorization"]
         if values.isEmpty { return .absent }
         guard values.count == 1, values[0] == "Bearer " + config.secretKey else { return .invalid }
@@ -435,8 +512,26 @@ package final class Router: Sendable {
             return .payments
         case 3 where segments[1] == "payments" && !segments[2].isEmpty:
             return .payment(id: String(segments[2]))
+        case 2 where segments[1] == "quotes":
+            return .quotes
+        case 2 where segments[1] == "policies":
+            return .policies
+        case 3 where segments[1] == "policies" && !segments[2].isEmpty:
+            return .policy(id: String(segments[2]))
+        case 3 where segments[1] == "offers" && !segments[2].isEmpty:
+            return .offer(id: String(segments[2]))
         case 3 where segments[1] == "__sandbox" && segments[2] == "offers":
             return .offers
+        case 5 where segments[1] == "__sandbox" && segments[2] == "offers" && !segments[3].isEmpty
+            && segments[4] == "approve":
+            return .approve(offerId: String(segments[3]))
+        case 5 where segments[1] == "__sandbox" && segments[2] == "policies" && !segments[3].isEmpty
+            && segments[4] == "payments":
+            return .paymentsOfPolicy(String(segments[3]))
+        case 3 where segments[1] == "__sandbox" && segments[2] == "stats":
+            return .stats
+        case 4 where segments[1] == "__sandbox" && segments[2] == "webhooks" && segments[3] == "deliveries":
+            return .deliveries
         case 3 where segments[1] == "__sandbox" && segments[2] == "health":
             return .health
         case 3 where segments[1] == "__sandbox" && segments[2] == "connections":
@@ -450,7 +545,7 @@ package final class Router: Sendable {
     }
 
     /// First value of `name` in a query string, percent-decoded.
-    private static func queryValue(_ name: String, in query: Substring) -> String? {
+    static func queryValue(_ name: String, in query: Substring) -> String? {
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let rawName = String(parts[0])
@@ -463,7 +558,8 @@ package final class Router: Sendable {
 }
 
 extension Router.FaultTarget {
-    /// A request under /payments: what --random-faults applies to.
+    /// A request to an API route (/payments, /quotes, /policies, /offers):
+    /// what --random-faults applies to.
     var isAPI: Bool {
         switch self {
         case .view, .create, .otherAPI: return true

@@ -10,6 +10,18 @@ package struct SandboxConfig: Sendable, Equatable {
     package var faults = false
     /// --random-faults (only with --faults).
     package var randomFaultProbability = 0.0
+    /// --webhook-url and --webhook-secret: both or neither. Without them no
+    /// webhook is sent (deliveries are not even recorded).
+    package var webhookTarget: WebhookTarget?
+    package var webhookSecret: String?
+    /// --webhook-backoff-ms: the wait before the first redelivery, doubled
+    /// for each one after.
+    package var webhookBackoffMs = 1000
+    /// --webhook-attempts: attempts in all, the first included.
+    package var webhookAttempts = 6
+    /// --policy-delay-ms: how long a paid policy stays "pending" before it
+    /// is created (KASKO creates policies asynchronously).
+    package var policyDelayMs = 200
 
     package init() {}
 

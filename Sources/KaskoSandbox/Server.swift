@@ -324,7 +324,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         if case .view(let key) = Router.faultTarget(method: head.method, uri: head.uri) {
-            let ruleFault = faults.noteRequest(key: key, consultRules: !pending.fromHeader)
+            let ruleFault = faults.noteRequest(key: key, consultRules: !pending.fromHeader,
+                                               route: Router.faultRoute(method: head.method, uri: head.uri))
             if !pending.fromHeader {
                 pending.fault = ruleFault
             }
@@ -353,9 +354,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .view(let key):
             viewKey = key
         case .create:
-            if let key = Router.createFaultKey(request.body) {
+            let route = Router.faultRoute(method: head.method, uri: head.uri)
+            if let field = route?.createKeyField, let key = Router.createFaultKey(request.body, field: field) {
                 createKey = key
-                let ruleFault = faults.noteRequest(key: key, consultRules: !pending.fromHeader)
+                let ruleFault = faults.noteRequest(key: key, consultRules: !pending.fromHeader, route: route)
                 if !pending.fromHeader {
                     fault = ruleFault
                 }

@@ -1,9 +1,11 @@
-// The sandbox's state: offers (policy + payment token) and payments.
+// The sandbox's state: quotes, offers (the unpaid policy and, once paid,
+// the policy: one record per policy id), payments and the counters.
 //
 // One mutex guards everything. Each operation is a single short critical
 // section, so the checks that must be atomic together (is the policy
-// pending? paid? then record the payment) cannot interleave between event
-// loops — concurrent creates on one policy yield exactly one payment.
+// pending? paid? then record the payment, accept the offer, count it)
+// cannot interleave between event loops — concurrent creates on one policy
+// yield exactly one payment.
 
 import Synchronization
 
@@ -13,13 +15,60 @@ enum PaymentStatus: String, Sendable {
     case failed
 }
 
+/// The offer's side of the record (GET /offers).
+enum OfferStatus: String, Sendable {
+    /// Manual underwriting: waiting for POST /__sandbox/offers/{id}/approve.
+    case pending
+    /// Payable: it has a payment token and no live payment.
+    case ready
+    /// A payment was accepted on it (pending or settled).
+    case accepted
+}
+
+/// The policy's side of the record (GET /policies).
+enum PolicyStatus: String, Sendable {
+    /// Until the asynchronous creation after a payment became "ok".
+    case pending
+    case paid
+}
+
+/// The customer's part of an offer, as POST /policies gave it.
+struct Customer: Sendable, Equatable {
+    let firstName: String
+    let lastName: String
+    let email: String
+    let language: String
+}
+
+/// One policy id's record: the offer, and the policy it becomes.
 struct Offer: Sendable {
     let policyId: String
-    let token: String
+    /// The payment token; nil while the offer awaits approval.
+    var token: String?
     /// One customer per policy, so every payment on it shows the same id.
     let customerId: String
     var pendingPaymentId: String?
     var paidPaymentId: String?
+
+    let quote: Quote
+    let insurerPolicyId: String
+    let customer: Customer
+    /// The caller's data and metadata, as JSON text to echo.
+    let dataJSON: String
+    let metadataJSON: String
+    let livemode: Bool
+
+    var status: OfferStatus
+    var policyStatus: PolicyStatus = .pending
+    /// Changes with every change of the record: the ETag of GET /policies.
+    var versionId: String = ""
+    /// Epoch seconds of the last change: Last-Modified.
+    var lastModified: Int
+    let createdAt: Int
+    var acceptedAt: Int?
+    var policyCreatedAt: Int?
+    /// Every payment ever created on the policy, in order.
+    var paymentIds: [String] = []
 }
 
 struct Payment: Sendable {
@@ -49,24 +98,89 @@ enum SettleOutcome: Sendable {
     case notPending(Payment)
 }
 
+enum ApproveOutcome: Sendable {
+    case approved(Offer)
+    case notFound
+    case notPending(OfferStatus)
+}
+
+/// GET /__sandbox/stats.
+struct StoreCounts: Sendable, Equatable {
+    var quotes = 0
+    var offers = 0
+    var payments = 0
+    var policiesPaid = 0
+}
+
 final class Store: Sendable {
     private struct State {
+        var quotes: [String: Quote] = [:]
         var offers: [String: Offer] = [:]
         var payments: [String: Payment] = [:]
+        var counts = StoreCounts()
+        /// For version ids; here so that timers (no connection) can draw too.
+        var rng = FastRandom()
+
+        mutating func touch(_ offer: inout Offer) {
+            offer.versionId = Identifiers.versionId(using: &rng)
+            offer.lastModified = Timestamps.nowEpochSeconds()
+        }
     }
 
     private let state = Mutex(State())
 
-    func addOffer(_ offer: Offer) {
-        state.withLock { $0.offers[offer.policyId] = offer }
+    /// Records an answered quote (the same token again replaces an equal one).
+    func addQuote(_ quote: Quote) {
+        state.withLock { state in
+            state.quotes[quote.token] = quote
+            state.counts.quotes += 1
+        }
+    }
+
+    func quote(token: String) -> Quote? {
+        state.withLock { $0.quotes[token] }
+    }
+
+    /// Stores a new offer with a fresh version id; returns it as stored.
+    @discardableResult
+    func addOffer(_ offer: Offer) -> Offer {
+        state.withLock { state in
+            var stored = offer
+            state.touch(&stored)
+            state.offers[offer.policyId] = stored
+            state.counts.offers += 1
+            return stored
+        }
+    }
+
+    func offer(id: String) -> Offer? {
+        state.withLock { $0.offers[id] }
     }
 
     func payment(id: String) -> Payment? {
         state.withLock { $0.payments[id] }
     }
 
+    func counts() -> StoreCounts {
+        state.withLock { $0.counts }
+    }
+
+    /// Manual underwriting done: the offer gets its payment token.
+    func approve(offerId: String, token: String) -> ApproveOutcome {
+        state.withLock { state in
+            guard var offer = state.offers[offerId] else { return .notFound }
+            guard offer.status == .pending else { return .notPending(offer.status) }
+            offer.status = .ready
+            offer.token = token
+            state.touch(&offer)
+            state.offers[offerId] = offer
+            return .approved(offer)
+        }
+    }
+
     /// Applies the API's policy checks in its order (policy, token, pending,
-    /// paid) and records the payment, all under one lock.
+    /// paid) and records the payment, all under one lock. The offer is
+    /// accepted and the payment listed and counted in the same section.
     ///
     /// `settled` says whether the provider settles at once (status "ok")
     /// or leaves the payment pending.
@@ -81,7 +195,8 @@ final class Store: Sendable {
     ) -> CreatePaymentOutcome {
         state.withLock { state in
             guard var offer = state.offers[policyId] else { return .unknownPolicy }
-            guard offer.token == token else { return .tokenMismatch }
+            // An offer awaiting approval has no token: any token mismatches.
+            guard let offerToken = offer.token, offerToken == token else { return .tokenMismatch }
             if let pending = offer.pendingPaymentId { return .pendingPayment(paymentId: pending) }
             if offer.paidPaymentId != nil { return .alreadyPaid }
 
@@ -102,15 +217,21 @@ final class Store: Sendable {
             } else {
                 offer.pendingPaymentId = id
             }
+            offer.status = .accepted
+            offer.acceptedAt = Timestamps.nowEpochSeconds()
+            offer.paymentIds.append(id)
+            state.touch(&offer)
             state.offers[policyId] = offer
             state.payments[id] = payment
+            state.counts.payments += 1
             return .created(payment)
         }
     }
 
     /// Moves a pending payment to `ok` or `failed`. A failed payment releases
-    /// the policy so that another payment can be attempted, as a declined
-    /// asynchronous payment does on the real platform.
+    /// the policy so that another payment can be attempted, and puts the
+    /// offer back to "ready", as a declined asynchronous payment does on the
+    /// real platform.
     func settle(paymentId: String, to status: PaymentStatus) -> SettleOutcome {
         state.withLock { state in
             guard var payment = state.payments[paymentId] else { return .notFound }
@@ -123,10 +244,31 @@ final class Store: Sendable {
 
             if var offer = state.offers[payment.policyId] {
                 if offer.pendingPaymentId == paymentId { offer.pendingPaymentId = nil }
-                if status == .ok { offer.paidPaymentId = paymentId }
+                if status == .ok {
+                    offer.paidPaymentId = paymentId
+                } else if offer.paidPaymentId == nil {
+                    offer.status = .ready
+                    offer.acceptedAt = nil
+                }
+                state.touch(&offer)
                 state.offers[payment.policyId] = offer
             }
             return .settled(payment)
+        }
+    }
+
+    /// The asynchronous policy creation after a payment became "ok": the
+    /// policy becomes "paid" (once). Returns the record when it changed.
+    func issuePolicy(policyId: String) -> Offer? {
+        state.withLock { state in
+            guard var offer = state.offers[policyId], offer.paidPaymentId != nil, offer.policyStatus == .pending
+            else { return nil }
+            offer.policyStatus = .paid
+            offer.policyCreatedAt = Timestamps.nowEpochSeconds()
+            state.touch(&offer)
+            state.offers[policyId] = offer
+            state.counts.policiesPaid += 1
+            return offer
         }
     }
 }

@@ -29,7 +29,7 @@ case .run(let parsed):
 signal(SIGPIPE, SIG_IGN)
 
 let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-let router = Router(config: config)
+let router = Router(config: config, group: group)
 let serverChannel: Channel
 let baseURL: String
 do {
