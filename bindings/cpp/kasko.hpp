@@ -46,11 +46,16 @@
 // - With kasko.h 1.3: kasko::verify_webhook(secret, body, header) checks a
 //   webhook's X-KASKO-Signature (returns, or throws kasko::Error with
 //   KASKO_ERR_BAD_SIGNATURE or KASKO_ERR_INVALID_ARGUMENT); no client.
+// - With kasko.h 1.3, the checkout: Client::create_quote, create_offer
+//   (request JSON text, checked by the library), get_offer, get_policy
+//   (Result::etag() / last_modified() are its headers) return a Result;
+//   Client::resolve_payment(PaymentRequest) returns a PaymentResolution
+//   (PaymentState paid / pending / not_paid) after an outcome-unknown create.
 //
 // Needs kasko.h 1.1 or later (and so libkasko.so.1 of 1.1 or later, whose
 // KASKO_1.1 symbols it uses); the event hook and total_time() are there with
 // kasko.h 1.2 (KASKO_1.2 symbols), verify_webhook with kasko.h 1.3
-// (KASKO_1.3). Link with -lkasko (pkg-config --cflags --libs kasko).
+// (KASKO_1.3), as are the checkout calls. Link with -lkasko (pkg-config --cflags --libs kasko).
 #ifndef KASKO_HPP
 #define KASKO_HPP
 
