@@ -46,11 +46,16 @@
 // - With kasko.h 1.3: kasko::verify_webhook(secret, body, header) checks a
 //   webhook's X-KASKO-Signature (returns, or throws kasko::Error with
 //   KASKO_ERR_BAD_SIGNATURE or KASKO_ERR_INVALID_ARGUMENT); no client.
+// - With kasko.h 1.3, the checkout: Client::create_quote, create_offer
+//   (request JSON text, checked by the library), get_offer, get_policy
+//   (Result::etag() / last_modified() are its headers) return a Result;
+//   Client::resolve_payment(PaymentRequest) returns a PaymentResolution
+//   (PaymentState paid / pending / not_paid) after an outcome-unknown create.
 //
 // Needs kasko.h 1.1 or later (and so libkasko.so.1 of 1.1 or later, whose
 // KASKO_1.1 symbols it uses); the event hook and total_time() are there with
 // kasko.h 1.2 (KASKO_1.2 symbols), verify_webhook with kasko.h 1.3
-// (KASKO_1.3). Link with -lkasko (pkg-config --cflags --libs kasko).
+// (KASKO_1.3), as are the checkout calls. Link with -lkasko (pkg-config --cflags --libs kasko).
 #ifndef KASKO_HPP
 #define KASKO_HPP
 
@@ -265,6 +270,20 @@ public:
         return detail::optional_string(kasko_result_pending_payment_id(result_.get()));
     }
 
+#if KASKO_VERSION_NUMBER >= 1003000
+    /// A policy view's ETag header (kasko_result_etag, libkasko 1.3), as the
+    /// server sent it (a version id such as "tpv_..."): send it back as
+    /// If-Match. std::nullopt for any other result, or when none was sent.
+    std::optional<std::string> etag() const { return detail::optional_string(kasko_result_etag(result_.get())); }
+
+    /// A policy view's Last-Modified header (kasko_result_last_modified,
+    /// libkasko 1.3), an HTTP date: send it back as If-Unmodified-Since.
+    /// std::nullopt for any other result, or when none was sent.
+    std::optional<std::string> last_modified() const {
+        return detail::optional_string(kasko_result_last_modified(result_.get()));
+    }
+#endif
+
 #if KASKO_VERSION_NUMBER >= 1002000
     /// The call's wall time (kasko_result_total_time_us, libkasko 1.2): from
     /// the call's start to its answer on a monotonic clock, retry waits
@@ -413,6 +432,58 @@ struct PaymentRequest {
     std::string method;     ///< e.g. "invoice"
     std::string policy_id;  ///< the offer's policy id
 };
+
+#if KASKO_VERSION_NUMBER >= 1003000
+/// What kasko_payment_resolve found ("state").
+enum class PaymentState : int {
+    paid,      ///< "paid": the policy is paid (by the lost create, or by the resolve)
+    pending,   ///< "pending": a payment exists and has not settled
+    not_paid,  ///< "not_paid": no payment exists; safe to create again once the cause is mended
+};
+
+/// The state's name as the library writes it: "paid", "pending", "not_paid".
+inline const char* payment_state_name(PaymentState state) noexcept {
+    switch (state) {
+    case PaymentState::paid: return "paid";
+    case PaymentState::pending: return "pending";
+    case PaymentState::not_paid: return "not_paid";
+    }
+    return "unknown";
+}
+
+/// The answer of Client::resolve_payment (kasko_payment_resolve, libkasko
+/// 1.3): the library's "payment_resolution" object, read by the library.
+/// Owns the call's Result (move-only); holds no payment token.
+class PaymentResolution {
+public:
+    /// "paid", "pending" or "not_paid".
+    PaymentState state() const noexcept { return state_; }
+    /// The policy resolved.
+    std::string policy_id() const { return result_.member_string("policy_id").value_or(std::string()); }
+    /// The payment's id when an answer named it (a pending payment, or the
+    /// payment this call made); std::nullopt when it was null.
+    std::optional<std::string> payment_id() const { return result_.member_string("payment_id"); }
+    /// True when the lost create had not paid and this call made the payment.
+    bool created_by_this_call() const noexcept { return result_.member_bool("created_by_this_call").value_or(false); }
+    /// Which answer decided: "policy_paid", "already_paid", "pending_payment",
+    /// "created" or "create_refused".
+    std::string evidence() const { return result_.member_string("evidence").value_or(std::string()); }
+    /// What the library found, in words (e.g. why a create was refused).
+    std::string message() const { return result_.member_string("message").value_or(std::string()); }
+    /// The object as JSON text.
+    std::string json() const { return result_.json(); }
+    /// The call's Result: HTTP status and request id of the last answer,
+    /// attempts and time of both calls together.
+    const Result& result() const noexcept { return result_; }
+
+private:
+    friend class Client;
+    PaymentResolution(Result result, PaymentState state) noexcept : result_(std::move(result)), state_(state) {}
+
+    Result result_;
+    PaymentState state_;
+};
+#endif
 
 namespace detail {
 
@@ -933,6 +1004,93 @@ public:
         kasko_status status = kasko_payment_get_v2(handle_, id, native.get(), &out);
         return detail::finish(status, out);
     }
+
+#if KASKO_VERSION_NUMBER >= 1003000
+    // ---- checkout (libkasko 1.3) -------------------------------------------
+    // The request JSON is passed through as text: the library checks it
+    // (a JSON object with the required members) before any I/O, so the
+    // binding writes and reads no JSON.
+
+    /// Prices an insurance (kasko_quote_create_v2, `POST /quotes`): the
+    /// Result's json() is the quote, member_string("token") its token for
+    /// create_offer. `request_json` has "item_id", "subscription_plan_id",
+    /// "integration_id" and the object "data". Throws kasko::Error (a 400's
+    /// "errors" array is in error.result().member_json("errors")).
+    Result create_quote(const std::string& request_json, const CallOptions& options = {}) const {
+        const char* request = detail::c_string(request_json, "quote request");
+        detail::NativeCallOptions native(options);
+        kasko_result* out = nullptr;
+        kasko_status status = kasko_quote_create_v2(handle_, request, native.get(), &out);
+        return detail::finish(status, out);
+    }
+
+    /// Makes an offer, an unpaid policy (kasko_offer_create_v2, `POST
+    /// /policies`): member_string("id") is the policy id and
+    /// member_string("payment_token") the payment token (absent with manual
+    /// underwriting). Treat the token like a key. `request_json` has
+    /// "quote_token", "first_name", "last_name", "email", "language" and
+    /// optionally "data" and "metadata". Sent at most once. Throws kasko::Error.
+    Result create_offer(const std::string& request_json, const CallOptions& options = {}) const {
+        const char* request = detail::c_string(request_json, "offer request");
+        detail::NativeCallOptions native(options);
+        kasko_result* out = nullptr;
+        kasko_status status = kasko_offer_create_v2(handle_, request, native.get(), &out);
+        return detail::finish(status, out);
+    }
+
+    /// Views an offer (kasko_offer_get_v2, `GET /offers/{id}`, needs the
+    /// secret key): its "status" and, once payable, its "payment_token".
+    /// Throws kasko::Error.
+    Result get_offer(const std::string& policy_id, const CallOptions& options = {}) const {
+        const char* id = detail::c_string(policy_id, "policy id");
+        detail::NativeCallOptions native(options);
+        kasko_result* out = nullptr;
+        kasko_status status = kasko_offer_get_v2(handle_, id, native.get(), &out);
+        return detail::finish(status, out);
+    }
+
+    /// Views a policy (kasko_policy_get_v2, `GET /policies/{id}`, needs the
+    /// secret key): "status" is "pending" until KASKO has created the policy
+    /// after its payment, then "paid". Result::etag() and
+    /// Result::last_modified() are the response's headers. Throws kasko::Error.
+    Result get_policy(const std::string& policy_id, const CallOptions& options = {}) const {
+        const char* id = detail::c_string(policy_id, "policy id");
+        detail::NativeCallOptions native(options);
+        kasko_result* out = nullptr;
+        kasko_status status = kasko_policy_get_v2(handle_, id, native.get(), &out);
+        return detail::finish(status, out);
+    }
+
+    /// Finds out what became of a create_payment whose outcome was unknown
+    /// (kasko_payment_resolve), never making a second payment: pass the same
+    /// request. Views the policy; unless it is paid, sends the identical
+    /// create once, whose refusals say what the lost one did. Throws
+    /// kasko::Error when nothing was settled (the policy view or the repeated
+    /// create got no usable answer): resolving again later stays safe.
+    PaymentResolution resolve_payment(const PaymentRequest& request, const CallOptions& options = {}) const {
+        const char* token = detail::c_string(request.token, "payment request field \"token\"");
+        const char* provider = detail::c_string(request.provider, "payment request field \"provider\"");
+        const char* method = detail::c_string(request.method, "payment request field \"method\"");
+        const char* policy_id = detail::c_string(request.policy_id, "payment request field \"policy_id\"");
+        detail::NativeCallOptions native(options);
+        kasko_result* out = nullptr;
+        kasko_status status = kasko_payment_resolve(handle_, token, provider, method, policy_id, native.get(), &out);
+        Result result = detail::finish(status, out);
+        const std::optional<std::string> state = result.member_string("state");
+        PaymentState parsed;
+        if (state == std::string("paid")) {
+            parsed = PaymentState::paid;
+        } else if (state == std::string("pending")) {
+            parsed = PaymentState::pending;
+        } else if (state == std::string("not_paid")) {
+            parsed = PaymentState::not_paid;
+        } else {
+            throw Error(Result::error(KASKO_ERR_INTERNAL, "kasko_payment_resolve returned no known \"state\": "
+                                                              + state.value_or("(none)")));
+        }
+        return PaymentResolution(std::move(result), parsed);
+    }
+#endif
 
 #if KASKO_VERSION_NUMBER >= 1002000
     /// Sets the client's event hook (kasko_client_set_event_hook, libkasko

@@ -27,7 +27,10 @@
 // and per call end, on the calling goroutines, many at once; a panic in it
 // is recovered, never unwound into C. Payment.TotalTime and
 // Error.TotalTime are a call's wall time. With libkasko 1.3,
-// VerifyWebhook checks a webhook's X-KASKO-Signature.
+// VerifyWebhook checks a webhook's X-KASKO-Signature, and the checkout
+// calls (checkout.go) are there: CreateQuote, CreateOffer, GetOffer,
+// GetPolicy (Payment.ETag, Payment.LastModified) and ResolvePayment, the
+// way out of an outcome-unknown CreatePayment without a second payment.
 //
 // Building needs kasko.h and libkasko.so of 1.1 or later: with libkasko-dev
 // (or make install) they are where the C compiler looks; for a libkasko

@@ -202,6 +202,217 @@ void expect_refused_before_io(const kasko::Error& e, const std::string& what) {
     expect(e.result().member_string("code") == std::string("KASKO_ERR_INVALID_ARGUMENT"), what + ": " + e.json());
 }
 
+// ---- checkout (libkasko 1.3) ---------------------------------------------
+// Against the sandbox's checkout routes (docs/sandbox.md). No test prints an
+// offer's JSON, which holds its payment token.
+
+// GETs a sandbox path; returns the HTTP status, `body` the answer.
+long get(const std::string& path, std::string& body) {
+    std::string url = env("KASKO_SANDBOX_URL") + path;
+    CURL* curl = curl_easy_init();
+    if (curl == nullptr) throw std::runtime_error("curl_easy_init failed");
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    CURLcode result = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    if (result != CURLE_OK) throw std::runtime_error("GET " + url + " failed: " + curl_easy_strerror(result));
+    return status;
+}
+
+// How many payments the sandbox ever created on a policy (its counter).
+int payments_on(const std::string& policy_id) {
+    std::string body;
+    long status = get("/__sandbox/policies/" + policy_id + "/payments", body);
+    if (status != 200) throw Failure("payment counter of " + policy_id + ": HTTP " + std::to_string(status) + " " + body);
+    std::size_t at = body.find("\"payments\":[");
+    if (at == std::string::npos) throw Failure("no payments array: " + body);
+    std::size_t end = body.find(']', at);
+    int count = 0;
+    for (std::size_t i = at; i < end; ++i) {
+        if (body[i] == ',') ++count;
+    }
+    return body.compare(at + 12, 1, "]") == 0 ? 0 : count + 1;
+}
+
+// Arms a fault for one route only (payment_create, policy_view, ...).
+void arm_route_fault(const std::string& key, const std::string& route, const std::string& fault_json, int times) {
+    std::string body;
+    long status = post("/__sandbox/faults",
+                       "{\"key\":\"" + key + "\",\"route\":\"" + route + "\",\"fault\":" + fault_json
+                           + ",\"times\":" + std::to_string(times) + "}",
+                       body);
+    if (status != 201) throw std::runtime_error("arming " + fault_json + " on " + route + ": HTTP " + std::to_string(status) + " " + body);
+}
+
+const char* const travel_quote =
+    "{\"item_id\":\"ins_sandbox_travel\",\"subscription_plan_id\":\"pp_sandbox_single\","
+    "\"integration_id\":\"in_sandbox_travel\",\"data\":{\"trip_cost\":100000,\"policy_start_date\":\"2027-01-15\"}}";
+
+std::string offer_request(const std::string& quote_token) {
+    return "{\"quote_token\":\"" + quote_token
+           + "\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"email\":\"ada@example.com\",\"language\":\"de\"}";
+}
+
+// A quote and an offer made through the binding: the offer's policy id and payment token.
+Offer checkout_offer(const kasko::Client& client) {
+    kasko::Result quote = client.create_quote(travel_quote);
+    std::optional<std::string> quote_token = quote.member_string("token");
+    expect(quote_token && quote_token->rfind("qtok_", 0) == 0, "a quote token: " + quote.json());
+    kasko::Result offer = client.create_offer(offer_request(*quote_token));
+    std::optional<std::string> id = offer.member_string("id");
+    std::optional<std::string> token = offer.member_string("payment_token");
+    expect(id && id->rfind("tpol_", 0) == 0, "an offer id");  // the JSON holds the token: not printed
+    expect(token && token->rfind("ptok_", 0) == 0, "an offer payment token");
+    return Offer{*id, *token};
+}
+
+// Views the policy until its status is `status`, for at most 10 s.
+kasko::Result policy_with_status(const kasko::Client& client, const std::string& policy_id, const std::string& status) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+        kasko::Result policy = client.get_policy(policy_id);
+        if (policy.member_string("status") == status) return policy;
+        if (std::chrono::steady_clock::now() > deadline) {
+            throw Failure("policy " + policy_id + " not " + status + " within 10 s: " + policy.json());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+void run_checkout_tests() {
+    run("checkout: create_quote, create_offer, get_offer, get_policy with etag and last_modified", [] {
+        kasko::Client client(config());
+        kasko::Result quote = client.create_quote(travel_quote);
+        expect(quote.http_status() == 200 && quote.member_int64("gross_payment_amount") == 4000, quote.json());
+        expect(quote.member_type("extra_data") == kasko::JsonType::object, quote.json());
+        // The sandbox's quote token is deterministic.
+        expect(client.create_quote(travel_quote).member_string("token") == quote.member_string("token"), "same token");
+        kasko::Result offer = client.create_offer(offer_request(*quote.member_string("token")));
+        expect(offer.http_status() == 201, "offer created: HTTP " + std::to_string(offer.http_status().value_or(0)));
+        const std::string id = *offer.member_string("id");
+        expect(id.rfind("tpol_", 0) == 0 && offer.member_string("payment_token").value_or("").rfind("ptok_", 0) == 0,
+               "id and payment token");
+        expect(!offer.etag() && !offer.last_modified(), "only policy views have an ETag");
+
+        kasko::Result viewed = client.get_offer(id);
+        expect(viewed.member_string("id") == id && viewed.member_string("status") == std::string("ready"),
+               "the offer is ready, status " + viewed.member_string("status").value_or("?"));
+        expect(viewed.member_string("payment_token") == offer.member_string("payment_token"), "the same token");
+
+        kasko::CallOptions options;
+        options.traceparent = valid_traceparent;
+        kasko::Result policy = client.get_policy(id, options);
+        expect(policy.member_string("id") == id && policy.member_string("status") == std::string("pending"), policy.json());
+        expect(policy.etag() && policy.etag()->rfind("tpv_", 0) == 0, "an ETag: " + policy.etag().value_or("(none)"));
+        expect(policy.etag() == policy.member_string("version_id"), "the ETag is the version id");
+        expect(policy.last_modified() && contains(*policy.last_modified(), "GMT"),
+               "Last-Modified: " + policy.last_modified().value_or("(none)"));
+    });
+
+    run("checkout: each call's documented errors", [] {
+        kasko::Client client(config());
+        // 400 with the server's errors array.
+        kasko::Error e = expect_error(
+            [&] { client.create_quote("{\"item_id\":\"ins_sandbox_travel\",\"subscription_plan_id\":\"pp_sandbox_single\","
+                                      "\"integration_id\":\"in_sandbox_travel\",\"data\":{\"trip_cost\":0}}"); },
+            "bad quote data");
+        expect(e.status() == KASKO_ERR_BAD_REQUEST && e.http_status() == 400, e.json());
+        std::optional<std::string> errors = e.result().member_json("errors");
+        expect(errors && contains(*errors, "\"invalid_value\"") && contains(*errors, "\"trip_cost\"")
+                   && contains(*errors, "\"required\"") && contains(*errors, "\"policy_start_date\""),
+               "the errors array: " + e.json());
+        e = expect_error([&] { client.create_offer(offer_request("qtok_0000000000000000000000000000000000000000")); },
+                         "unknown quote token");
+        expect(e.status() == KASKO_ERR_BAD_REQUEST && e.outcome() == kasko::Outcome::rejected, e.json());
+        errors = e.result().member_json("errors");
+        expect(errors && contains(*errors, "\"quote_token\""), "the errors array: " + e.json());
+        // 404: an unknown id.
+        e = expect_error([&] { client.get_offer("tpol_0000000000000000000000000000"); }, "unknown offer");
+        expect(e.status() == KASKO_ERR_NOT_FOUND && e.http_status() == 404, e.json());
+        e = expect_error([&] { client.get_policy("tpol_0000000000000000000000000000"); }, "unknown policy");
+        expect(e.status() == KASKO_ERR_NOT_FOUND && e.http_status() == 404 && !e.result().etag(), e.json());
+        // 401: views need the secret key.
+        kasko::Client public_only(config(false));
+        const Offer offer = checkout_offer(public_only);  // quotes and offers need only the public key
+        e = expect_error([&] { public_only.get_offer(offer.policy_id); }, "offer view without secret key");
+        expect(e.status() == KASKO_ERR_UNAUTHORIZED && e.http_status() == 401, e.json());
+        e = expect_error([&] { public_only.get_policy(offer.policy_id); }, "policy view without secret key");
+        expect(e.status() == KASKO_ERR_UNAUTHORIZED && e.http_status() == 401, e.json());
+        // Refused before any I/O.
+        expect_refused_before_io(expect_error([&] { client.create_quote("not json"); }, "quote not JSON"), "quote not JSON");
+        expect_refused_before_io(expect_error([&] { client.create_offer("{\"quote_token\":\"qtok_1\"}"); }, "offer missing members"),
+                                 "offer missing members");
+        expect_refused_before_io(expect_error([&] { client.get_offer("tpol_1/../x"); }, "bad offer id"), "bad offer id");
+        expect_refused_before_io(expect_error([&] { client.get_policy(""); }, "empty policy id"), "empty policy id");
+        expect_refused_before_io(expect_error([&] { client.get_policy(std::string("tpol_1\0x", 8)); }, "NUL in id"),
+                                 "NUL in id");
+        expect_refused_before_io(expect_error([&] { client.resolve_payment({"", "invoice", "invoice", offer.policy_id}); },
+                                              "empty token"),
+                                 "resolve with an empty token");
+        kasko::CallOptions bad;
+        bad.traceparent = "not a traceparent";
+        expect_refused_before_io(expect_error([&] { client.get_policy(offer.policy_id, bad); }, "bad options"), "bad options");
+    });
+
+    run("checkout: an invoice payment makes the policy paid, with a new ETag", [] {
+        kasko::Client client(config());
+        const Offer offer = checkout_offer(client);
+        kasko::Result before = client.get_policy(offer.policy_id);
+        expect(before.member_string("status") == std::string("pending") && before.etag(), before.json());
+        client.create_payment(request(offer, "invoice"));
+        kasko::Result after = policy_with_status(client, offer.policy_id, "paid");
+        expect(after.etag() && *after.etag() != *before.etag(), "the ETag changed: " + after.etag().value_or("(none)"));
+        expect(after.etag() == after.member_string("version_id") && after.last_modified(), after.json());
+        expect(after.member_type("policy_created_date") == kasko::JsonType::string, after.json());
+        expect(client.get_offer(offer.policy_id).member_string("status") == std::string("accepted"), "offer accepted");
+    });
+
+    run("checkout: resolve after a create dropped after its body: paid, exactly one payment", [] {
+        kasko::Client client(config());
+        const Offer offer = checkout_offer(client);
+        arm_route_fault(offer.policy_id, "payment_create", "{\"drop\":\"after_body\"}", 1);
+        kasko::Error lost = expect_error([&] { client.create_payment(request(offer, "invoice")); }, "dropped create");
+        expect(lost.outcome() == kasko::Outcome::unknown, std::string("outcome ") + kasko::outcome_name(lost.outcome()));
+        kasko::PaymentResolution resolved = client.resolve_payment(request(offer, "invoice"));
+        expect(resolved.state() == kasko::PaymentState::paid, std::string("state ") + kasko::payment_state_name(resolved.state())
+                                                                  + ": " + resolved.json());
+        expect(!resolved.created_by_this_call(), "the lost create paid: " + resolved.json());
+        expect(resolved.evidence() == "policy_paid" || resolved.evidence() == "already_paid", resolved.json());
+        expect(resolved.policy_id() == offer.policy_id && !resolved.message().empty(), resolved.json());
+        expect(!contains(resolved.json(), offer.token), "no token in the resolution");
+        expect(payments_on(offer.policy_id) == 1, "one payment, got " + std::to_string(payments_on(offer.policy_id)));
+        // Resolving again never pays again.
+        expect(client.resolve_payment(request(offer, "invoice")).state() == kasko::PaymentState::paid, "paid again");
+        expect(payments_on(offer.policy_id) == 1, "still one payment");
+    });
+
+    run("checkout: resolve with nothing paid creates the payment; a wrong token is not_paid", [] {
+        kasko::Client client(config());
+        const Offer offer = checkout_offer(client);
+        kasko::PaymentResolution made = client.resolve_payment(request(offer, "invoice"));
+        expect(made.state() == kasko::PaymentState::paid && made.created_by_this_call() && made.evidence() == "created",
+               made.json());
+        expect(made.payment_id() && !made.payment_id()->empty(), made.json());
+        expect(id_of(client.get_payment(*made.payment_id())) == *made.payment_id(), "the payment exists");
+        expect(payments_on(offer.policy_id) == 1, "one payment");
+
+        const Offer other = checkout_offer(client);
+        kasko::PaymentRequest wrong = request(other, "invoice");
+        wrong.token = offer.token;  // another offer's token
+        kasko::PaymentResolution refused = client.resolve_payment(wrong);
+        expect(refused.state() == kasko::PaymentState::not_paid && !refused.created_by_this_call()
+                   && refused.evidence() == "create_refused" && !refused.payment_id(),
+               refused.json());
+        expect(!contains(refused.json(), offer.token), "no token in the resolution");
+        expect(payments_on(other.policy_id) == 0, "no payment on the other policy");
+    });
+}
+
 // ---- the event hook (libkasko 1.2) ---------------------------------------
 
 // What a recording hook keeps of one event: copies, since the Event is
@@ -1182,6 +1393,7 @@ int main() {
 
     run_event_hook_tests();
     run_webhook_tests();
+    run_checkout_tests();
 
     curl_global_cleanup();
     std::cout << passed << " passed, " << failed << " failed\n";

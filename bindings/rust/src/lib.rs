@@ -52,6 +52,13 @@
 //!   call's wall time.
 //! - With libkasko 1.3: [`verify_webhook`] checks a webhook's
 //!   `X-KASKO-Signature` ([`Error::BadSignature`] when it does not match).
+//! - With libkasko 1.3, the checkout: [`Client::create_quote`],
+//!   [`Client::create_offer`], [`Client::get_offer`], [`Client::get_policy`]
+//!   (with [`Policy::etag`] / [`Policy::last_modified`]) and
+//!   [`Client::resolve_payment`] (a [`PaymentState`]), each returning a
+//!   typed struct over its [`Answer`] (raw JSON plus key members); each has
+//!   a `_with` form taking [`CallOptions`]. `Debug` of an [`Offer`] redacts
+//!   its payment token.
 #![warn(missing_docs)]
 
 use std::cell::Cell;
@@ -66,6 +73,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 pub mod sys;
+
+mod checkout;
+pub use checkout::{Offer, PaymentResolution, PaymentState, Policy, Quote};
 
 /// The loaded library's version, `"MAJOR.MINOR.PATCH"`.
 pub fn version() -> &'static str {

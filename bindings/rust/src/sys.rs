@@ -318,4 +318,85 @@ extern "C" {
         payload_len: usize,
         signature_header: *const c_char,
     ) -> kasko_status;
+
+    /// `kasko_status kasko_quote_create(kasko_client *, const char *request_json,
+    /// char **out_json)` (1.3): `POST /quotes`, the answer as a string.
+    pub fn kasko_quote_create(
+        client: *mut kasko_client,
+        request_json: *const c_char,
+        out_json: *mut *mut c_char,
+    ) -> kasko_status;
+    /// `kasko_status kasko_quote_create_v2(kasko_client *, const char *request_json,
+    /// const kasko_call_options *, kasko_result **)` (1.3).
+    pub fn kasko_quote_create_v2(
+        client: *mut kasko_client,
+        request_json: *const c_char,
+        options: *const kasko_call_options,
+        out_result: *mut *mut kasko_result,
+    ) -> kasko_status;
+    /// `kasko_status kasko_offer_create(kasko_client *, const char *request_json,
+    /// char **out_json)` (1.3): `POST /policies`, the answer as a string.
+    pub fn kasko_offer_create(
+        client: *mut kasko_client,
+        request_json: *const c_char,
+        out_json: *mut *mut c_char,
+    ) -> kasko_status;
+    /// `kasko_status kasko_offer_create_v2(kasko_client *, const char *request_json,
+    /// const kasko_call_options *, kasko_result **)` (1.3).
+    pub fn kasko_offer_create_v2(
+        client: *mut kasko_client,
+        request_json: *const c_char,
+        options: *const kasko_call_options,
+        out_result: *mut *mut kasko_result,
+    ) -> kasko_status;
+    /// `kasko_status kasko_offer_get(kasko_client *, const char *policy_id,
+    /// char **out_json)` (1.3): `GET /offers/{id}`, the answer as a string.
+    pub fn kasko_offer_get(
+        client: *mut kasko_client,
+        policy_id: *const c_char,
+        out_json: *mut *mut c_char,
+    ) -> kasko_status;
+    /// `kasko_status kasko_offer_get_v2(kasko_client *, const char *policy_id,
+    /// const kasko_call_options *, kasko_result **)` (1.3).
+    pub fn kasko_offer_get_v2(
+        client: *mut kasko_client,
+        policy_id: *const c_char,
+        options: *const kasko_call_options,
+        out_result: *mut *mut kasko_result,
+    ) -> kasko_status;
+    /// `kasko_status kasko_policy_get(kasko_client *, const char *policy_id,
+    /// char **out_json)` (1.3): `GET /policies/{id}`, the answer as a string.
+    pub fn kasko_policy_get(
+        client: *mut kasko_client,
+        policy_id: *const c_char,
+        out_json: *mut *mut c_char,
+    ) -> kasko_status;
+    /// `kasko_status kasko_policy_get_v2(kasko_client *, const char *policy_id,
+    /// const kasko_call_options *, kasko_result **)` (1.3): read the headers
+    /// with `kasko_result_etag` and `kasko_result_last_modified`.
+    pub fn kasko_policy_get_v2(
+        client: *mut kasko_client,
+        policy_id: *const c_char,
+        options: *const kasko_call_options,
+        out_result: *mut *mut kasko_result,
+    ) -> kasko_status;
+    /// `kasko_status kasko_payment_resolve(kasko_client *, const char *token,
+    /// const char *provider, const char *method, const char *policy_id,
+    /// const kasko_call_options *, kasko_result **)` (1.3): what became of a
+    /// create whose outcome was unknown, without a second payment.
+    pub fn kasko_payment_resolve(
+        client: *mut kasko_client,
+        token: *const c_char,
+        provider: *const c_char,
+        method: *const c_char,
+        policy_id: *const c_char,
+        options: *const kasko_call_options,
+        out_result: *mut *mut kasko_result,
+    ) -> kasko_status;
+    /// `const char *kasko_result_etag(const kasko_result *)` (1.3): a policy
+    /// view's ETag header; NULL for any other result or when none was sent.
+    pub fn kasko_result_etag(result: *const kasko_result) -> *const c_char;
+    /// `const char *kasko_result_last_modified(const kasko_result *)` (1.3): a
+    /// policy view's Last-Modified header; NULL otherwise.
+    pub fn kasko_result_last_modified(result: *const kasko_result) -> *const c_char;
 }
