@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import enum
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Type, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Type, TypeVar, cast
 
 __all__ = ["Quote", "Offer", "Policy", "PaymentResolution", "PaymentState"]
 
@@ -163,7 +163,7 @@ class _Answer:
         return None if total is None else total / 1e6
 
     def __repr__(self) -> str:
-        parts = []
+        parts: List[str] = []
         for name in self._SHOWN:
             value = getattr(self, name)
             if isinstance(value, enum.Enum):
@@ -190,10 +190,6 @@ def _rebuild(cls: Type[_A], raw: Dict[str, Any], call: Optional[_Call]) -> _A:
 
 def _is_str(value: Any) -> bool:
     return isinstance(value, str)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:
@@ -313,7 +309,7 @@ class Offer(_Answer):
     def links(self) -> Optional[Dict[str, Any]]:
         """``_links`` as sent."""
         links = self._raw.get("_links")
-        return links if isinstance(links, dict) else None
+        return cast(Dict[str, Any], links) if isinstance(links, dict) else None
 
 
 class Policy(_Answer):
@@ -386,7 +382,7 @@ class Policy(_Answer):
     def assets(self) -> List[Any]:
         """The policy's documents (``[]`` until paid)."""
         assets = self._raw.get("assets")
-        return assets if isinstance(assets, list) else []
+        return assets if isinstance(assets, list) else []  # pyright: ignore[reportUnknownVariableType]
 
     @property
     def etag(self) -> Optional[str]:

@@ -118,7 +118,7 @@ def _request_json(request: Any) -> bytes:
             f"request must be a mapping (e.g. a dict), not {type(request).__name__}"
         )
     try:
-        text = json.dumps(dict(request), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(dict(cast(Mapping[str, Any], request)), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise invalid_argument(f"request cannot be encoded as JSON: {exc}") from None
     try:
