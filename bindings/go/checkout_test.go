@@ -318,3 +318,155 @@ func TestCheckoutResolveWithNothingPaidPaysAndAWrongTokenIsNotPaid(t *testing.T)
 		t.Fatalf("%d payments on the other policy, want 0", n)
 	}
 }
+
+// The documented statuses the tests above leave out (docs/sandbox.md,
+// Tests/C/test_checkout.c), each with the binding's status and outcome.
+
+// strangerClient has a public key the sandbox does not know, and no secret key.
+func strangerClient(t *testing.T) *kasko.Client {
+	t.Helper()
+	text, err := json.Marshal(map[string]interface{}{
+		"public_key":  "pk_test_" + strings.Repeat("0", 32),
+		"base_url":    env(t, "KASKO_SANDBOX_URL", ""),
+		"max_retries": 0,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kasko.NewClient(string(text))
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+func quoteOf(integration, plan string) string {
+	return fmt.Sprintf(`{"integration_id":%q,"item_id":"ins_sandbox_travel","subscription_plan_id":%q,`+
+		`"data":{"trip_cost":100000,"policy_start_date":"2027-01-15"}}`, integration, plan)
+}
+
+// rejected requires err to be status with HTTP httpStatus and outcome rejected.
+func rejected(t *testing.T, err error, status kasko.Status, httpStatus int, what string) *kasko.Error {
+	t.Helper()
+	kerr := kaskoError(t, err, status)
+	if kerr.HTTPStatus != httpStatus || kerr.Outcome != kasko.OutcomeRejected {
+		t.Fatalf("%s: HTTP %d outcome %v: %s", what, kerr.HTTPStatus, kerr.Outcome, kerr.JSON)
+	}
+	return kerr
+}
+
+func TestCheckoutQuoteStatuses(t *testing.T) {
+	client := newClient(t)
+	_, err := strangerClient(t).CreateQuote(travelQuote)
+	rejected(t, err, kasko.StatusUnauthorized, 401, "another public key")
+	_, err = client.CreateQuote(quoteOf("in_nope", "pp_sandbox_single"))
+	if kerr := rejected(t, err, kasko.StatusNotFound, 404, "unknown integration"); !strings.Contains(kerr.JSON, "in_nope") {
+		t.Fatalf("the message names the integration: %s", kerr.JSON)
+	}
+	_, err = client.CreateQuote(quoteOf("in_sandbox_travel", "pp_nope"))
+	if kerr := rejected(t, err, kasko.StatusNotFound, 404, "unknown plan"); !strings.Contains(kerr.JSON, "pp_nope") {
+		t.Fatalf("the message names the plan: %s", kerr.JSON)
+	}
+	_, err = client.CreateQuote(quoteOf("in_sandbox_building", "pp_sandbox_single"))
+	rejected(t, err, kasko.StatusServer, 409, "pricing being built")
+	_, err = client.CreateQuote("[]")
+	refusedBeforeIO(t, err, "quote not an object")
+	_, err = client.CreateQuote(`{"item_id":"ins_sandbox_travel","subscription_plan_id":"pp_sandbox_single","data":{}}`)
+	refusedBeforeIO(t, err, "quote without integration_id")
+}
+
+func TestCheckoutOfferStatuses(t *testing.T) {
+	client := newClient(t)
+	o := checkoutOffer(t, client)
+	if len(o.PolicyID) != len("tpol_")+28 {
+		t.Fatalf("tpol_ and 28 characters: %q", o.PolicyID)
+	}
+	quote, err := client.CreateQuote(travelQuote)
+	if err != nil {
+		t.Fatalf("CreateQuote: %v", err)
+	}
+	_, err = client.CreateOffer(fmt.Sprintf(`{"quote_token":%q,"first_name":"Ada","last_name":"Lovelace",`+
+		`"email":"no-at-sign","language":"de"}`, quote.Token))
+	kerr := rejected(t, err, kasko.StatusBadRequest, 400, "bad e-mail")
+	if !strings.Contains(kerr.JSON, `"email"`) {
+		t.Fatalf("the errors name email: %s", kerr.JSON)
+	}
+	_, err = strangerClient(t).CreateOffer(offerRequest(quote.Token))
+	rejected(t, err, kasko.StatusUnauthorized, 401, "another public key")
+	_, err = client.CreateOffer(fmt.Sprintf(`{"quote_token":%q,"first_name":"Ada","last_name":"Lovelace","language":"de"}`,
+		quote.Token))
+	refusedBeforeIO(t, err, "offer without email")
+}
+
+func TestCheckoutManualUnderwritingNeedsApproval(t *testing.T) {
+	client := newClient(t)
+	quote, err := client.CreateQuote(travelQuote)
+	if err != nil {
+		t.Fatalf("CreateQuote: %v", err)
+	}
+	request := strings.TrimSuffix(offerRequest(quote.Token), "}") + `,"data":{"manual_underwriting":true}}`
+	o, err := client.CreateOffer(request)
+	if err != nil {
+		t.Fatalf("CreateOffer: %v", err)
+	}
+	if o.HTTPStatus != 201 || !strings.HasPrefix(o.PolicyID, "tpol_") || o.PaymentToken != "" ||
+		o.MemberType("payment_token") != kasko.JSONNone {
+		t.Fatalf("a manual offer without a token: %v", o)
+	}
+	pending, err := client.GetOffer(o.PolicyID)
+	if err != nil || pending.PolicyID != o.PolicyID || pending.Status != "pending" || pending.PaymentToken != "" {
+		t.Fatalf("the manual offer pending: %v %v", err, pending)
+	}
+	response, err := http.Post(os.Getenv("KASKO_SANDBOX_URL")+"/__sandbox/offers/"+o.PolicyID+"/approve",
+		"application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, response.Body) // holds the token: not printed
+	response.Body.Close()
+	if response.StatusCode != http.StatusOK {
+		t.Fatalf("approve: %s", response.Status)
+	}
+	ready, err := client.GetOffer(o.PolicyID)
+	if err != nil || ready.Status != "ready" || !strings.HasPrefix(ready.PaymentToken, "ptok_") {
+		t.Fatalf("the approved offer ready with a token: %v %v", err, ready)
+	}
+}
+
+func TestCheckoutViewsRefuseABadID(t *testing.T) {
+	client := newClient(t)
+	_, err := client.GetOffer("tpol_a/b")
+	refusedBeforeIO(t, err, "offer tpol_a/b")
+	_, err = client.GetPolicy("tpol_a/b")
+	refusedBeforeIO(t, err, "policy tpol_a/b")
+}
+
+func TestCheckoutResolveAfterADroppedDeferredCreateIsPending(t *testing.T) {
+	client := newClient(t)
+	o := checkoutOffer(t, client)
+	request := kasko.PaymentRequest{Token: o.PaymentToken, Provider: "deferred", Method: "deferred", PolicyID: o.PolicyID}
+	armRouteFault(t, o.PolicyID, "payment_create", `{"drop":"after_body"}`, 1)
+	_, err := client.CreatePayment(request)
+	if kerr := kaskoError(t, err, kasko.StatusNetwork); kerr.Outcome != kasko.OutcomeUnknown {
+		t.Fatalf("the dropped create: outcome %v", kerr.Outcome)
+	}
+	resolved, err := client.ResolvePayment(request)
+	if err != nil {
+		t.Fatalf("ResolvePayment: %v", err)
+	}
+	if resolved.State != kasko.PaymentPending || resolved.CreatedByThisCall || resolved.PaymentID == "" ||
+		resolved.PolicyID != o.PolicyID {
+		t.Fatalf("the resolution: %s", resolved.JSON)
+	}
+	if strings.Contains(resolved.JSON, o.PaymentToken) {
+		t.Fatal("a token in the resolution")
+	}
+	if n := paymentsOn(t, o.PolicyID); n != 1 {
+		t.Fatalf("%d payments, want exactly 1", n)
+	}
+	payment, err := client.GetPayment(resolved.PaymentID)
+	if err != nil || idOf(t, payment) != resolved.PaymentID {
+		t.Fatalf("the pending payment is the one counted: %v", err)
+	}
+}

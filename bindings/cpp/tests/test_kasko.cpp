@@ -411,6 +411,107 @@ void run_checkout_tests() {
         expect(!contains(refused.json(), offer.token), "no token in the resolution");
         expect(payments_on(other.policy_id) == 0, "no payment on the other policy");
     });
+
+    // The documented statuses the tests above leave out (docs/sandbox.md,
+    // Tests/C/test_checkout.c): each with the binding's status and outcome.
+    run("checkout: create_quote 401, 404 integration and plan, 409 building, refused before I/O", [] {
+        kasko::Client client(config());
+        auto quote_of = [](const std::string& integration, const std::string& plan) {
+            return "{\"integration_id\":\"" + integration + "\",\"item_id\":\"ins_sandbox_travel\",\"subscription_plan_id\":\""
+                   + plan + "\",\"data\":{\"trip_cost\":100000,\"policy_start_date\":\"2027-01-15\"}}";
+        };
+        kasko::Client stranger("{\"public_key\":\"pk_test_00000000000000000000000000000000\",\"base_url\":\""
+                               + env("KASKO_SANDBOX_URL") + "\",\"max_retries\":0}");
+        kasko::Error e = expect_error([&] { stranger.create_quote(travel_quote); }, "quote with another public key");
+        expect(e.status() == KASKO_ERR_UNAUTHORIZED && e.http_status() == 401 && e.outcome() == kasko::Outcome::rejected,
+               e.json());
+        e = expect_error([&] { client.create_quote(quote_of("in_nope", "pp_sandbox_single")); }, "unknown integration");
+        expect(e.status() == KASKO_ERR_NOT_FOUND && e.http_status() == 404 && e.outcome() == kasko::Outcome::rejected,
+               e.json());
+        expect(contains(e.what(), "in_nope") || contains(e.json(), "in_nope"), "the message names it: " + e.json());
+        e = expect_error([&] { client.create_quote(quote_of("in_sandbox_travel", "pp_nope")); }, "unknown plan");
+        expect(e.status() == KASKO_ERR_NOT_FOUND && e.http_status() == 404 && e.outcome() == kasko::Outcome::rejected,
+               e.json());
+        expect(contains(e.json(), "pp_nope"), "the message names it: " + e.json());
+        e = expect_error([&] { client.create_quote(quote_of("in_sandbox_building", "pp_sandbox_single")); }, "409 building");
+        expect(e.status() == KASKO_ERR_SERVER && e.http_status() == 409 && e.outcome() == kasko::Outcome::rejected,
+               std::string(e.code()) + " " + kasko::outcome_name(e.outcome()) + " " + e.json());
+        expect_refused_before_io(expect_error([&] { client.create_quote("[]"); }, "quote not an object"), "quote not an object");
+        expect_refused_before_io(
+            expect_error([&] { client.create_quote("{\"item_id\":\"ins_sandbox_travel\",\"subscription_plan_id\":\"pp_sandbox_single\","
+                                                   "\"data\":{}}"); },
+                         "quote without integration_id"),
+            "quote without integration_id");
+    });
+
+    run("checkout: create_offer id and token, 400 bad e-mail, 401 another key, missing email refused", [] {
+        kasko::Client client(config());
+        const Offer offer = checkout_offer(client);
+        expect(offer.policy_id.size() == 5 + 28, "tpol_ and 28 characters: " + offer.policy_id);
+        const std::string quote = *client.create_quote(travel_quote).member_string("token");
+        kasko::Error e = expect_error(
+            [&] { client.create_offer("{\"quote_token\":\"" + quote
+                                      + "\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"email\":\"no-at-sign\",\"language\":\"de\"}"); },
+            "offer with a bad e-mail");
+        expect(e.status() == KASKO_ERR_BAD_REQUEST && e.http_status() == 400 && e.outcome() == kasko::Outcome::rejected,
+               e.json());
+        std::optional<std::string> errors = e.result().member_json("errors");
+        expect(errors && contains(*errors, "\"email\"") && contains(*errors, "\"invalid_value\""), "the errors array: " + e.json());
+        kasko::Client stranger("{\"public_key\":\"pk_test_00000000000000000000000000000000\",\"base_url\":\""
+                               + env("KASKO_SANDBOX_URL") + "\",\"max_retries\":0}");
+        e = expect_error([&] { stranger.create_offer(offer_request(quote)); }, "offer with another public key");
+        expect(e.status() == KASKO_ERR_UNAUTHORIZED && e.http_status() == 401 && e.outcome() == kasko::Outcome::rejected,
+               e.json());
+        expect_refused_before_io(
+            expect_error([&] { client.create_offer("{\"quote_token\":\"" + quote
+                                                   + "\",\"first_name\":\"Ada\",\"last_name\":\"Lovelace\",\"language\":\"de\"}"); },
+                         "offer without email"),
+            "offer without email");
+    });
+
+    run("checkout: a manually underwritten offer has no token until approved, then is ready with one", [] {
+        kasko::Client client(config());
+        const std::string quote = *client.create_quote(travel_quote).member_string("token");
+        std::string request_json = offer_request(quote);
+        request_json.insert(request_json.size() - 1, ",\"data\":{\"manual_underwriting\":true}");
+        kasko::Result offer = client.create_offer(request_json);
+        const std::string id = offer.member_string("id").value_or("");
+        expect(offer.http_status() == 201 && id.rfind("tpol_", 0) == 0, "a manual offer: " + offer.json());
+        expect(offer.member_type("payment_token") == kasko::JsonType::none, "no payment token yet");
+        kasko::Result pending = client.get_offer(id);
+        expect(pending.member_string("id") == id && pending.member_string("status") == std::string("pending"),
+               "pending: " + pending.member_string("status").value_or("?"));
+        std::string body;
+        long status = post("/__sandbox/offers/" + id + "/approve", "{}", body);  // the body holds the token: not printed
+        expect(status == 200, "approve: HTTP " + std::to_string(status));
+        kasko::Result ready = client.get_offer(id);
+        expect(ready.member_string("status") == std::string("ready"), "ready: " + ready.member_string("status").value_or("?"));
+        expect(ready.member_string("payment_token").value_or("").rfind("ptok_", 0) == 0, "the approved offer has a token");
+    });
+
+    run("checkout: get_offer and get_policy refuse a bad id (tpol_a/b) before I/O", [] {
+        kasko::Client client(config());
+        expect_refused_before_io(expect_error([&] { client.get_offer("tpol_a/b"); }, "offer tpol_a/b"), "offer tpol_a/b");
+        expect_refused_before_io(expect_error([&] { client.get_policy("tpol_a/b"); }, "policy tpol_a/b"), "policy tpol_a/b");
+    });
+
+    run("checkout: resolve after a deferred create dropped after its body: pending, its payment id, one payment", [] {
+        kasko::Client client(config());
+        const Offer offer = checkout_offer(client);
+        arm_route_fault(offer.policy_id, "payment_create", "{\"drop\":\"after_body\"}", 1);
+        kasko::Error lost = expect_error([&] { client.create_payment(request(offer, "deferred")); }, "dropped create");
+        expect(lost.status() == KASKO_ERR_NETWORK && lost.outcome() == kasko::Outcome::unknown,
+               std::string(lost.code()) + " " + kasko::outcome_name(lost.outcome()));
+        kasko::PaymentResolution resolved = client.resolve_payment(request(offer, "deferred"));
+        expect(resolved.state() == kasko::PaymentState::pending,
+               std::string("state ") + kasko::payment_state_name(resolved.state()) + ": " + resolved.json());
+        expect(!resolved.created_by_this_call() && resolved.payment_id() && !resolved.payment_id()->empty(), resolved.json());
+        expect(resolved.policy_id() == offer.policy_id && !contains(resolved.json(), offer.token), "the resolution");
+        std::string counter;
+        expect(get("/__sandbox/policies/" + offer.policy_id + "/payments", counter) == 200, "the payment counter");
+        expect(contains(counter, "\"payments\":[\"" + *resolved.payment_id() + "\"]"), "exactly that payment: " + counter);
+        expect(payments_on(offer.policy_id) == 1, "one payment");
+    });
 }
 
 // ---- the event hook (libkasko 1.2) ---------------------------------------

@@ -394,3 +394,169 @@ fn resolve_with_nothing_paid_pays_and_a_wrong_token_is_not_paid() {
     assert_eq!(PaymentState::NotPaid.as_str(), "not_paid");
     assert_eq!(PaymentState::Paid.to_string(), "paid");
 }
+
+// The documented statuses the tests above leave out (docs/sandbox.md,
+// Tests/C/test_checkout.c), each with the binding's error and outcome.
+
+/// A client with a public key the sandbox does not know, and no secret key.
+fn stranger() -> Client {
+    let config = kasko::Config::new()
+        .public_key(&format!("pk_test_{}", "0".repeat(32)))
+        .base_url(&env("KASKO_SANDBOX_URL", None))
+        .max_retries(0);
+    Client::from_config(&config).expect("a client")
+}
+
+fn quote_of(integration: &str, plan: &str) -> String {
+    format!(
+        r#"{{"integration_id":"{integration}","item_id":"ins_sandbox_travel","subscription_plan_id":"{plan}","data":{{"trip_cost":100000,"policy_start_date":"2027-01-15"}}}}"#
+    )
+}
+
+/// `error` is an answer of HTTP `http` that the server rejected.
+fn assert_rejected(error: &Error, http: u16, what: &str) {
+    assert_eq!(error.http_status(), Some(http), "{what}: {error:?}");
+    assert_eq!(error.outcome(), Outcome::Rejected, "{what}: {error:?}");
+}
+
+#[test]
+fn create_quote_401_404_409_and_refusals() {
+    let client = client();
+    match stranger().create_quote(TRAVEL_QUOTE) {
+        Err(e @ Error::Unauthorized(_)) => assert_rejected(&e, 401, "another public key"),
+        other => panic!("another public key: {other:?}"),
+    }
+    match client.create_quote(&quote_of("in_nope", "pp_sandbox_single")) {
+        Err(e @ Error::NotFound(_)) => {
+            assert_rejected(&e, 404, "unknown integration");
+            assert!(format!("{e:?}").contains("in_nope"), "{e:?}");
+        }
+        other => panic!("unknown integration: {other:?}"),
+    }
+    match client.create_quote(&quote_of("in_sandbox_travel", "pp_nope")) {
+        Err(e @ Error::NotFound(_)) => {
+            assert_rejected(&e, 404, "unknown plan");
+            assert!(format!("{e:?}").contains("pp_nope"), "{e:?}");
+        }
+        other => panic!("unknown plan: {other:?}"),
+    }
+    match client.create_quote(&quote_of("in_sandbox_building", "pp_sandbox_single")) {
+        Err(e @ Error::Server(_)) => assert_rejected(&e, 409, "pricing being built"),
+        other => panic!("pricing being built: {other:?}"),
+    }
+    assert_refused_before_io(client.create_quote("[]"), "quote not an object");
+    assert_refused_before_io(
+        client.create_quote(
+            r#"{"item_id":"ins_sandbox_travel","subscription_plan_id":"pp_sandbox_single","data":{}}"#,
+        ),
+        "quote without integration_id",
+    );
+}
+
+#[test]
+fn create_offer_id_bad_email_401_and_missing_email() {
+    let client = client();
+    let offer = checkout_offer(&client);
+    assert_eq!(offer.id().len(), "tpol_".len() + 28, "{offer:?}");
+    let quote = client.create_quote(TRAVEL_QUOTE).expect("a quote");
+    let token = quote.token();
+    match client.create_offer(&format!(
+        r#"{{"quote_token":"{token}","first_name":"Ada","last_name":"Lovelace","email":"no-at-sign","language":"de"}}"#
+    )) {
+        Err(Error::BadRequest(details)) => {
+            assert_eq!(details.http_status(), Some(400));
+            assert_eq!(details.outcome(), Outcome::Rejected);
+            let errors = details.answer().member_json("errors").expect("an errors array");
+            assert!(errors.contains("\"email\""), "{errors}");
+        }
+        other => panic!("bad e-mail: {other:?}"),
+    }
+    match stranger().create_offer(&offer_request(token)) {
+        Err(e @ Error::Unauthorized(_)) => assert_rejected(&e, 401, "another public key"),
+        other => panic!("another public key: {:?}", other.map(|_| ())),
+    }
+    assert_refused_before_io(
+        client.create_offer(&format!(
+            r#"{{"quote_token":"{token}","first_name":"Ada","last_name":"Lovelace","language":"de"}}"#
+        )),
+        "offer without email",
+    );
+}
+
+#[test]
+fn manual_underwriting_has_no_token_until_approved() {
+    let client = client();
+    let quote = client.create_quote(TRAVEL_QUOTE).expect("a quote");
+    let request = offer_request(quote.token());
+    let request = format!(
+        "{},\"data\":{{\"manual_underwriting\":true}}}}",
+        request.strip_suffix('}').unwrap()
+    );
+    let offer = client.create_offer(&request).expect("a manual offer");
+    assert_eq!(offer.http_status(), Some(201));
+    assert!(offer.id().starts_with("tpol_"), "{offer:?}");
+    assert_eq!(offer.payment_token(), None, "no token yet");
+    let pending = client.get_offer(offer.id()).expect("an offer view");
+    assert_eq!(pending.id(), offer.id());
+    assert_eq!(pending.status(), Some("pending"));
+    assert_eq!(pending.payment_token(), None);
+    // The answer holds the token: not printed.
+    let (status, _) = http(
+        "POST",
+        &format!("/__sandbox/offers/{}/approve", offer.id()),
+        "{}",
+    );
+    assert!(status.starts_with("HTTP/1.1 200"), "approve: {status}");
+    let ready = client.get_offer(offer.id()).expect("an offer view");
+    assert_eq!(ready.status(), Some("ready"));
+    assert!(
+        ready
+            .payment_token()
+            .is_some_and(|t| t.starts_with("ptok_")),
+        "the approved offer has a token"
+    );
+}
+
+#[test]
+fn views_refuse_a_bad_id_before_io() {
+    let client = client();
+    assert_refused_before_io(client.get_offer("tpol_a/b"), "offer tpol_a/b");
+    assert_refused_before_io(client.get_policy("tpol_a/b"), "policy tpol_a/b");
+}
+
+#[test]
+fn resolve_after_a_dropped_deferred_create_is_pending_with_its_payment() {
+    let client = client();
+    let offer = checkout_offer(&client);
+    let request = PaymentRequest::new(
+        offer.payment_token().unwrap(),
+        "deferred",
+        "deferred",
+        offer.id(),
+    );
+    arm_route_fault(offer.id(), "payment_create", r#"{"drop":"after_body"}"#, 1);
+    match client.create_payment(&request) {
+        Err(e @ Error::Network(_)) => assert_eq!(e.outcome(), Outcome::Unknown, "{e:?}"),
+        other => panic!("the dropped create: {:?}", other.map(|_| ())),
+    }
+    let resolved = client.resolve_payment(&request).expect("a resolution");
+    assert_eq!(resolved.state(), PaymentState::Pending, "{resolved:?}");
+    assert!(!resolved.created_by_this_call(), "{resolved:?}");
+    assert_eq!(resolved.policy_id(), offer.id());
+    let payment_id = resolved
+        .payment_id()
+        .expect("the pending payment's id")
+        .to_string();
+    let token = offer.payment_token().unwrap();
+    assert!(!resolved.json().contains(token) && !format!("{resolved:?}").contains(token));
+    assert_eq!(payments_on(offer.id()), 1, "exactly one payment");
+    let (_, counter) = http(
+        "GET",
+        &format!("/__sandbox/policies/{}/payments", offer.id()),
+        "",
+    );
+    assert!(
+        counter.contains(&format!("[\"{payment_id}\"]")),
+        "that payment: {counter}"
+    );
+}
