@@ -1333,9 +1333,10 @@ kasko_status kasko_result_new_error(kasko_status status, const char *message, ka
 
 /**
  * Returns the ETag header of a policy view's answer (kasko_policy_get_v2()),
- * as the server sent it (KASKO sends a version id such as "tpv_…"), or
- * NULL: for any other result, or when the server sent none. An update or
- * cancel of the policy sends it back as If-Match.
+ * as the server sent it, or NULL: for any other result, or when the server
+ * sent none. KASKO sends the policy's version id ("tpv_" and 28
+ * characters), which an update or cancel of the policy sends back as
+ * If-Match.
  *
  * Ownership: the string belongs to the result and is valid until
  * kasko_result_free(); do not free it.

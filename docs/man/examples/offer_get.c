@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Reads an offer: once as a JSON string, once with typed access to its
- * status (an offer awaiting manual underwriting is "pending" and has no
- * payment token yet). */
+/* Reads an offer: once as a JSON string, once with typed access
+ * to its status (an offer awaiting manual underwriting is
+ * "pending" and has no payment token yet). */
 int main(int argc, char **argv)
 {
   char config[512];
@@ -29,11 +29,12 @@ int main(int argc, char **argv)
   }
   status = kasko_offer_get(client, argv[1], &text);
   if (status != KASKO_OK) fprintf(stderr, "%s\n", text);
-  kasko_string_free(text); /* it may hold the payment token: not printed */
+  kasko_string_free(text); /* holds the payment token: not printed */
 
   status = kasko_offer_get_v2(client, argv[1], NULL, &result);
   if (status == KASKO_OK &&
-      kasko_result_member_string(result, "status", &state, 0) == KASKO_OK)
+      kasko_result_member_string(result, "status", &state, 0)
+          == KASKO_OK)
     printf("offer %s is %s\n", argv[1], state);
   else
     fprintf(stderr, "%s\n", kasko_result_message(result));

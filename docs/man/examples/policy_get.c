@@ -34,7 +34,8 @@ int main(int argc, char **argv)
   if (status == KASKO_OK) {
     etag = kasko_result_etag(result);
     modified = kasko_result_last_modified(result);
-    if (kasko_result_member_string(result, "status", &state, 0) != KASKO_OK)
+    if (kasko_result_member_string(result, "status", &state, 0)
+        != KASKO_OK)
       state = "(no status)";
     printf("%s: ETag %s, Last-Modified %s\n", state,
            etag ? etag : "(none)", modified ? modified : "(none)");

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Prices a trip insurance and makes an offer of it, with JSON strings in
- * and out. A real program reads "token" out of the quote with its JSON
- * parser (or uses kasko_quote_create_v2 and kasko_result_member_string);
- * here it is passed on the command line. */
+/* Prices a trip insurance and makes an offer of it, with JSON
+ * strings in and out. A real program reads "token" out of the
+ * quote with its JSON parser (or uses kasko_quote_create_v2 and
+ * kasko_result_member_string); here it is passed as an argument. */
 int main(int argc, char **argv)
 {
   char config[512], offer_request[1024];
@@ -30,7 +30,8 @@ int main(int argc, char **argv)
       "{\"integration_id\":\"in_sandbox_travel\","
       "\"item_id\":\"ins_sandbox_travel\","
       "\"subscription_plan_id\":\"pp_sandbox_single\","
-      "\"data\":{\"trip_cost\":120000,\"policy_start_date\":\"2027-01-15\"}}",
+      "\"data\":{\"trip_cost\":120000,"
+      "\"policy_start_date\":\"2027-01-15\"}}",
       &quote);
   printf("%s: %s\n", kasko_status_name(status), quote);
   kasko_string_free(quote);
