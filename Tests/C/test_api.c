@@ -109,13 +109,14 @@ static void test_version_and_names(void) {
         "KASKO_OK", "KASKO_ERR_INVALID_ARGUMENT", "KASKO_ERR_BAD_REQUEST", "KASKO_ERR_UNAUTHORIZED",
         "KASKO_ERR_NOT_FOUND", "KASKO_ERR_PENDING_PAYMENT", "KASKO_ERR_RATE_LIMITED", "KASKO_ERR_SERVER",
         "KASKO_ERR_NETWORK", "KASKO_ERR_INVALID_RESPONSE", "KASKO_ERR_INTERNAL", "KASKO_ERR_BAD_SIGNATURE",
+        "KASKO_ERR_CANCELLED",
     };
-    for (int status = KASKO_OK; status <= KASKO_ERR_BAD_SIGNATURE; status++) {
+    for (int status = KASKO_OK; status <= KASKO_ERR_CANCELLED; status++) {
         CHECK(strcmp(kasko_status_name((kasko_status)status), names[status]) == 0, "name of %d is %s", status,
               kasko_status_name((kasko_status)status));
     }
     CHECK(strcmp(kasko_status_name((kasko_status)-1), "KASKO_STATUS_UNKNOWN") == 0, "name of -1");
-    CHECK(strcmp(kasko_status_name((kasko_status)12), "KASKO_STATUS_UNKNOWN") == 0, "name of 12");
+    CHECK(strcmp(kasko_status_name((kasko_status)13), "KASKO_STATUS_UNKNOWN") == 0, "name of 13");
 }
 
 static void test_null_arguments(void) {

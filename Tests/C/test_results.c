@@ -1666,7 +1666,7 @@ static void test_new_error(void) {
         const char *named;
     } refused[] = {
         /* One past the last status: not an error status (yet). */
-        {"one past the last status", (kasko_status)(KASKO_ERR_BAD_SIGNATURE + 1), "x", "status"},
+        {"one past the last status", (kasko_status)(KASKO_ERR_CANCELLED + 1), "x", "status"},
         {"status -1", (kasko_status)-1, "x", "status"},
         {"NULL message", KASKO_ERR_NETWORK, NULL, "message"},
         {"invalid UTF-8", KASKO_ERR_NETWORK, "bad \xff byte", "message"},

@@ -25,6 +25,7 @@ STATUS = {
     "KASKO_ERR_INVALID_RESPONSE": 9,
     "KASKO_ERR_INTERNAL": 10,
     "KASKO_ERR_BAD_SIGNATURE": 11,
+    "KASKO_ERR_CANCELLED": 12,
 }
 NAME = {value: name for name, value in STATUS.items()}
 

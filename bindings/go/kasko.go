@@ -171,6 +171,12 @@ static kasko_status kasko_go_webhook_verify(const char *secret, const char *payl
 	return KASKO_ERR_INTERNAL; // webhook signatures need libkasko 1.3
 }
 #endif
+
+#if KASKO_VERSION_NUMBER >= 1004000
+#define KASKO_GO_ERR_CANCELLED KASKO_ERR_CANCELLED
+#else
+#define KASKO_GO_ERR_CANCELLED 12
+#endif
 */
 import "C"
 
@@ -204,6 +210,7 @@ const (
 	StatusInvalidResponse Status = C.KASKO_ERR_INVALID_RESPONSE // not the documented JSON
 	StatusInternal        Status = C.KASKO_ERR_INTERNAL         // inside the library
 	StatusBadSignature    Status = C.KASKO_GO_ERR_BAD_SIGNATURE // a webhook's signature does not match (1.3)
+	StatusCancelled       Status = C.KASKO_GO_ERR_CANCELLED     // an asynchronous call ended before its answer (1.4)
 )
 
 // String is the status's name, e.g. "KASKO_ERR_NOT_FOUND".

@@ -159,11 +159,13 @@ func TestVersionAndStatusNames(t *testing.T) {
 	names := []string{"KASKO_OK", "KASKO_ERR_INVALID_ARGUMENT", "KASKO_ERR_BAD_REQUEST",
 		"KASKO_ERR_UNAUTHORIZED", "KASKO_ERR_NOT_FOUND", "KASKO_ERR_PENDING_PAYMENT",
 		"KASKO_ERR_RATE_LIMITED", "KASKO_ERR_SERVER", "KASKO_ERR_NETWORK",
-		"KASKO_ERR_INVALID_RESPONSE", "KASKO_ERR_INTERNAL", "KASKO_ERR_BAD_SIGNATURE"}
+		"KASKO_ERR_INVALID_RESPONSE", "KASKO_ERR_INTERNAL", "KASKO_ERR_BAD_SIGNATURE",
+		"KASKO_ERR_CANCELLED"}
 	statuses := []kasko.Status{kasko.StatusOK, kasko.StatusInvalidArgument, kasko.StatusBadRequest,
 		kasko.StatusUnauthorized, kasko.StatusNotFound, kasko.StatusPendingPayment,
 		kasko.StatusRateLimited, kasko.StatusServer, kasko.StatusNetwork,
-		kasko.StatusInvalidResponse, kasko.StatusInternal, kasko.StatusBadSignature}
+		kasko.StatusInvalidResponse, kasko.StatusInternal, kasko.StatusBadSignature,
+		kasko.StatusCancelled}
 	for i, status := range statuses {
 		if int(status) != i || status.String() != names[i] {
 			t.Errorf("status %d: %d %s, want %s", i, int(status), status, names[i])

@@ -892,6 +892,12 @@ int main() {
     run("version and status names", [] {
         expect(kasko::version().rfind("1.", 0) == 0, "major version 1, got " + kasko::version());
         expect(kasko::status_name(KASKO_ERR_NOT_FOUND) == "KASKO_ERR_NOT_FOUND", "status_name");
+#if KASKO_VERSION_NUMBER >= 1004000
+        expect(kasko::status_name(KASKO_ERR_CANCELLED) == "KASKO_ERR_CANCELLED" && KASKO_ERR_CANCELLED == 12,
+               "status_name of KASKO_ERR_CANCELLED");
+        expect(kasko::Error(kasko::Result::error(KASKO_ERR_CANCELLED, "cancelled")).status() == KASKO_ERR_CANCELLED,
+               "an Error of KASKO_ERR_CANCELLED keeps its status");
+#endif
         expect(kasko::version_number() >= KASKO_VERSION_NUMBER && kasko::version_number() / 1000000 == 1,
                "version_number " + std::to_string(kasko::version_number()));
         expect(std::string(kasko::outcome_name(kasko::Outcome::not_sent)) == "KASKO_OUTCOME_NOT_SENT"

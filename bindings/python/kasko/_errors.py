@@ -14,6 +14,7 @@ KASKO_ERR_NETWORK           NetworkError                  no usable answer
 KASKO_ERR_INVALID_RESPONSE  InvalidResponseError          not the documented JSON
 KASKO_ERR_INTERNAL          InternalError                 inside the library
 KASKO_ERR_BAD_SIGNATURE     BadSignatureError             webhook signature wrong
+KASKO_ERR_CANCELLED         CallCancelledError            async call cancelled
 (any status added later)    InternalError                 (as the header advises)
 ==========================  ============================  =====================
 
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidResponseError",
     "InternalError",
     "BadSignatureError",
+    "CallCancelledError",
     "class_for_code",
     "error_from_result",
     "new_error",
@@ -218,6 +220,20 @@ class BadSignatureError(KaskoError):
     Drop it (answer with a non-2xx status). Added in libkasko 1.3."""
 
 
+class CallCancelledError(KaskoError):
+    """An asynchronous call (``kasko.AsyncClient``) ended before its answer
+    because the client was closed with the call in flight (``aclose()``,
+    ``kasko_client_free``), or because ``kasko_call_cancel`` asked for it.
+    Check ``outcome``: ``"not_sent"`` means nothing reached the server;
+    ``"unknown"`` means the request was sent and a create may have been
+    carried out (look before creating again: ``resolve_payment``).
+    Status ``KASKO_ERR_CANCELLED``, added in libkasko 1.4.
+
+    Not ``asyncio.CancelledError``: a task cancelled while awaiting a call
+    raises that one (the library's result is then not an exception of the
+    task's, see ``AsyncClient``)."""
+
+
 #: status name (as kasko_status_name gives it) -> class; the values are the
 #: library's (LibKasko.statuses), never written down here.
 _CLASSES: Dict[str, Type[KaskoError]] = {
@@ -232,6 +248,7 @@ _CLASSES: Dict[str, Type[KaskoError]] = {
     "KASKO_ERR_INVALID_RESPONSE": InvalidResponseError,
     "KASKO_ERR_INTERNAL": InternalError,
     "KASKO_ERR_BAD_SIGNATURE": BadSignatureError,
+    "KASKO_ERR_CANCELLED": CallCancelledError,
 }
 
 

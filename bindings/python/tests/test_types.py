@@ -74,6 +74,7 @@ CLASS_OF_CODE = {
     "KASKO_ERR_INVALID_RESPONSE": kasko.InvalidResponseError,
     "KASKO_ERR_INTERNAL": kasko.InternalError,
     "KASKO_ERR_BAD_SIGNATURE": kasko.BadSignatureError,
+    "KASKO_ERR_CANCELLED": kasko.CallCancelledError,
 }
 
 

@@ -633,6 +633,11 @@ pub enum Error {
     /// `KASKO_ERR_BAD_SIGNATURE`: a webhook's signature does not match its
     /// body and the secret ([`verify_webhook`], 1.3).
     BadSignature(ErrorDetails),
+    /// `KASKO_ERR_CANCELLED`: an asynchronous call ended before its answer
+    /// (cancelled, or its client freed with it in flight; libkasko 1.4).
+    /// See [`Error::outcome`]: `Unknown` means a create may have been
+    /// carried out.
+    Cancelled(ErrorDetails),
 }
 
 impl Error {
@@ -664,6 +669,7 @@ impl Error {
             sys::KASKO_ERR_NETWORK => Error::Network(details),
             sys::KASKO_ERR_INVALID_RESPONSE => Error::InvalidResponse(details),
             sys::KASKO_ERR_BAD_SIGNATURE => Error::BadSignature(details),
+            sys::KASKO_ERR_CANCELLED => Error::Cancelled(details),
             _ => Error::Internal(details),
         }
     }
@@ -681,7 +687,8 @@ impl Error {
             | Error::Network(d)
             | Error::InvalidResponse(d)
             | Error::Internal(d)
-            | Error::BadSignature(d) => d,
+            | Error::BadSignature(d)
+            | Error::Cancelled(d) => d,
         }
     }
 
@@ -1976,7 +1983,7 @@ mod tests {
 
     #[test]
     fn every_status_maps_to_its_variant() {
-        for status in 1..=sys::KASKO_ERR_BAD_SIGNATURE {
+        for status in 1..=sys::KASKO_ERR_CANCELLED {
             let error = Error::new(status, "what went wrong");
             assert_eq!(error.status(), status);
             assert_eq!(error.code(), status_name(status));
@@ -2041,7 +2048,7 @@ mod tests {
 
     #[test]
     fn an_error_cannot_be_made_with_ok_or_an_unknown_status() {
-        for status in [sys::KASKO_OK, sys::KASKO_ERR_BAD_SIGNATURE + 1, u32::MAX] {
+        for status in [sys::KASKO_OK, sys::KASKO_ERR_CANCELLED + 1, u32::MAX] {
             let error = Error::new(status, "fine");
             assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
             assert_eq!(error.outcome(), Outcome::NotSent);

@@ -54,6 +54,10 @@ pub const KASKO_ERR_INVALID_RESPONSE: kasko_status = 9;
 pub const KASKO_ERR_INTERNAL: kasko_status = 10;
 /// A webhook's signature does not match its body and secret (1.3).
 pub const KASKO_ERR_BAD_SIGNATURE: kasko_status = 11;
+/// An asynchronous call ended before its answer: `kasko_call_cancel`, or
+/// `kasko_client_free` with the call in flight (1.4). The outcome says
+/// whether a request may have been sent.
+pub const KASKO_ERR_CANCELLED: kasko_status = 12;
 
 /// `kasko_outcome`: what a call's request may have done. A C enum without
 /// negative values, so `unsigned int`, like [`kasko_status`].
