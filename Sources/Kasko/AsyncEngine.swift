@@ -110,15 +110,17 @@ final class AsyncEngine: @unchecked Sendable {
     /// own thread (a completion freeing its client) it returns at once, and
     /// the thread finishes the work after the completion returns.
     func stop() {
-        let mustJoin: Bool = lock.withLock {
+        let (running, mustJoin): (Bool, Bool) = lock.withLock {
             stopping = true
-            guard threadState == .running else { return false }
-            if pthread_equal(thread, pthread_self()) != 0 { return false }
+            guard threadState == .running else { return (false, false) }
+            if pthread_equal(thread, pthread_self()) != 0 { return (true, false) }
             joining = true
-            return true
+            return (true, true)
         }
+        // Also from the engine's own thread: its loop read `stopping` before
+        // this completion ran, and must not sleep until libcurl's next timer.
+        if running { ccurl_multi_loop_wake(loop) }
         guard mustJoin else { return }
-        ccurl_multi_loop_wake(loop)
         pthread_join(thread, nil)
         lock.withLock { threadState = .gone }
     }
