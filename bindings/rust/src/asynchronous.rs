@@ -595,3 +595,175 @@ impl Client {
         )
     }
 }
+
+/// What only the crate can see: a call's state is freed by its callback
+/// after the future was dropped, and a client dropped inside one of its
+/// own completions. Against a silent local server (it accepts connections
+/// and never answers), so without the sandbox.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Config, Event, EventKind};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Weak;
+    use std::task::Wake;
+    use std::thread::{self, Thread};
+    use std::time::{Duration, Instant};
+
+    const ID: &str = "t00000000000000000000000000000001";
+    const OTHER_ID: &str = "t00000000000000000000000000000002";
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    fn silent_client(listener: &TcpListener) -> Client {
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        Client::from_config(
+            &Config::new()
+                .public_key("pk_test_silent")
+                .secret_key("sk_test_silent")
+                .base_url(&url)
+                .max_retries(0),
+        )
+        .expect("a client")
+    }
+
+    fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}: not within {PATIENCE:?}");
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    struct Unpark {
+        thread: Thread,
+        woken: AtomicBool,
+    }
+
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.woken.store(true, Ordering::Release);
+            self.thread.unpark();
+        }
+    }
+
+    fn block_on<F: Future + Unpin>(mut future: F) -> F::Output {
+        let unpark = Arc::new(Unpark {
+            thread: thread::current(),
+            woken: AtomicBool::new(false),
+        });
+        let waker = Waker::from(Arc::clone(&unpark));
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Poll::Ready(output) =
+                Pin::new(&mut future).poll(&mut Context::from_waker(&waker))
+            {
+                return output;
+            }
+            while !unpark.woken.swap(false, Ordering::Acquire) {
+                assert!(Instant::now() < deadline, "not ready within {PATIENCE:?}");
+                thread::park_timeout(Duration::from_millis(100));
+            }
+        }
+    }
+
+    #[test]
+    fn a_dropped_futures_state_is_freed_by_its_callback() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = silent_client(&listener);
+        let mut future = client.get_payment_async(ID);
+        assert!(future.id().is_some());
+        assert!(Pin::new(&mut future)
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending());
+        let state: Weak<CallState> = Arc::downgrade(&future.state);
+        assert_eq!(state.strong_count(), 2, "the future's and the callback's");
+        // The request reaches the server, which never answers.
+        listener.set_nonblocking(true).unwrap();
+        wait_until("a connection", || listener.accept().is_ok());
+        drop(future);
+        wait_until("the callback reclaiming the state", || {
+            state.upgrade().is_none()
+        });
+        // Another call on the client still completes (cancelled here).
+        let future = client.get_payment_async(OTHER_ID);
+        future.cancel();
+        match block_on(future) {
+            Err(Error::Cancelled(details)) => assert!(details.attempts() <= 1),
+            other => panic!("not cancelled: {:?}", other.map(|_| ())),
+        }
+    }
+
+    /// A waker that drops the client it holds: run by the completion, on
+    /// the client's own engine thread.
+    struct DropsClient {
+        client: Mutex<Option<Client>>,
+        inside_completion: AtomicBool,
+        dropped: AtomicBool,
+    }
+
+    impl Wake for DropsClient {
+        fn wake(self: Arc<Self>) {
+            let client = self.client.lock().unwrap().take();
+            if let Some(client) = client {
+                self.inside_completion
+                    .store(completing(client.handle), Ordering::Release);
+                drop(client);
+                self.dropped.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    #[test]
+    fn a_client_dropped_inside_its_own_completion_keeps_its_hook_for_the_rest() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = silent_client(&listener);
+        let cancelled_ends = Arc::new(Mutex::new(0usize));
+        let counted = Arc::clone(&cancelled_ends);
+        client
+            .set_event_hook(Some(Box::new(move |event: &Event<'_>| {
+                if event.kind() == EventKind::CallEnd && event.status() == sys::KASKO_ERR_CANCELLED
+                {
+                    *counted.lock().unwrap() += 1;
+                }
+            })))
+            .unwrap();
+        // `first` times out soon; `rest` would wait for ever.
+        let mut first = client
+            .get_payment_async_with(ID, &CallOptions::new().timeout(Duration::from_millis(200)));
+        let rest: Vec<CallFuture<String>> =
+            (0..3).map(|_| client.get_payment_async(OTHER_ID)).collect();
+        let dropper = Arc::new(DropsClient {
+            client: Mutex::new(Some(client)),
+            inside_completion: AtomicBool::new(false),
+            dropped: AtomicBool::new(false),
+        });
+        let waker = Waker::from(Arc::clone(&dropper));
+        assert!(Pin::new(&mut first)
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        wait_until("the client dropped by the waker", || {
+            dropper.dropped.load(Ordering::Acquire)
+        });
+        assert!(
+            dropper.inside_completion.load(Ordering::Acquire),
+            "dropped on its engine thread, inside a completion"
+        );
+        assert!(!completing(NonNull::dangling()), "not on this thread");
+        match block_on(first) {
+            Err(Error::Network(_)) => {}
+            other => panic!("not timed out: {:?}", other.map(|_| ())),
+        }
+        // The other calls end cancelled after that completion returned, and
+        // their events reach the hook, which outlived the client.
+        for future in rest {
+            match block_on(future) {
+                Err(Error::Cancelled(_)) => {}
+                other => panic!("not cancelled: {:?}", other.map(|_| ())),
+            }
+        }
+        wait_until("three cancelled call ends", || {
+            *cancelled_ends.lock().unwrap() == 3
+        });
+    }
+}

@@ -121,7 +121,10 @@ fn join_all<F: Future + Unpin>(mut futures: Vec<F>) -> (Vec<F::Output>, usize) {
         let woken = std::mem::take(&mut *queue.woken.lock().unwrap());
         if woken.is_empty() {
             let now = Instant::now();
-            assert!(now < deadline, "{remaining} futures not ready within {PATIENCE:?}");
+            assert!(
+                now < deadline,
+                "{remaining} futures not ready within {PATIENCE:?}"
+            );
             thread::park_timeout(deadline - now);
             continue;
         }
@@ -158,9 +161,14 @@ fn http(method: &str, path: &str, body: &str) -> (String, String) {
     )
     .unwrap();
     let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("the sandbox's answer");
+    stream
+        .read_to_string(&mut answer)
+        .expect("the sandbox's answer");
     let (head, body) = answer.split_once("\r\n\r\n").expect("a complete answer");
-    (head.lines().next().unwrap_or("").to_string(), body.to_string())
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    )
 }
 
 /// A new offer of the sandbox's: (policy id, payment token). The token is
@@ -194,7 +202,10 @@ fn arm_fault(key: &str, fault: &str, times: u32) {
 /// How many requests with fault key `key` the sandbox has seen.
 fn attempts_seen(key: &str) -> u64 {
     let (status, body) = http("GET", &format!("/__sandbox/attempts/{key}"), "");
-    assert!(status.starts_with("HTTP/1.1 200"), "attempts: {status} {body}");
+    assert!(
+        status.starts_with("HTTP/1.1 200"),
+        "attempts: {status} {body}"
+    );
     body.split_once(r#""attempts":"#)
         .and_then(|(_, rest)| rest.trim_end_matches(['}', '\n', ' ']).parse().ok())
         .unwrap_or_else(|| panic!("no attempts in {body}"))
@@ -204,7 +215,10 @@ fn attempts_seen(key: &str) -> u64 {
 fn wait_for_attempts(key: &str, n: u64) {
     let deadline = Instant::now() + PATIENCE;
     while attempts_seen(key) < n {
-        assert!(Instant::now() < deadline, "the sandbox never saw {n} requests for {key}");
+        assert!(
+            Instant::now() < deadline,
+            "the sandbox never saw {n} requests for {key}"
+        );
         thread::sleep(Duration::from_millis(10));
     }
 }
@@ -250,22 +264,30 @@ fn expect_error<T>(result: Result<T, Error>, what: &str) -> Error {
 }
 
 fn assert_refused_before_io(error: &Error, what: &str) {
-    assert!(matches!(error, Error::InvalidArgument(_)), "{what}: {error}");
+    assert!(
+        matches!(error, Error::InvalidArgument(_)),
+        "{what}: {error}"
+    );
     assert_eq!(error.outcome(), Outcome::NotSent, "{what}");
     assert_eq!(error.attempts(), 0, "{what}");
     assert_eq!(error.http_status(), None, "{what}");
 }
 
 /// The call ends an event hook saw: (operation, code, outcome).
-fn call_end_recorder(client: &Client) -> Arc<Mutex<Vec<(String, &'static str, Outcome)>>> {
+/// (operation, code, outcome) of each call end.
+type CallEnds = Arc<Mutex<Vec<(String, &'static str, Outcome)>>>;
+
+fn call_end_recorder(client: &Client) -> CallEnds {
     let ends = Arc::new(Mutex::new(Vec::new()));
     let kept = Arc::clone(&ends);
     client
         .set_event_hook(Some(Box::new(move |event: &Event<'_>| {
             if event.kind() == EventKind::CallEnd {
-                kept.lock()
-                    .unwrap()
-                    .push((event.operation().to_owned(), event.code(), event.outcome()));
+                kept.lock().unwrap().push((
+                    event.operation().to_owned(),
+                    event.code(),
+                    event.outcome(),
+                ));
             }
         })))
         .expect("a hook");
@@ -300,7 +322,11 @@ fn every_call_succeeds_through_its_future() {
 
     let quote: Quote = block_on(client.create_quote_async(TRAVEL_QUOTE)).expect("a quote");
     assert!(quote.token().starts_with("qtok_"), "{quote:?}");
-    assert_eq!(quote.gross_payment_amount(), Some(4000), "max(500, 100000*4/100)");
+    assert_eq!(
+        quote.gross_payment_amount(),
+        Some(4000),
+        "max(500, 100000*4/100)"
+    );
     assert_eq!(quote.answer().http_status(), Some(200));
     let again = block_on(client.create_quote_async_with(TRAVEL_QUOTE, &options)).expect("a quote");
     assert_eq!(again.token(), quote.token(), "deterministic");
@@ -317,8 +343,12 @@ fn every_call_succeeds_through_its_future() {
 
     let viewed = block_on(client.get_offer_async(offer.id())).expect("an offer view");
     assert_eq!((viewed.id(), viewed.status()), (offer.id(), Some("ready")));
-    assert!(viewed.payment_token() == Some(token.as_str()), "the same token");
-    let viewed = block_on(client.get_offer_async_with(offer.id(), &options)).expect("an offer view");
+    assert!(
+        viewed.payment_token() == Some(token.as_str()),
+        "the same token"
+    );
+    let viewed =
+        block_on(client.get_offer_async_with(offer.id(), &options)).expect("an offer view");
     assert_eq!(viewed.http_status(), Some(200));
 
     let request = PaymentRequest::new(&token, "invoice", "invoice", offer.id());
@@ -333,15 +363,25 @@ fn every_call_succeeds_through_its_future() {
     let id = created.member_str("id").expect("an id").to_string();
 
     let json: String = block_on(client.get_payment_async(&id)).expect("a payment view");
-    assert!(json.contains(&format!(r#""id":"{id}""#)), "the payment viewed");
+    assert!(
+        json.contains(&format!(r#""id":"{id}""#)),
+        "the payment viewed"
+    );
     let payment = block_on(client.get_payment_async_with(&id, &options)).expect("a payment view");
-    assert_eq!((payment.http_status(), payment.member_str("id")), (Some(200), Some(id.as_str())));
+    assert_eq!(
+        (payment.http_status(), payment.member_str("id")),
+        (Some(200), Some(id.as_str()))
+    );
     assert_eq!(payment.outcome(), Outcome::Succeeded);
 
     let policy: Policy = block_on(client.get_policy_async(offer.id())).expect("a policy view");
     assert_eq!(policy.id(), offer.id());
-    assert!(policy.etag().is_some() && policy.last_modified().is_some(), "{policy:?}");
-    let policy = block_on(client.get_policy_async_with(offer.id(), &options)).expect("a policy view");
+    assert!(
+        policy.etag().is_some() && policy.last_modified().is_some(),
+        "{policy:?}"
+    );
+    let policy =
+        block_on(client.get_policy_async_with(offer.id(), &options)).expect("a policy view");
     assert_eq!(policy.answer().http_status(), Some(200));
 
     // The plain create: the payment object as JSON text, as create_payment gives it.
@@ -358,18 +398,33 @@ fn error_statuses_come_through_the_future() {
     let client = client();
     let id = new_payment(&client);
 
-    let error = expect_error(block_on(client.get_payment_async(UNKNOWN_ID)), "unknown payment");
+    let error = expect_error(
+        block_on(client.get_payment_async(UNKNOWN_ID)),
+        "unknown payment",
+    );
     assert!(matches!(error, Error::NotFound(_)), "{error}");
-    assert_eq!((error.http_status(), error.outcome()), (Some(404), Outcome::Rejected));
+    assert_eq!(
+        (error.http_status(), error.outcome()),
+        (Some(404), Outcome::Rejected)
+    );
     assert!(error.request_id().is_some());
-    let error = expect_error(block_on(client.get_policy_async(UNKNOWN_POLICY)), "unknown policy");
+    let error = expect_error(
+        block_on(client.get_policy_async(UNKNOWN_POLICY)),
+        "unknown policy",
+    );
     assert!(matches!(error, Error::NotFound(_)), "{error}");
-    let error = expect_error(block_on(client.get_offer_async(UNKNOWN_POLICY)), "unknown offer");
+    let error = expect_error(
+        block_on(client.get_offer_async(UNKNOWN_POLICY)),
+        "unknown offer",
+    );
     assert!(matches!(error, Error::NotFound(_)), "{error}");
 
     // Views need the secret key.
     let public_only = client_with(false, 0);
-    let error = expect_error(block_on(public_only.get_payment_async(&id)), "view without secret");
+    let error = expect_error(
+        block_on(public_only.get_payment_async(&id)),
+        "view without secret",
+    );
     assert!(matches!(error, Error::Unauthorized(_)), "{error}");
     assert_eq!(error.http_status(), Some(401));
     let error = expect_error(
@@ -386,8 +441,14 @@ fn error_statuses_come_through_the_future() {
         "a bad quote",
     );
     assert!(matches!(error, Error::BadRequest(_)), "{error}");
-    assert_eq!((error.http_status(), error.outcome()), (Some(400), Outcome::Rejected));
-    let errors = error.answer().member_json("errors").expect("an errors array");
+    assert_eq!(
+        (error.http_status(), error.outcome()),
+        (Some(400), Outcome::Rejected)
+    );
+    let errors = error
+        .answer()
+        .member_json("errors")
+        .expect("an errors array");
     assert!(errors.contains("\"trip_cost\""), "{errors}");
     // Another client's 404 on the checkout routes.
     let error = expect_error(
@@ -404,14 +465,17 @@ fn invalid_arguments_are_delivered_by_the_future() {
     let client = client();
     // Refused by the library before any I/O, completed through the callback.
     for (what, future) in [
-        ("a malformed id", client.get_payment_async_with("not an id", &CallOptions::new())),
-        ("an empty id", client.get_payment_async_with("", &CallOptions::new())),
+        (
+            "a malformed id",
+            client.get_payment_async_with("not an id", &CallOptions::new()),
+        ),
+        (
+            "an empty id",
+            client.get_payment_async_with("", &CallOptions::new()),
+        ),
         (
             "a bad traceparent",
-            client.get_payment_async_with(
-                UNKNOWN_ID,
-                &CallOptions::new().traceparent("bogus"),
-            ),
+            client.get_payment_async_with(UNKNOWN_ID, &CallOptions::new().traceparent("bogus")),
         ),
     ] {
         assert!(future.id().is_some(), "{what}: the library took the call");
@@ -419,10 +483,15 @@ fn invalid_arguments_are_delivered_by_the_future() {
         assert_refused_before_io(&error, what);
     }
     let error = expect_error(
-        block_on(client.get_payment_async_with(UNKNOWN_ID, &CallOptions::new().traceparent("bogus"))),
+        block_on(
+            client.get_payment_async_with(UNKNOWN_ID, &CallOptions::new().traceparent("bogus")),
+        ),
         "a bad traceparent",
     );
-    assert!(error.message().starts_with("call option traceparent"), "{error}");
+    assert!(
+        error.message().starts_with("call option traceparent"),
+        "{error}"
+    );
     for (what, future) in [
         ("malformed JSON", client.create_quote_async("{")),
         ("not an object", client.create_quote_async("[]")),
@@ -434,17 +503,28 @@ fn invalid_arguments_are_delivered_by_the_future() {
         "malformed JSON",
     );
     for (what, future) in [
-        ("a policy id with a slash", client.get_policy_async("tpol_a/b")),
+        (
+            "a policy id with a slash",
+            client.get_policy_async("tpol_a/b"),
+        ),
         ("an empty policy id", client.get_policy_async("")),
     ] {
         assert_refused_before_io(&expect_error(block_on(future), what), what);
     }
     assert_refused_before_io(
-        &expect_error(block_on(client.get_offer_async("tpol_1/../x")), "a bad offer id"),
+        &expect_error(
+            block_on(client.get_offer_async("tpol_1/../x")),
+            "a bad offer id",
+        ),
         "a bad offer id",
     );
     let error = expect_error(
-        block_on(client.create_payment_async(&PaymentRequest::new("", "invoice", "invoice", UNKNOWN_POLICY))),
+        block_on(client.create_payment_async(&PaymentRequest::new(
+            "",
+            "invoice",
+            "invoice",
+            UNKNOWN_POLICY,
+        ))),
         "an empty token",
     );
     assert_refused_before_io(&error, "an empty token");
@@ -462,11 +542,19 @@ fn invalid_arguments_are_delivered_by_the_future() {
         Poll::Pending => panic!("a NUL: not ready at once"),
     }
     let error = expect_error(
-        block_on(client.create_payment_async(&PaymentRequest::new("ptok_\0", "invoice", "invoice", UNKNOWN_POLICY))),
+        block_on(client.create_payment_async(&PaymentRequest::new(
+            "ptok_\0",
+            "invoice",
+            "invoice",
+            UNKNOWN_POLICY,
+        ))),
         "a NUL in the token",
     );
     assert_refused_before_io(&error, "a NUL in the token");
-    assert!(!error.message().contains("ptok_"), "the token is not quoted");
+    assert!(
+        !error.message().contains("ptok_"),
+        "the token is not quoted"
+    );
 }
 
 #[test]
@@ -502,13 +590,23 @@ fn dropping_a_future_cancels_its_call() {
     loop {
         let first = ends.lock().unwrap().first().cloned();
         if let Some(end) = first {
-            assert_eq!(end, ("payment_get".to_string(), "KASKO_ERR_CANCELLED", Outcome::Unknown));
+            assert_eq!(
+                end,
+                (
+                    "payment_get".to_string(),
+                    "KASKO_ERR_CANCELLED",
+                    Outcome::Unknown
+                )
+            );
             break;
         }
         assert!(Instant::now() < deadline, "no call end after the drop");
         thread::sleep(Duration::from_millis(5));
     }
-    assert!(dropped.elapsed() < Duration::from_secs(5), "cancelled, not waited out");
+    assert!(
+        dropped.elapsed() < Duration::from_secs(5),
+        "cancelled, not waited out"
+    );
     assert_eq!(attempts_seen(&id), 1, "not retried");
     // The client goes on.
     let viewed = block_on(client.get_payment_async_with(&id, &CallOptions::new())).expect("a view");
@@ -527,10 +625,17 @@ fn a_cancelled_future_says_what_may_have_happened() {
     future.cancel();
     future.cancel(); // twice does nothing more
     let error = expect_error(block_on(future), "cancelled");
-    assert!(cancelled.elapsed() < Duration::from_secs(5), "cancelled, not waited out");
+    assert!(
+        cancelled.elapsed() < Duration::from_secs(5),
+        "cancelled, not waited out"
+    );
     assert!(matches!(error, Error::Cancelled(_)), "{error}");
     assert_eq!(error.code(), "KASKO_ERR_CANCELLED");
-    assert_eq!(error.outcome(), Outcome::Unknown, "the request was sent: {error}");
+    assert_eq!(
+        error.outcome(),
+        Outcome::Unknown,
+        "the request was sent: {error}"
+    );
     assert_eq!((error.attempts(), error.http_status()), (1, None));
 
     // A call that finished first keeps its result.
@@ -555,14 +660,21 @@ fn five_hundred_futures_complete_on_one_thread() {
     for (i, result) in results.iter().enumerate() {
         match result {
             Ok(answer) => {
-                assert_eq!(answer.member_str("id"), Some(ids[i % ids.len()].as_str()), "future {i}")
+                assert_eq!(
+                    answer.member_str("id"),
+                    Some(ids[i % ids.len()].as_str()),
+                    "future {i}"
+                )
             }
             Err(e) => panic!("future {i}: {e}"),
         }
     }
     // Each future was polled once, then once per wake: no busy polling.
     assert!(polls <= 1000, "{polls} polls for 500 futures");
-    eprintln!("500 concurrent views on one thread: {:?}, {polls} polls", started.elapsed());
+    eprintln!(
+        "500 concurrent views on one thread: {:?}, {polls} polls",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -570,7 +682,8 @@ fn dropping_the_client_cancels_its_futures() {
     let client = client();
     let id = new_payment(&client);
     arm_fault(&id, r#"{"delay_ms":10000}"#, 3);
-    let mut futures: Vec<CallFuture<String>> = (0..3).map(|_| client.get_payment_async(&id)).collect();
+    let mut futures: Vec<CallFuture<String>> =
+        (0..3).map(|_| client.get_payment_async(&id)).collect();
     for future in &mut futures {
         assert!(poll_once(future).is_pending());
     }
@@ -579,7 +692,10 @@ fn dropping_the_client_cancels_its_futures() {
     let mut late = client.get_policy_async(UNKNOWN_POLICY);
     let dropped = Instant::now();
     drop(client);
-    assert!(dropped.elapsed() < Duration::from_secs(5), "cancelled, not waited out");
+    assert!(
+        dropped.elapsed() < Duration::from_secs(5),
+        "cancelled, not waited out"
+    );
     // kasko_client_free ran every callback before it returned: ready now.
     for (i, future) in futures.iter_mut().enumerate() {
         assert!(future.is_ready(), "future {i}");
