@@ -59,6 +59,13 @@
 //!   typed struct over its [`Answer`] (raw JSON plus key members); each has
 //!   a `_with` form taking [`CallOptions`]. `Debug` of an [`Offer`] redacts
 //!   its payment token.
+//! - With libkasko 1.4, asynchronous calls: [`Client::create_payment_async`],
+//!   [`Client::get_payment_async`], [`Client::create_quote_async`],
+//!   [`Client::create_offer_async`], [`Client::get_offer_async`] and
+//!   [`Client::get_policy_async`] (each with an `_async_with` form) start the
+//!   call and return a [`CallFuture`], a std `Future` of the blocking call's
+//!   result, woken by the library's callback: no runtime needed. Dropping it
+//!   cancels the call; dropping the client cancels its calls in flight.
 #![warn(missing_docs)]
 
 use std::cell::Cell;
@@ -1897,9 +1904,11 @@ impl Client {
     ///
     /// The hook is called with each [`Event`] of this client's calls: one
     /// per HTTP attempt and one when the call ends, on the thread making
-    /// the call, so from many threads at once when the client is shared
-    /// (hence `Send + Sync`). It may log, count, block (that delays only its
-    /// own call) and make library calls, which deliver no events. The
+    /// the call (for an asynchronous call, the client's engine thread), so
+    /// from many threads at once when the client is shared (hence
+    /// `Send + Sync`). It may log, count, block (that delays only its
+    /// own call; on the engine thread, all of the client's asynchronous
+    /// calls) and make library calls, which deliver no events. The
     /// `Event` is borrowed for the hook's duration only.
     ///
     /// A panic in the hook does not cross into C: it is caught (the panic
