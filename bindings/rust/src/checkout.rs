@@ -10,7 +10,7 @@
 use std::fmt;
 use std::ptr;
 
-use crate::{borrowed_str, c_string, sys, Answer, CallOptions, Client, Error, PaymentRequest};
+use crate::{borrowed_str, c_string, sys, Answer, CallOptions, Client, Error, PaymentFields, PaymentRequest};
 
 impl Answer {
     /// A policy view's `ETag` header (`kasko_result_etag`, 1.3), as the
@@ -36,6 +36,11 @@ pub struct Quote {
 }
 
 impl Quote {
+    /// The typed view of a successful call's answer (blocking or asynchronous).
+    pub(crate) fn from_answer(answer: Answer) -> Quote {
+        Quote { answer }
+    }
+
     /// The quote's token, for the offer's `"quote_token"` (`qtok_...`).
     pub fn token(&self) -> &str {
         self.answer.member_str("token").unwrap_or("")
@@ -78,6 +83,11 @@ pub struct Offer {
 }
 
 impl Offer {
+    /// The typed view of a successful call's answer (blocking or asynchronous).
+    pub(crate) fn from_answer(answer: Answer) -> Offer {
+        Offer { answer }
+    }
+
     /// The policy id (`tpol_...` / `lpol_...`), checked by the library.
     pub fn id(&self) -> &str {
         self.answer.member_str("id").unwrap_or("")
@@ -139,6 +149,11 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The typed view of a successful call's answer (blocking or asynchronous).
+    pub(crate) fn from_answer(answer: Answer) -> Policy {
+        Policy { answer }
+    }
+
     /// The policy id.
     pub fn id(&self) -> &str {
         self.answer.member_str("id").unwrap_or("")
@@ -298,6 +313,11 @@ impl fmt::Debug for PaymentResolution {
     }
 }
 
+/// What a refused argument is called, by the blocking and the asynchronous calls.
+pub(crate) const QUOTE_REQUEST: &str = "quote request";
+pub(crate) const OFFER_REQUEST: &str = "offer request";
+pub(crate) const POLICY_ID: &str = "policy_id";
+
 type JsonCall = unsafe extern "C" fn(
     *mut sys::kasko_client,
     *const std::os::raw::c_char,
@@ -339,13 +359,13 @@ impl Client {
         request_json: &str,
         options: &CallOptions,
     ) -> Result<Quote, Error> {
-        let answer = self.call_one(
+        self.call_one(
             sys::kasko_quote_create_v2,
             request_json,
-            "quote request",
+            QUOTE_REQUEST,
             options,
-        )?;
-        Ok(Quote { answer })
+        )
+        .map(Quote::from_answer)
     }
 
     /// Makes an offer, an unpaid policy (`kasko_offer_create_v2`,
@@ -363,13 +383,13 @@ impl Client {
         request_json: &str,
         options: &CallOptions,
     ) -> Result<Offer, Error> {
-        let answer = self.call_one(
+        self.call_one(
             sys::kasko_offer_create_v2,
             request_json,
-            "offer request",
+            OFFER_REQUEST,
             options,
-        )?;
-        Ok(Offer { answer })
+        )
+        .map(Offer::from_answer)
     }
 
     /// Views an offer (`kasko_offer_get_v2`, `GET /offers/{id}`, 1.3; needs
@@ -380,8 +400,8 @@ impl Client {
 
     /// [`get_offer`](Client::get_offer) with per-call options.
     pub fn get_offer_with(&self, policy_id: &str, options: &CallOptions) -> Result<Offer, Error> {
-        let answer = self.call_one(sys::kasko_offer_get_v2, policy_id, "policy_id", options)?;
-        Ok(Offer { answer })
+        self.call_one(sys::kasko_offer_get_v2, policy_id, POLICY_ID, options)
+            .map(Offer::from_answer)
     }
 
     /// Views a policy (`kasko_policy_get_v2`, `GET /policies/{id}`, 1.3;
@@ -392,8 +412,8 @@ impl Client {
 
     /// [`get_policy`](Client::get_policy) with per-call options.
     pub fn get_policy_with(&self, policy_id: &str, options: &CallOptions) -> Result<Policy, Error> {
-        let answer = self.call_one(sys::kasko_policy_get_v2, policy_id, "policy_id", options)?;
-        Ok(Policy { answer })
+        self.call_one(sys::kasko_policy_get_v2, policy_id, POLICY_ID, options)
+            .map(Policy::from_answer)
     }
 
     /// Finds out what became of a [`create_payment`](Client::create_payment)
@@ -413,13 +433,7 @@ impl Client {
         request: &PaymentRequest,
         options: &CallOptions,
     ) -> Result<PaymentResolution, Error> {
-        let field = |value: &str, name: &str| {
-            c_string(value, || format!("payment request field \"{name}\""))
-        };
-        let token = field(&request.token, "token")?;
-        let provider = field(&request.provider, "provider")?;
-        let method = field(&request.method, "method")?;
-        let policy_id = field(&request.policy_id, "policy_id")?;
+        let fields = PaymentFields::of(request)?;
         let options = options.for_call()?;
         let mut out = ptr::null_mut();
         // SAFETY: a live handle, valid C strings, live options or NULL, an
@@ -427,10 +441,10 @@ impl Client {
         let status = unsafe {
             sys::kasko_payment_resolve(
                 self.handle.as_ptr(),
-                token.as_ptr(),
-                provider.as_ptr(),
-                method.as_ptr(),
-                policy_id.as_ptr(),
+                fields.token.as_ptr(),
+                fields.provider.as_ptr(),
+                fields.method.as_ptr(),
+                fields.policy_id.as_ptr(),
                 options,
                 &mut out,
             )

@@ -59,6 +59,13 @@
 //!   typed struct over its [`Answer`] (raw JSON plus key members); each has
 //!   a `_with` form taking [`CallOptions`]. `Debug` of an [`Offer`] redacts
 //!   its payment token.
+//! - With libkasko 1.4, asynchronous calls: [`Client::create_payment_async`],
+//!   [`Client::get_payment_async`], [`Client::create_quote_async`],
+//!   [`Client::create_offer_async`], [`Client::get_offer_async`] and
+//!   [`Client::get_policy_async`] (each with an `_async_with` form) start the
+//!   call and return a [`CallFuture`], a std `Future` of the blocking call's
+//!   result, woken by the library's callback: no runtime needed. Dropping it
+//!   cancels the call; dropping the client cancels its calls in flight.
 #![warn(missing_docs)]
 
 use std::cell::Cell;
@@ -76,6 +83,10 @@ pub mod sys;
 
 mod checkout;
 pub use checkout::{Offer, PaymentResolution, PaymentState, Policy, Quote};
+
+mod asynchronous;
+pub use asynchronous::CallFuture;
+use asynchronous::Liveness;
 
 /// The loaded library's version, `"MAJOR.MINOR.PATCH"`.
 pub fn version() -> &'static str {
@@ -474,6 +485,11 @@ impl Answer {
         micros(unsafe { sys::kasko_result_total_time_us(self.raw.as_ptr()) })
     }
 
+    /// The JSON text, for the calls that return it as a `String`.
+    fn into_json(self) -> String {
+        self.json().to_owned()
+    }
+
     /// `Ok(self)` on success, else the [`Error`] that wraps it.
     pub fn into_result(self) -> Result<Answer, Error> {
         if self.is_ok() {
@@ -848,6 +864,30 @@ impl PaymentRequest {
             method: method.into(),
             policy_id: policy_id.into(),
         }
+    }
+}
+
+/// A [`PaymentRequest`]'s four fields as C strings, for the calls that take
+/// them (`kasko_payment_create_v2`, `kasko_payment_resolve`,
+/// `kasko_payment_create_async`); a field C cannot carry is refused.
+pub(crate) struct PaymentFields {
+    pub(crate) token: CString,
+    pub(crate) provider: CString,
+    pub(crate) method: CString,
+    pub(crate) policy_id: CString,
+}
+
+impl PaymentFields {
+    pub(crate) fn of(request: &PaymentRequest) -> Result<PaymentFields, Error> {
+        let field = |value: &str, name: &str| {
+            c_string(value, || format!("payment request field \"{name}\""))
+        };
+        Ok(PaymentFields {
+            token: field(&request.token, "token")?,
+            provider: field(&request.provider, "provider")?,
+            method: field(&request.method, "method")?,
+            policy_id: field(&request.policy_id, "policy_id")?,
+        })
     }
 }
 
@@ -1703,6 +1743,9 @@ pub struct Client {
     hook: Mutex<Option<Box<HookState>>>,
     /// Panics caught in this client's event hooks.
     hook_panics: Arc<AtomicU64>,
+    /// The handle as this client's [`CallFuture`]s see it, to cancel their
+    /// calls while the client lives (they do not keep it alive).
+    live: Arc<Liveness>,
 }
 
 // SAFETY: kasko.h: "One client may be used from many threads at once", and
@@ -1768,6 +1811,7 @@ impl Client {
                 handle,
                 hook: Mutex::new(None),
                 hook_panics: Arc::new(AtomicU64::new(0)),
+                live: Arc::new(Liveness::new(handle)),
             }),
             (status, handle) => {
                 if let Some(handle) = handle {
@@ -1798,7 +1842,7 @@ impl Client {
     /// takes options and returns the typed [`Answer`].
     pub fn create_payment(&self, request: &PaymentRequest) -> Result<String, Error> {
         self.create_payment_with(request, &CallOptions::new())
-            .map(|answer| answer.json().to_owned())
+            .map(Answer::into_json)
     }
 
     /// Creates a payment (`kasko_payment_create_v2`) with per-call options.
@@ -1809,13 +1853,7 @@ impl Client {
         request: &PaymentRequest,
         options: &CallOptions,
     ) -> Result<Answer, Error> {
-        let field = |value: &str, name: &str| {
-            c_string(value, || format!("payment request field \"{name}\""))
-        };
-        let token = field(&request.token, "token")?;
-        let provider = field(&request.provider, "provider")?;
-        let method = field(&request.method, "method")?;
-        let policy_id = field(&request.policy_id, "policy_id")?;
+        let fields = PaymentFields::of(request)?;
         let options = options.for_call()?;
         let mut out = ptr::null_mut();
         // SAFETY: a live handle, valid C strings, live options or NULL, an
@@ -1823,10 +1861,10 @@ impl Client {
         let status = unsafe {
             sys::kasko_payment_create_v2(
                 self.handle.as_ptr(),
-                token.as_ptr(),
-                provider.as_ptr(),
-                method.as_ptr(),
-                policy_id.as_ptr(),
+                fields.token.as_ptr(),
+                fields.provider.as_ptr(),
+                fields.method.as_ptr(),
+                fields.policy_id.as_ptr(),
                 options,
                 &mut out,
             )
@@ -1840,7 +1878,7 @@ impl Client {
     /// options and returns the typed [`Answer`].
     pub fn get_payment(&self, payment_id: &str) -> Result<String, Error> {
         self.get_payment_with(payment_id, &CallOptions::new())
-            .map(|answer| answer.json().to_owned())
+            .map(Answer::into_json)
     }
 
     /// Views a payment (`kasko_payment_get_v2`) with per-call options.
@@ -1866,9 +1904,11 @@ impl Client {
     ///
     /// The hook is called with each [`Event`] of this client's calls: one
     /// per HTTP attempt and one when the call ends, on the thread making
-    /// the call, so from many threads at once when the client is shared
-    /// (hence `Send + Sync`). It may log, count, block (that delays only its
-    /// own call) and make library calls, which deliver no events. The
+    /// the call (for an asynchronous call, the client's engine thread), so
+    /// from many threads at once when the client is shared (hence
+    /// `Send + Sync`). It may log, count, block (that delays only its
+    /// own call; on the engine thread, all of the client's asynchronous
+    /// calls) and make library calls, which deliver no events. The
     /// `Event` is borrowed for the hook's duration only.
     ///
     /// A panic in the hook does not cross into C: it is caught (the panic
@@ -1941,9 +1981,31 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        // SAFETY: owned, and `&mut self` means no call is running. The
-        // hook's state is dropped after this, when no hook runs any more.
-        unsafe { sys::kasko_client_free(self.handle.as_ptr()) }
+        // Asynchronous calls still in flight end cancelled: kasko_client_free
+        // runs their callbacks, which touch only their own CallFuture state,
+        // before it returns. No CallFuture cancels through the handle from
+        // here on (Liveness).
+        let inside_own_callback = asynchronous::completing(self.handle);
+        // SAFETY: owned, and `&mut self` means no blocking call is running;
+        // `free` keeps the futures' kasko_call_cancel out meanwhile.
+        self.live
+            .free(|handle| unsafe { sys::kasko_client_free(handle) });
+        if inside_own_callback {
+            // Dropped inside one of this client's own completions (a waker
+            // that dropped it): kasko_client_free returned at once, and the
+            // other calls' callbacks, with their events, run after this one
+            // returns. The hook must outlive them: it is leaked.
+            if let Some(state) = self
+                .hook
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+            {
+                std::mem::forget(state);
+            }
+        }
+        // Otherwise the hook's state is dropped after this, when no hook
+        // runs any more.
     }
 }
 
@@ -2131,6 +2193,9 @@ mod tests {
         check::<CallOptions>();
         check::<PaymentRequest>();
         check::<Config>();
+        check::<CallFuture<Answer>>();
+        check::<CallFuture<String>>();
+        check::<CallFuture<Offer>>();
     }
 }
 
