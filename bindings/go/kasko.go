@@ -181,6 +181,7 @@ static kasko_status kasko_go_webhook_verify(const char *secret, const char *payl
 import "C"
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -279,6 +280,7 @@ type Error struct {
 	JSON string
 
 	totalTime time.Duration
+	cause     error // the context's error, for a call its context ended
 }
 
 // TotalTime is the failed call's wall time (kasko_result_total_time_us,
@@ -289,7 +291,17 @@ func (e *Error) TotalTime() time.Duration {
 }
 
 func (e *Error) Error() string {
+	if e.cause != nil {
+		return e.Status.String() + ": " + e.Message + " (" + e.cause.Error() + ")"
+	}
 	return e.Status.String() + ": " + e.Message
+}
+
+// Unwrap is the context's error (context.Canceled, context.DeadlineExceeded)
+// when the call ended StatusCancelled because its context was done, so that
+// errors.Is(err, context.Canceled) holds; nil otherwise.
+func (e *Error) Unwrap() error {
+	return e.cause
 }
 
 // goString copies a C string the result owns; "" for NULL.
@@ -876,6 +888,12 @@ func (c *Client) lockForCall() (unlock func()) {
 	return c.mu.RUnlock
 }
 
+// insideHook is whether this goroutine is running an event hook (of any
+// client): then it may be on a client's engine thread.
+func insideHook() bool {
+	return C.kasko_go_inside_hook_of() != 0
+}
+
 // NewClient creates a client from the C API's JSON configuration
 // ("public_key", "secret_key", "base_url", "timeout_ms", ...; see
 // kasko_client_new_v2). A bad configuration is an *Error with
@@ -934,10 +952,18 @@ func adopt(status C.kasko_status, handle *C.kasko_client, refusal *C.kasko_resul
 	return c, nil
 }
 
-// Close frees the client. It waits for calls in progress to return; later
-// calls fail with StatusInvalidArgument. Closing twice is harmless.
-// Payments already returned stay readable.
+// Close frees the client (kasko_client_free). Calls in flight end at once
+// with an *Error with StatusCancelled (its Outcome says whether the request
+// may have been sent: OutcomeUnknown after a create means the payment may
+// exist) and return once Close has; a call made from inside an event hook
+// (a blocking one) is waited for. Later calls fail with
+// StatusInvalidArgument. Closing twice is harmless. Payments already
+// returned stay readable. Called from inside one of the client's own event
+// hooks it closes nothing and is an *Error with StatusInvalidArgument.
 func (c *Client) Close() error {
+	if uint64(C.kasko_go_inside_hook_of()) == c.id {
+		return newError(StatusInvalidArgument, "Close called from inside the client's own event hook")
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.handle != nil {
@@ -952,9 +978,25 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// CreatePayment creates a payment (kasko_payment_create_v2). Errors are
-// *Error; an invalid option is one too (StatusInvalidArgument, nothing sent).
+// CreatePayment creates a payment: CreatePaymentContext with
+// context.Background().
 func (c *Client) CreatePayment(request PaymentRequest, options ...CallOption) (*Payment, error) {
+	return c.CreatePaymentContext(context.Background(), request, options...)
+}
+
+// CreatePaymentContext creates a payment (kasko_payment_create_async, the
+// result of kasko_payment_create_v2 without holding an OS thread while the
+// call is in flight). Errors are *Error; an invalid option is one too
+// (StatusInvalidArgument, nothing sent).
+//
+// When ctx is done before the answer, the call is cancelled
+// (kasko_call_cancel) and the error is an *Error with StatusCancelled that
+// wraps ctx.Err() (errors.Is(err, context.Canceled) or
+// context.DeadlineExceeded): its Outcome is OutcomeUnknown when the request
+// may have been sent (the payment may exist: ResolvePayment tells), else
+// OutcomeNotSent. A call that finished first returns its own result. A ctx
+// already done makes no call (StatusCancelled, OutcomeNotSent).
+func (c *Client) CreatePaymentContext(ctx context.Context, request PaymentRequest, options ...CallOption) (*Payment, error) {
 	fields, err := cStrings(
 		[]string{request.Token, request.Provider, request.Method, request.PolicyID},
 		[]string{`payment request field "token"`, `payment request field "provider"`,
@@ -968,16 +1010,22 @@ func (c *Client) CreatePayment(request PaymentRequest, options ...CallOption) (*
 		return nil, err
 	}
 	defer C.kasko_call_options_free(native)
-	defer c.lockForCall()()
-	var out *C.kasko_result
-	// A closed client passes NULL: the library refuses it.
-	status := C.kasko_payment_create_v2(c.handle, fields[0], fields[1], fields[2], fields[3], native, &out)
-	return finish(status, out)
+	return c.call(ctx, paymentCreateSubmit(fields[0], fields[1], fields[2], fields[3], native),
+		func(h *C.kasko_client, out **C.kasko_result) C.kasko_status {
+			return C.kasko_payment_create_v2(h, fields[0], fields[1], fields[2], fields[3], native, out)
+		})
 }
 
-// GetPayment views a payment (kasko_payment_get_v2). Errors are *Error; an
-// invalid option is one too (StatusInvalidArgument, nothing sent).
+// GetPayment views a payment: GetPaymentContext with context.Background().
 func (c *Client) GetPayment(paymentID string, options ...CallOption) (*Payment, error) {
+	return c.GetPaymentContext(context.Background(), paymentID, options...)
+}
+
+// GetPaymentContext views a payment (kasko_payment_get_async: the result of
+// kasko_payment_get_v2, holding no OS thread while in flight). Errors are
+// *Error; an invalid option is one too (StatusInvalidArgument, nothing
+// sent). ctx is honoured as by CreatePaymentContext.
+func (c *Client) GetPaymentContext(ctx context.Context, paymentID string, options ...CallOption) (*Payment, error) {
 	id, err := cString(paymentID, "payment id")
 	if err != nil {
 		return nil, err
@@ -988,10 +1036,10 @@ func (c *Client) GetPayment(paymentID string, options ...CallOption) (*Payment, 
 		return nil, err
 	}
 	defer C.kasko_call_options_free(native)
-	defer c.lockForCall()()
-	var out *C.kasko_result
-	status := C.kasko_payment_get_v2(c.handle, id, native, &out)
-	return finish(status, out)
+	return c.call(ctx, paymentGetSubmit(id, native),
+		func(h *C.kasko_client, out **C.kasko_result) C.kasko_status {
+			return C.kasko_payment_get_v2(h, id, native, out)
+		})
 }
 
 // ---- the event hook (libkasko 1.2) ----------------------------------------------
