@@ -32,6 +32,16 @@
 // GetPolicy (Payment.ETag, Payment.LastModified) and ResolvePayment, the
 // way out of an outcome-unknown CreatePayment without a second payment.
 //
+// With libkasko 1.4 the calls are made over the asynchronous C API
+// (kasko_*_async, async.go): a goroutine waiting for an answer is parked on
+// a channel, holding no OS thread, and the call completes through a
+// callback on the client's engine thread. Every call has a Context form
+// (GetPaymentContext, ...): when its context is done the call is cancelled
+// (kasko_call_cancel) and its *Error, StatusCancelled, wraps ctx.Err().
+// Close ends the calls in flight, StatusCancelled. ResolvePayment, which
+// has no asynchronous form in the C API, and calls made from inside an
+// event hook stay blocking.
+//
 // Building needs kasko.h and libkasko.so of 1.1 or later: with libkasko-dev
 // (or make install) they are where the C compiler looks; for a libkasko
 // build tree set CGO_CFLAGS=-I$TREE/include and CGO_LDFLAGS=-L$TREE/build
@@ -875,11 +885,13 @@ type Client struct {
 // clientIDs numbers the clients from 1 (0 is "no client").
 var clientIDs atomic.Uint64
 
-// lockForCall holds the client for a call, so that Close waits for it. A
-// call made from inside this client's own event hook is already inside a
-// call holding it (the one that delivered the event), and a second shared
-// hold would deadlock against a waiting Close (sync.RWMutex forbids
-// recursive read locking): it holds nothing more.
+// lockForCall holds the client for a blocking call, so that Close waits for
+// it. A call made from inside this client's own event hook may be inside a
+// call holding it (a blocking one that delivered the event), and a second
+// shared hold would deadlock against a waiting Close (sync.RWMutex forbids
+// recursive read locking): it holds nothing more. (A hook of an
+// asynchronous call runs on the engine thread, which Close's
+// kasko_client_free waits for: the call made there ends first.)
 func (c *Client) lockForCall() (unlock func()) {
 	if uint64(C.kasko_go_inside_hook_of()) == c.id {
 		return func() {}
@@ -1152,10 +1164,16 @@ func deliverEvent(event *C.kasko_result, handle uintptr) {
 // SetEventHook sets the client's event hook (kasko_client_set_event_hook,
 // libkasko 1.2), replacing the one before; nil clears it. The hook is
 // called with each event of the client's calls: one per HTTP attempt and
-// one when the call ends (see Event), on the goroutine making the call, so
-// from many goroutines at once when the client is shared: it must be safe
-// for concurrent use. It may log, count, block (that delays only its own
-// call) and make library calls, which deliver no events.
+// one when the call ends (see Event), before the call returns. With
+// libkasko 1.4 the calls are asynchronous and their hook runs on the
+// client's engine thread, one event at a time: while it runs, none of the
+// client's calls progresses, so keep it short (blocking in it delays every
+// call of the client). It must still be safe for concurrent use: the hooks
+// of several clients, and of the blocking calls (ResolvePayment, calls made
+// inside a hook, libkasko 1.3), run on the calling goroutines. It may log,
+// count, block and make library calls (made blocking there, whatever their
+// context: a call waiting on the engine thread for its own callback would
+// never end), which deliver no events.
 //
 // A panic in the hook is recovered (the call goes on and returns its own
 // result) and counted by EventHookPanics. The hook must not call
@@ -1169,7 +1187,8 @@ func deliverEvent(event *C.kasko_result, handle uintptr) {
 //
 // It fails with an *Error with StatusInvalidArgument, changing nothing,
 // when called from inside an event hook (it would wait for itself), on a
-// closed client, and with a library older than 1.2.
+// closed client, and with a library older than 1.2. Close, too, is refused
+// from inside the client's own hook.
 func (c *Client) SetEventHook(hook func(Event)) error {
 	if C.kasko_go_inside_hook_of() != 0 {
 		return newError(StatusInvalidArgument, "SetEventHook called from inside an event hook")
