@@ -233,8 +233,8 @@ func (c *Client) callBlocking(blocking blockingFunc) (*Payment, error) {
 // cancelCall asks the library to end call id (kasko_call_cancel). A closed
 // client has already ended it.
 func (c *Client) cancelCall(id C.uint64_t) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	c.freeing.RLock()
+	defer c.freeing.RUnlock()
 	if c.handle != nil {
 		// KASKO_ERR_INVALID_ARGUMENT only for an id the client never gave:
 		// not this one. The callback says what became of the call.

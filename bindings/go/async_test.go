@@ -401,6 +401,61 @@ func TestAsyncCloseEndsTheCallsInFlight(t *testing.T) {
 	refusedBeforeIO(t, err, "after Close")
 }
 
+// A cancellation does not wait for a Close that waits for a blocking call
+// (ResolvePayment, held by the sandbox): the call ends at once, and Close
+// once the blocking call has.
+func TestAsyncCancelWhileCloseWaitsForABlockingCall(t *testing.T) {
+	client, err := kasko.NewClientWithConfig(sandboxConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	id := newPayment(t, client)
+	holdCalls(t, id, 5000)
+	o := newOffer(t)
+	armRouteFault(t, o.PolicyID, "policy_view", `{"delay_ms":1500}`, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	viewed := make(chan error, 1)
+	go func() {
+		_, err := client.GetPaymentContext(ctx, id)
+		viewed <- err
+	}()
+	seen(t, id, 1)
+	resolved := make(chan error, 1)
+	go func() {
+		_, err := client.ResolvePayment(request(o, "invoice"))
+		resolved <- err
+	}()
+	seen(t, o.PolicyID, 1) // the resolution's view, held
+	closed := make(chan struct{})
+	go func() {
+		client.Close() // waits for ResolvePayment
+		close(closed)
+	}()
+	time.Sleep(100 * time.Millisecond) // Close is waiting by now
+	cancelledAt := time.Now()
+	cancel()
+	select {
+	case err := <-viewed:
+		cancelled(t, err, kasko.OutcomeUnknown, context.Canceled)
+		if took := time.Since(cancelledAt); took > time.Second {
+			t.Errorf("returned %v after the cancellation", took)
+		}
+	case <-time.After(4 * time.Second):
+		t.Fatal("the cancellation waited for Close")
+	}
+	select {
+	case <-closed:
+		t.Error("Close did not wait for the blocking ResolvePayment")
+	default:
+	}
+	if err := <-resolved; err != nil {
+		t.Errorf("ResolvePayment: %v", err)
+	}
+	<-closed
+}
+
 // A goroutine waiting for its call keeps the client alive: the client's
 // finalizer (Close) would cancel the call.
 func TestAsyncCallKeepsItsClientFromTheFinalizer(t *testing.T) {

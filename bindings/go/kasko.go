@@ -872,9 +872,13 @@ func intOr(n *int) int {
 // Client is a client of the KASKO Payments API, owning one kasko_client.
 // It may be used from many goroutines at once.
 type Client struct {
-	mu     sync.RWMutex // held shared by calls and SetEventHook, exclusively by Close
-	handle *C.kasko_client
-	id     uint64 // never changes; names the client to its hooks' thread-local mark
+	mu sync.RWMutex // held shared by calls and SetEventHook, exclusively by Close
+	// freeing is held exclusively by Close (inside mu) around
+	// kasko_client_free only, shared by a cancellation: a cancel never
+	// overlaps the free, nor waits for a Close that waits for blocking calls.
+	freeing sync.RWMutex
+	handle  *C.kasko_client
+	id      uint64 // never changes; names the client to its hooks' thread-local mark
 
 	hookMu     sync.Mutex       // orders SetEventHook calls (inside mu)
 	hookHandle cgo.Handle       // the installed hook's *hookState; 0 if none
@@ -979,8 +983,10 @@ func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.handle != nil {
+		c.freeing.Lock()
 		C.kasko_client_free(c.handle)
 		c.handle = nil
+		c.freeing.Unlock()
 		runtime.SetFinalizer(c, nil)
 		// No hook runs any more: let go of it.
 		c.hookMu.Lock()
