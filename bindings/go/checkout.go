@@ -59,6 +59,7 @@ static const char *kasko_go_last_modified(const kasko_result *r) { (void)r; retu
 import "C"
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"unsafe"
@@ -174,8 +175,11 @@ type PaymentResolution struct {
 
 type oneStringCall func(*C.kasko_client, *C.char, *C.kasko_call_options, **C.kasko_result) C.kasko_status
 
-// callOne makes a _v2 call taking one string (a request body or a policy id).
-func (c *Client) callOne(call oneStringCall, argument, name string, options []CallOption) (*Payment, error) {
+// callOne makes a call taking one string (a request body or a policy id):
+// submitted by async (kasko_*_async), or made by blocking (its _v2 call)
+// where an asynchronous call cannot be made (Client.call).
+func (c *Client) callOne(ctx context.Context, async func(*C.char, *C.kasko_call_options) submitFunc,
+	blocking oneStringCall, argument, name string, options []CallOption) (*Payment, error) {
 	if C.KASKO_GO_HAS_CHECKOUT == 0 {
 		return nil, newError(StatusInternal, "the checkout calls need kasko.h and libkasko 1.3 or later")
 	}
@@ -189,11 +193,9 @@ func (c *Client) callOne(call oneStringCall, argument, name string, options []Ca
 		return nil, err
 	}
 	defer C.kasko_call_options_free(native)
-	defer c.lockForCall()()
-	var out *C.kasko_result
-	// A closed client passes NULL: the library refuses it.
-	status := call(c.handle, text, native, &out)
-	return finish(status, out)
+	return c.call(ctx, async(text, native), func(h *C.kasko_client, out **C.kasko_result) C.kasko_status {
+		return blocking(h, text, native, out)
+	})
 }
 
 func str(p *Payment, name string) string {
@@ -201,12 +203,20 @@ func str(p *Payment, name string) string {
 	return value
 }
 
-// CreateQuote prices an insurance (kasko_quote_create_v2, POST /quotes).
-// requestJSON is a JSON object with "item_id", "subscription_plan_id",
-// "integration_id" and the object "data". Errors are *Error; a 400's
-// "errors" array is in the error's JSON.
+// CreateQuote prices an insurance: CreateQuoteContext with
+// context.Background().
 func (c *Client) CreateQuote(requestJSON string, options ...CallOption) (*Quote, error) {
-	p, err := c.callOne(func(h *C.kasko_client, s *C.char, o *C.kasko_call_options, r **C.kasko_result) C.kasko_status {
+	return c.CreateQuoteContext(context.Background(), requestJSON, options...)
+}
+
+// CreateQuoteContext prices an insurance (kasko_quote_create_async: the
+// result of kasko_quote_create_v2, POST /quotes, holding no OS thread while
+// in flight). requestJSON is a JSON object with "item_id",
+// "subscription_plan_id", "integration_id" and the object "data". Errors
+// are *Error; a 400's "errors" array is in the error's JSON. ctx is
+// honoured as by CreatePaymentContext.
+func (c *Client) CreateQuoteContext(ctx context.Context, requestJSON string, options ...CallOption) (*Quote, error) {
+	p, err := c.callOne(ctx, quoteCreateSubmit, func(h *C.kasko_client, s *C.char, o *C.kasko_call_options, r **C.kasko_result) C.kasko_status {
 		return C.kasko_go_quote_create(h, s, o, r)
 	}, requestJSON, "quote request", options)
 	if err != nil {
@@ -216,13 +226,20 @@ func (c *Client) CreateQuote(requestJSON string, options ...CallOption) (*Quote,
 	return &Quote{Token: str(p, "token"), GrossPaymentAmount: amount, Payment: p}, nil
 }
 
-// CreateOffer makes an offer, an unpaid policy (kasko_offer_create_v2, POST
-// /policies). requestJSON is a JSON object with "quote_token",
-// "first_name", "last_name", "email", "language" and optionally "data" and
-// "metadata". Sent at most once (an offer made by a call whose outcome is
-// unknown is harmless). Errors are *Error.
+// CreateOffer makes an offer: CreateOfferContext with context.Background().
 func (c *Client) CreateOffer(requestJSON string, options ...CallOption) (*Offer, error) {
-	p, err := c.callOne(func(h *C.kasko_client, s *C.char, o *C.kasko_call_options, r **C.kasko_result) C.kasko_status {
+	return c.CreateOfferContext(context.Background(), requestJSON, options...)
+}
+
+// CreateOfferContext makes an offer, an unpaid policy
+// (kasko_offer_create_async: the result of kasko_offer_create_v2, POST
+// /policies, holding no OS thread while in flight). requestJSON is a JSON
+// object with "quote_token", "first_name", "last_name", "email", "language"
+// and optionally "data" and "metadata". Sent at most once (an offer made by
+// a call whose outcome is unknown is harmless). Errors are *Error. ctx is
+// honoured as by CreatePaymentContext.
+func (c *Client) CreateOfferContext(ctx context.Context, requestJSON string, options ...CallOption) (*Offer, error) {
+	p, err := c.callOne(ctx, offerCreateSubmit, func(h *C.kasko_client, s *C.char, o *C.kasko_call_options, r **C.kasko_result) C.kasko_status {
 		return C.kasko_go_offer_create(h, s, o, r)
 	}, requestJSON, "offer request", options)
 	if err != nil {
@@ -231,10 +248,18 @@ func (c *Client) CreateOffer(requestJSON string, options ...CallOption) (*Offer,
 	return offerOf(p), nil
 }
 
-// GetOffer views an offer (kasko_offer_get_v2, GET /offers/{id}; needs the
-// secret key): its Status and, once payable, its PaymentToken. Errors are *Error.
+// GetOffer views an offer: GetOfferContext with context.Background().
 func (c *Client) GetOffer(policyID string, options ...CallOption) (*Offer, error) {
-	p, err := c.callOne(func(h *C.kasko_client, s *C.char, o *C.kasko_call_options, r **C.kasko_result) C.kasko_status {
+	return c.GetOfferContext(context.Background(), policyID, options...)
+}
+
+// GetOfferContext views an offer (kasko_offer_get_async: the result of
+// kasko_offer_get_v2, GET /offers/{id}, holding no OS thread while in
+// flight; needs the secret key): its Status and, once payable, its
+// PaymentToken. Errors are *Error. ctx is honoured as by
+// CreatePaymentContext.
+func (c *Client) GetOfferContext(ctx context.Context, policyID string, options ...CallOption) (*Offer, error) {
+	p, err := c.callOne(ctx, offerGetSubmit, func(h *C.kasko_client, s *C.char, o *C.kasko_call_options, r **C.kasko_result) C.kasko_status {
 		return C.kasko_go_offer_get(h, s, o, r)
 	}, policyID, "policy id", options)
 	if err != nil {
@@ -248,11 +273,18 @@ func offerOf(p *Payment) *Offer {
 		InsurerPolicyID: str(p, "insurer_policy_id"), Payment: p}
 }
 
-// GetPolicy views a policy (kasko_policy_get_v2, GET /policies/{id}; needs
-// the secret key), with the response's ETag() and LastModified(). Errors
-// are *Error.
+// GetPolicy views a policy: GetPolicyContext with context.Background().
 func (c *Client) GetPolicy(policyID string, options ...CallOption) (*Policy, error) {
-	p, err := c.callOne(func(h *C.kasko_client, s *C.char, o *C.kasko_call_options, r **C.kasko_result) C.kasko_status {
+	return c.GetPolicyContext(context.Background(), policyID, options...)
+}
+
+// GetPolicyContext views a policy (kasko_policy_get_async: the result of
+// kasko_policy_get_v2, GET /policies/{id}, holding no OS thread while in
+// flight; needs the secret key), with the response's ETag() and
+// LastModified(). Errors are *Error. ctx is honoured as by
+// CreatePaymentContext.
+func (c *Client) GetPolicyContext(ctx context.Context, policyID string, options ...CallOption) (*Policy, error) {
+	p, err := c.callOne(ctx, policyGetSubmit, func(h *C.kasko_client, s *C.char, o *C.kasko_call_options, r **C.kasko_result) C.kasko_status {
 		return C.kasko_go_policy_get(h, s, o, r)
 	}, policyID, "policy id", options)
 	if err != nil {
@@ -266,7 +298,9 @@ func (c *Client) GetPolicy(policyID string, options ...CallOption) (*Policy, err
 // the same request. It views the policy and, unless it is paid, sends the
 // identical create once, whose refusals say what the lost one did. An
 // error (*Error) means nothing was settled (the view or the repeated create
-// got no usable answer): resolving again later stays safe.
+// got no usable answer): resolving again later stays safe. The C API has no
+// asynchronous form of it: it is a blocking call, holding an OS thread
+// while it runs, and Close waits for it.
 func (c *Client) ResolvePayment(request PaymentRequest, options ...CallOption) (*PaymentResolution, error) {
 	if C.KASKO_GO_HAS_CHECKOUT == 0 {
 		return nil, newError(StatusInternal, "ResolvePayment needs kasko.h and libkasko 1.3 or later")

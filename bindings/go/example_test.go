@@ -1,6 +1,7 @@
 package kasko_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log"
@@ -46,7 +47,8 @@ func ExampleClient_SetEventHook() {
 		log.Fatal(err)
 	}
 	defer client.Close()
-	// Called on the goroutine of each call, many at once: log is safe for that.
+	// Called on the client's engine thread, before each call returns (and on
+	// the calling goroutines for blocking calls): log is safe for that.
 	err = client.SetEventHook(func(e kasko.Event) {
 		if e.Kind == kasko.EventAttempt {
 			log.Printf("%s %s attempt %d: HTTP %d %v in %v (retry: %v)",
@@ -59,5 +61,27 @@ func ExampleClient_SetEventHook() {
 	payment, err := client.GetPayment("t84223322f013e2287210b6295010fc6d")
 	if err == nil {
 		fmt.Println(payment.RequestID, payment.TotalTime())
+	}
+}
+
+func ExampleClient_GetPaymentContext() {
+	client, err := kasko.NewClientWithConfig(kasko.Config{PublicKey: "pk_test_...", SecretKey: "sk_test_..."})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	// The goroutine waits on a channel, holding no OS thread, until the
+	// answer comes or the deadline passes (then the call is cancelled).
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	payment, err := client.GetPaymentContext(ctx, "t84223322f013e2287210b6295010fc6d")
+	var kerr *kasko.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && errors.As(err, &kerr):
+		fmt.Println("gave up:", kerr.Status, kerr.Outcome) // KASKO_ERR_CANCELLED, and whether it was sent
+	case err != nil:
+		log.Fatal(err)
+	default:
+		fmt.Println(payment.HTTPStatus, payment.RequestID)
 	}
 }

@@ -32,6 +32,16 @@
 // GetPolicy (Payment.ETag, Payment.LastModified) and ResolvePayment, the
 // way out of an outcome-unknown CreatePayment without a second payment.
 //
+// With libkasko 1.4 the calls are made over the asynchronous C API
+// (kasko_*_async, async.go): a goroutine waiting for an answer is parked on
+// a channel, holding no OS thread, and the call completes through a
+// callback on the client's engine thread. Every call has a Context form
+// (GetPaymentContext, ...): when its context is done the call is cancelled
+// (kasko_call_cancel) and its *Error, StatusCancelled, wraps ctx.Err().
+// Close ends the calls in flight, StatusCancelled. ResolvePayment, which
+// has no asynchronous form in the C API, and calls made from inside an
+// event hook stay blocking.
+//
 // Building needs kasko.h and libkasko.so of 1.1 or later: with libkasko-dev
 // (or make install) they are where the C compiler looks; for a libkasko
 // build tree set CGO_CFLAGS=-I$TREE/include and CGO_LDFLAGS=-L$TREE/build
@@ -181,6 +191,7 @@ static kasko_status kasko_go_webhook_verify(const char *secret, const char *payl
 import "C"
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -279,6 +290,7 @@ type Error struct {
 	JSON string
 
 	totalTime time.Duration
+	cause     error // the context's error, for a call its context ended
 }
 
 // TotalTime is the failed call's wall time (kasko_result_total_time_us,
@@ -289,7 +301,17 @@ func (e *Error) TotalTime() time.Duration {
 }
 
 func (e *Error) Error() string {
+	if e.cause != nil {
+		return e.Status.String() + ": " + e.Message + " (" + e.cause.Error() + ")"
+	}
 	return e.Status.String() + ": " + e.Message
+}
+
+// Unwrap is the context's error (context.Canceled, context.DeadlineExceeded)
+// when the call ended StatusCancelled because its context was done, so that
+// errors.Is(err, context.Canceled) holds; nil otherwise.
+func (e *Error) Unwrap() error {
+	return e.cause
 }
 
 // goString copies a C string the result owns; "" for NULL.
@@ -850,9 +872,13 @@ func intOr(n *int) int {
 // Client is a client of the KASKO Payments API, owning one kasko_client.
 // It may be used from many goroutines at once.
 type Client struct {
-	mu     sync.RWMutex // held shared by calls and SetEventHook, exclusively by Close
-	handle *C.kasko_client
-	id     uint64 // never changes; names the client to its hooks' thread-local mark
+	mu sync.RWMutex // held shared by calls and SetEventHook, exclusively by Close
+	// freeing is held exclusively by Close (inside mu) around
+	// kasko_client_free only, shared by a cancellation: a cancel never
+	// overlaps the free, nor waits for a Close that waits for blocking calls.
+	freeing sync.RWMutex
+	handle  *C.kasko_client
+	id      uint64 // never changes; names the client to its hooks' thread-local mark
 
 	hookMu     sync.Mutex       // orders SetEventHook calls (inside mu)
 	hookHandle cgo.Handle       // the installed hook's *hookState; 0 if none
@@ -863,17 +889,25 @@ type Client struct {
 // clientIDs numbers the clients from 1 (0 is "no client").
 var clientIDs atomic.Uint64
 
-// lockForCall holds the client for a call, so that Close waits for it. A
-// call made from inside this client's own event hook is already inside a
-// call holding it (the one that delivered the event), and a second shared
-// hold would deadlock against a waiting Close (sync.RWMutex forbids
-// recursive read locking): it holds nothing more.
+// lockForCall holds the client for a blocking call, so that Close waits for
+// it. A call made from inside this client's own event hook may be inside a
+// call holding it (a blocking one that delivered the event), and a second
+// shared hold would deadlock against a waiting Close (sync.RWMutex forbids
+// recursive read locking): it holds nothing more. (A hook of an
+// asynchronous call runs on the engine thread, which Close's
+// kasko_client_free waits for: the call made there ends first.)
 func (c *Client) lockForCall() (unlock func()) {
 	if uint64(C.kasko_go_inside_hook_of()) == c.id {
 		return func() {}
 	}
 	c.mu.RLock()
 	return c.mu.RUnlock
+}
+
+// insideHook is whether this goroutine is running an event hook (of any
+// client): then it may be on a client's engine thread.
+func insideHook() bool {
+	return C.kasko_go_inside_hook_of() != 0
 }
 
 // NewClient creates a client from the C API's JSON configuration
@@ -934,15 +968,25 @@ func adopt(status C.kasko_status, handle *C.kasko_client, refusal *C.kasko_resul
 	return c, nil
 }
 
-// Close frees the client. It waits for calls in progress to return; later
-// calls fail with StatusInvalidArgument. Closing twice is harmless.
-// Payments already returned stay readable.
+// Close frees the client (kasko_client_free). Calls in flight end at once
+// with an *Error with StatusCancelled (its Outcome says whether the request
+// may have been sent: OutcomeUnknown after a create means the payment may
+// exist) and return once Close has; a call made from inside an event hook
+// (a blocking one) is waited for. Later calls fail with
+// StatusInvalidArgument. Closing twice is harmless. Payments already
+// returned stay readable. Called from inside one of the client's own event
+// hooks it closes nothing and is an *Error with StatusInvalidArgument.
 func (c *Client) Close() error {
+	if uint64(C.kasko_go_inside_hook_of()) == c.id {
+		return newError(StatusInvalidArgument, "Close called from inside the client's own event hook")
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.handle != nil {
+		c.freeing.Lock()
 		C.kasko_client_free(c.handle)
 		c.handle = nil
+		c.freeing.Unlock()
 		runtime.SetFinalizer(c, nil)
 		// No hook runs any more: let go of it.
 		c.hookMu.Lock()
@@ -952,9 +996,25 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// CreatePayment creates a payment (kasko_payment_create_v2). Errors are
-// *Error; an invalid option is one too (StatusInvalidArgument, nothing sent).
+// CreatePayment creates a payment: CreatePaymentContext with
+// context.Background().
 func (c *Client) CreatePayment(request PaymentRequest, options ...CallOption) (*Payment, error) {
+	return c.CreatePaymentContext(context.Background(), request, options...)
+}
+
+// CreatePaymentContext creates a payment (kasko_payment_create_async, the
+// result of kasko_payment_create_v2 without holding an OS thread while the
+// call is in flight). Errors are *Error; an invalid option is one too
+// (StatusInvalidArgument, nothing sent).
+//
+// When ctx is done before the answer, the call is cancelled
+// (kasko_call_cancel) and the error is an *Error with StatusCancelled that
+// wraps ctx.Err() (errors.Is(err, context.Canceled) or
+// context.DeadlineExceeded): its Outcome is OutcomeUnknown when the request
+// may have been sent (the payment may exist: ResolvePayment tells), else
+// OutcomeNotSent. A call that finished first returns its own result. A ctx
+// already done makes no call (StatusCancelled, OutcomeNotSent).
+func (c *Client) CreatePaymentContext(ctx context.Context, request PaymentRequest, options ...CallOption) (*Payment, error) {
 	fields, err := cStrings(
 		[]string{request.Token, request.Provider, request.Method, request.PolicyID},
 		[]string{`payment request field "token"`, `payment request field "provider"`,
@@ -968,16 +1028,22 @@ func (c *Client) CreatePayment(request PaymentRequest, options ...CallOption) (*
 		return nil, err
 	}
 	defer C.kasko_call_options_free(native)
-	defer c.lockForCall()()
-	var out *C.kasko_result
-	// A closed client passes NULL: the library refuses it.
-	status := C.kasko_payment_create_v2(c.handle, fields[0], fields[1], fields[2], fields[3], native, &out)
-	return finish(status, out)
+	return c.call(ctx, paymentCreateSubmit(fields[0], fields[1], fields[2], fields[3], native),
+		func(h *C.kasko_client, out **C.kasko_result) C.kasko_status {
+			return C.kasko_payment_create_v2(h, fields[0], fields[1], fields[2], fields[3], native, out)
+		})
 }
 
-// GetPayment views a payment (kasko_payment_get_v2). Errors are *Error; an
-// invalid option is one too (StatusInvalidArgument, nothing sent).
+// GetPayment views a payment: GetPaymentContext with context.Background().
 func (c *Client) GetPayment(paymentID string, options ...CallOption) (*Payment, error) {
+	return c.GetPaymentContext(context.Background(), paymentID, options...)
+}
+
+// GetPaymentContext views a payment (kasko_payment_get_async: the result of
+// kasko_payment_get_v2, holding no OS thread while in flight). Errors are
+// *Error; an invalid option is one too (StatusInvalidArgument, nothing
+// sent). ctx is honoured as by CreatePaymentContext.
+func (c *Client) GetPaymentContext(ctx context.Context, paymentID string, options ...CallOption) (*Payment, error) {
 	id, err := cString(paymentID, "payment id")
 	if err != nil {
 		return nil, err
@@ -988,10 +1054,10 @@ func (c *Client) GetPayment(paymentID string, options ...CallOption) (*Payment, 
 		return nil, err
 	}
 	defer C.kasko_call_options_free(native)
-	defer c.lockForCall()()
-	var out *C.kasko_result
-	status := C.kasko_payment_get_v2(c.handle, id, native, &out)
-	return finish(status, out)
+	return c.call(ctx, paymentGetSubmit(id, native),
+		func(h *C.kasko_client, out **C.kasko_result) C.kasko_status {
+			return C.kasko_payment_get_v2(h, id, native, out)
+		})
 }
 
 // ---- the event hook (libkasko 1.2) ----------------------------------------------
@@ -1104,10 +1170,16 @@ func deliverEvent(event *C.kasko_result, handle uintptr) {
 // SetEventHook sets the client's event hook (kasko_client_set_event_hook,
 // libkasko 1.2), replacing the one before; nil clears it. The hook is
 // called with each event of the client's calls: one per HTTP attempt and
-// one when the call ends (see Event), on the goroutine making the call, so
-// from many goroutines at once when the client is shared: it must be safe
-// for concurrent use. It may log, count, block (that delays only its own
-// call) and make library calls, which deliver no events.
+// one when the call ends (see Event), before the call returns. With
+// libkasko 1.4 the calls are asynchronous and their hook runs on the
+// client's engine thread, one event at a time: while it runs, none of the
+// client's calls progresses, so keep it short (blocking in it delays every
+// call of the client). It must still be safe for concurrent use: the hooks
+// of several clients, and of the blocking calls (ResolvePayment, calls made
+// inside a hook, libkasko 1.3), run on the calling goroutines. It may log,
+// count, block and make library calls (made blocking there, whatever their
+// context: a call waiting on the engine thread for its own callback would
+// never end), which deliver no events.
 //
 // A panic in the hook is recovered (the call goes on and returns its own
 // result) and counted by EventHookPanics. The hook must not call
@@ -1121,7 +1193,8 @@ func deliverEvent(event *C.kasko_result, handle uintptr) {
 //
 // It fails with an *Error with StatusInvalidArgument, changing nothing,
 // when called from inside an event hook (it would wait for itself), on a
-// closed client, and with a library older than 1.2.
+// closed client, and with a library older than 1.2. Close, too, is refused
+// from inside the client's own hook.
 func (c *Client) SetEventHook(hook func(Event)) error {
 	if C.kasko_go_inside_hook_of() != 0 {
 		return newError(StatusInvalidArgument, "SetEventHook called from inside an event hook")
