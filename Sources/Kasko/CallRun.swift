@@ -67,6 +67,7 @@ struct CallRun {
     fileprivate var deliveredRequestID: String?
     fileprivate var callTime: Int64 = 0
 
+    @inline(__always)
     fileprivate init(_ prepared: PreparedCall, observing: Bool) {
         request = prepared.request
         pathPrefix = prepared.pathPrefix
@@ -88,6 +89,7 @@ extension KaskoClient {
     /// hook as a call end). With an event hook set (and this thread not
     /// inside one), each attempt and the call's end are reported to it;
     /// without one, the only cost is `observing`'s atomic load.
+    @inline(__always)
     func startRun(_ prepared: PreparedCall, options: CallOptions?) -> Result<CallRun, KaskoError> {
         var prepared = prepared
         let observing = eventHooks.observing

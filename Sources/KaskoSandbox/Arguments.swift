@@ -13,7 +13,7 @@ package enum ParsedArguments: Equatable, Sendable {
     /// Printed by --help. The man page and scripts/sandbox-smoke check it.
     package static let usage = """
         Usage: kasko-sandbox [--host HOST] [--port N] [--public-key KEY] [--secret-key KEY]
-                             [--policy-delay-ms N]
+                             [--policy-delay-ms N] [--response-delay-ms N]
                              [--webhook-url URL --webhook-secret SECRET
                               [--webhook-backoff-ms N] [--webhook-attempts N]]
                              [--faults [--random-faults P]] [--help]
@@ -32,6 +32,10 @@ package enum ParsedArguments: Equatable, Sendable {
           --policy-delay-ms N
                              how long a paid policy stays "pending" before it is
                              created (0 to 600000, default 200)
+          --response-delay-ms N
+                             answer every API request N ms after carrying it out,
+                             on a timer: a server with a fixed latency, for load
+                             tests (0 to 60000, default 0)
           --webhook-url URL  send policy.created webhooks to this http:// URL
                              (https:// is accepted but cannot be delivered)
           --webhook-secret SECRET
@@ -104,7 +108,7 @@ package enum ParsedArguments: Equatable, Sendable {
         """
 
     static let valueOptions: Set<String> = [
-        "--host", "--port", "--public-key", "--secret-key", "--random-faults", "--policy-delay-ms",
+        "--host", "--port", "--public-key", "--secret-key", "--random-faults", "--policy-delay-ms", "--response-delay-ms",
         "--webhook-url", "--webhook-secret", "--webhook-backoff-ms", "--webhook-attempts",
     ]
 
@@ -178,6 +182,11 @@ package enum ParsedArguments: Equatable, Sendable {
                     return .invalid("--policy-delay-ms must be an integer from 0 to 600000")
                 }
                 config.policyDelayMs = delay
+            case "--response-delay-ms":
+                guard let delay = Int(value), (0...60_000).contains(delay) else {
+                    return .invalid("--response-delay-ms must be an integer from 0 to 60000")
+                }
+                config.responseDelayMs = delay
             case "--webhook-url":
                 // The URL is not echoed either: it may carry a token in its query.
                 guard let target = WebhookTarget.parse(value) else {

@@ -22,6 +22,9 @@ package struct SandboxConfig: Sendable, Equatable {
     /// --policy-delay-ms: how long a paid policy stays "pending" before it
     /// is created (KASKO creates policies asynchronously).
     package var policyDelayMs = 200
+    /// --response-delay-ms: every API answer waits this long after the
+    /// request was carried out (a fixed latency, for load tests).
+    package var responseDelayMs = 0
 
     package init() {}
 

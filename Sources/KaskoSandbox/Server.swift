@@ -181,11 +181,25 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                                  context: context)
                 return
             }
-            let response = router.handle(request, baseURL: baseURL, rng: &rng)
-            respond(context: context, version: head.version, status: response.status, body: response.body,
-                    extraHeaders: response.extraHeaders, keepAlive: head.isKeepAlive,
-                    omitBody: head.method == .HEAD)
+            answer(router.handle(request, baseURL: baseURL, rng: &rng), head: head, context: context)
         }
+    }
+
+    /// A handled request's answer: at once, or after --response-delay-ms for
+    /// an API route. The request has been carried out already; only the
+    /// answer waits, on the event loop's timer.
+    private func answer(_ response: SandboxResponse, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let send = {
+            self.respond(context: context, version: head.version, status: response.status, body: response.body,
+                         extraHeaders: response.extraHeaders, keepAlive: head.isKeepAlive,
+                         omitBody: head.method == .HEAD)
+        }
+        let delay = router.config.responseDelayMs
+        guard delay > 0, Router.faultTarget(method: head.method, uri: head.uri).isAPI else {
+            send()
+            return
+        }
+        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delay))) { send() }
     }
 
     private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -371,10 +385,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
 
         guard let fault else {
-            let response = router.handle(request, baseURL: baseURL, rng: &rng)
-            respond(context: context, version: head.version, status: response.status, body: response.body,
-                    extraHeaders: response.extraHeaders, keepAlive: head.isKeepAlive,
-                    omitBody: head.method == .HEAD)
+            answer(router.handle(request, baseURL: baseURL, rng: &rng), head: head, context: context)
             return
         }
         if fault.delayMs > 0 {
