@@ -19,12 +19,12 @@ use std::os::raw::{c_char, c_int, c_long, c_uint, c_void};
 /// `KASKO_VERSION_MAJOR` of the header this module was written from.
 pub const KASKO_VERSION_MAJOR: c_int = 1;
 /// `KASKO_VERSION_MINOR` of the header this module was written from.
-pub const KASKO_VERSION_MINOR: c_int = 3;
+pub const KASKO_VERSION_MINOR: c_int = 4;
 /// `KASKO_VERSION_PATCH` of the header this module was written from.
 pub const KASKO_VERSION_PATCH: c_int = 0;
 /// `KASKO_VERSION_NUMBER`, `MAJOR*1000000 + MINOR*1000 + PATCH`: the oldest
 /// library this module works with ([`kasko_version_number`] is at least this).
-pub const KASKO_VERSION_NUMBER: c_int = 1003000;
+pub const KASKO_VERSION_NUMBER: c_int = 1004000;
 
 /// `kasko_status`: a C enum without negative values, which C compilers
 /// give the type `unsigned int` (as bindgen would declare it).
@@ -122,6 +122,11 @@ pub struct kasko_config {
 /// `kasko_event_hook` (1.2): called with a borrowed event result and the
 /// user data given to [`kasko_client_set_event_hook`]; `None` is NULL.
 pub type kasko_event_hook = Option<unsafe extern "C" fn(event: *const kasko_result, user_data: *mut c_void)>;
+
+/// `kasko_callback` (1.4): an asynchronous call's completion, called once on
+/// the client's engine thread with a result it owns (free it with
+/// [`kasko_result_free`]) and the user data given to the `*_async` call.
+pub type kasko_callback = Option<unsafe extern "C" fn(result: *mut kasko_result, user_data: *mut c_void)>;
 
 extern "C" {
     /// `const char *kasko_version(void)`: static.
@@ -403,4 +408,74 @@ extern "C" {
     /// `const char *kasko_result_last_modified(const kasko_result *)` (1.3): a
     /// policy view's Last-Modified header; NULL otherwise.
     pub fn kasko_result_last_modified(result: *const kasko_result) -> *const c_char;
+
+    /// `kasko_status kasko_payment_create_async(kasko_client *, const char *token,
+    /// const char *provider, const char *method, const char *policy_id,
+    /// const kasko_call_options *, kasko_callback, void *user_data, uint64_t *out_call)`
+    /// (1.4): `kasko_payment_create_v2` without blocking; `callback` gets its
+    /// result later, exactly once, on the client's engine thread.
+    pub fn kasko_payment_create_async(
+        client: *mut kasko_client,
+        token: *const c_char,
+        provider: *const c_char,
+        method: *const c_char,
+        policy_id: *const c_char,
+        options: *const kasko_call_options,
+        callback: kasko_callback,
+        user_data: *mut c_void,
+        out_call: *mut u64,
+    ) -> kasko_status;
+    /// `kasko_status kasko_payment_get_async(kasko_client *, const char *payment_id,
+    /// const kasko_call_options *, kasko_callback, void *, uint64_t *)` (1.4).
+    pub fn kasko_payment_get_async(
+        client: *mut kasko_client,
+        payment_id: *const c_char,
+        options: *const kasko_call_options,
+        callback: kasko_callback,
+        user_data: *mut c_void,
+        out_call: *mut u64,
+    ) -> kasko_status;
+    /// `kasko_status kasko_quote_create_async(kasko_client *, const char *request_json,
+    /// const kasko_call_options *, kasko_callback, void *, uint64_t *)` (1.4).
+    pub fn kasko_quote_create_async(
+        client: *mut kasko_client,
+        request_json: *const c_char,
+        options: *const kasko_call_options,
+        callback: kasko_callback,
+        user_data: *mut c_void,
+        out_call: *mut u64,
+    ) -> kasko_status;
+    /// `kasko_status kasko_offer_create_async(kasko_client *, const char *request_json,
+    /// const kasko_call_options *, kasko_callback, void *, uint64_t *)` (1.4).
+    pub fn kasko_offer_create_async(
+        client: *mut kasko_client,
+        request_json: *const c_char,
+        options: *const kasko_call_options,
+        callback: kasko_callback,
+        user_data: *mut c_void,
+        out_call: *mut u64,
+    ) -> kasko_status;
+    /// `kasko_status kasko_offer_get_async(kasko_client *, const char *policy_id,
+    /// const kasko_call_options *, kasko_callback, void *, uint64_t *)` (1.4).
+    pub fn kasko_offer_get_async(
+        client: *mut kasko_client,
+        policy_id: *const c_char,
+        options: *const kasko_call_options,
+        callback: kasko_callback,
+        user_data: *mut c_void,
+        out_call: *mut u64,
+    ) -> kasko_status;
+    /// `kasko_status kasko_policy_get_async(kasko_client *, const char *policy_id,
+    /// const kasko_call_options *, kasko_callback, void *, uint64_t *)` (1.4).
+    pub fn kasko_policy_get_async(
+        client: *mut kasko_client,
+        policy_id: *const c_char,
+        options: *const kasko_call_options,
+        callback: kasko_callback,
+        user_data: *mut c_void,
+        out_call: *mut u64,
+    ) -> kasko_status;
+    /// `kasko_status kasko_call_cancel(kasko_client *, uint64_t call)` (1.4): asks
+    /// for an asynchronous call's end; its callback says what happened.
+    pub fn kasko_call_cancel(client: *mut kasko_client, call: u64) -> kasko_status;
 }
