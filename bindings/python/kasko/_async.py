@@ -39,6 +39,12 @@ How it is wired, and why it is sound:
   take it. Their futures are settled (``CallCancelledError``) before
   ``aclose()`` returns. At interpreter exit (``atexit``) the clients still
   open are freed while threads can still take the GIL.
+* **Freeing under calls.** ``aclose()`` frees the handle at once, which
+  no call of another thread may be using: the client's ``lock`` is held
+  around every C function given the handle (a submission, a cancel, an
+  event-hook change: none waits for the network) and around the free. No
+  callback takes it (they only touch ``_CALLS`` and the loops), so the
+  free can wait for them.
 * **fork().** The library never runs the parent's callbacks in a child;
   the child forgets the parent's pending calls.
 """
@@ -51,6 +57,7 @@ import ctypes
 import itertools
 import json
 import os
+import threading
 import weakref
 from collections.abc import Mapping
 from types import TracebackType
@@ -76,7 +83,7 @@ from ._client import (
     request_json,
 )
 from ._errors import KaskoError, error_from_result, internal_error, invalid_argument, new_error
-from ._events import EventHook, report
+from ._events import EventHook, inside_hook, report
 from ._lib import CALLBACK, LibKasko, library
 from ._payment import FullPayment, Payment
 
@@ -325,6 +332,8 @@ class AsyncClient:
             proxy=proxy, user_agent=user_agent,
         )
         del secret_key
+        # Held around each use of the handle and its free (see the module's doc).
+        self._lock = threading.Lock()
         _OPEN.add(self)
 
     # -- properties and events ---------------------------------------------------
@@ -357,11 +366,17 @@ class AsyncClient:
     def set_event_hook(self, hook: Optional[EventHook]) -> None:
         """As ``Client.set_event_hook``; for this client's calls the hook is
         called on the library's engine thread."""
-        self._client.set_event_hook(hook)
+        if inside_hook():  # refused before any lock (it would wait for itself)
+            self._client.set_event_hook(hook)
+        with self._lock:
+            self._client.set_event_hook(hook)
 
     def set_event_logging(self, enabled: bool) -> None:
         """As ``Client.set_event_logging``."""
-        self._client.set_event_logging(enabled)
+        if inside_hook():
+            self._client.set_event_logging(enabled)
+        with self._lock:
+            self._client.set_event_logging(enabled)
 
     # -- payments ------------------------------------------------------------------
 
@@ -479,14 +494,15 @@ class AsyncClient:
         """Frees the handle now (the calls in flight are cancelled and called
         back before this returns); whether there was one."""
         _OPEN.discard(self)
-        handle = client_handle(self._client)
-        self._client.close()
-        if handle is None:
-            return False
-        try:
-            handle.free()
-        finally:
-            del handle
+        with self._lock:
+            handle = client_handle(self._client)
+            self._client.close()
+            if handle is None:
+                return False
+            try:
+                handle.free()
+            finally:
+                del handle
         return True
 
     async def __aenter__(self) -> "AsyncClient":
@@ -527,8 +543,7 @@ class AsyncClient:
                 f"libkasko {lib.version()} has no {name} (the asynchronous calls are in "
                 "libkasko 1.4.0 and later): install a newer libkasko"
             )
-        handle = client_handle(self._client)
-        if handle is None:
+        if client_handle(self._client) is None:
             raise invalid_argument("the client is closed")
         loop = asyncio.get_running_loop()
         options = call_options(self._client, timeout_ms, traceparent, tracestate)
@@ -539,13 +554,17 @@ class AsyncClient:
         _CALLS[key] = call
         call_id = ctypes.c_uint64()
         try:
-            status: int = getattr(lib, name)(
-                handle, *fields, options, _CALLBACK, key, ctypes.byref(call_id))
+            with self._lock:
+                handle = client_handle(self._client)
+                if handle is None:  # closed by another thread meanwhile
+                    raise invalid_argument("the client is closed")
+                status: int = getattr(lib, name)(
+                    handle, *fields, options, _CALLBACK, key, ctypes.byref(call_id))
+                del handle
         except BaseException:
             _CALLS.pop(key, None)
             raise
         finally:
-            del handle
             if options is not None:
                 lib.kasko_call_options_free(options)
         if status != lib.OK:
@@ -556,10 +575,11 @@ class AsyncClient:
         except asyncio.CancelledError:
             if future.cancelled():
                 # The task was cancelled while the call was in flight.
-                handle = client_handle(self._client)
-                if handle is not None:  # else aclose() cancelled it already
-                    lib.kasko_call_cancel(handle, call_id.value)
-                    del handle
+                with self._lock:
+                    handle = client_handle(self._client)
+                    if handle is not None:  # else aclose() cancelled it already
+                        lib.kasko_call_cancel(handle, call_id.value)
+                        del handle
             else:
                 # The call had ended, but the task was cancelled before it
                 # could take the answer: it is lost to the task, so a create

@@ -794,3 +794,88 @@ def test_a_child_forgets_the_parents_calls(
             assert (await task).id == payment_id
 
     run(main())
+
+
+@needs_async
+def test_a_call_the_library_refuses_to_take_raises_and_is_forgotten(
+    closed_port: int, public_key: str, secret_key: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """KASKO_ERR_CANCELLED (the client is being freed) and KASKO_ERR_INTERNAL
+    (no engine): no callback comes, so the call is raised and unregistered."""
+    lib = kasko._lib.library()
+    for code, cls in (("KASKO_ERR_CANCELLED", kasko.CallCancelledError),
+                      ("KASKO_ERR_INTERNAL", kasko.InternalError)):
+        monkeypatch.setattr(lib, "kasko_payment_get_async",
+                            lambda *arguments, status=lib.statuses[code]: status)
+
+        async def main() -> None:
+            async with kasko.AsyncClient(public_key, secret_key,
+                                         base_url=f"http://127.0.0.1:{closed_port}") as c:
+                with pytest.raises(cls) as info:
+                    await c.get_payment("t0123")
+                assert info.value.code == code and info.value.outcome == "not_sent"
+                assert "kasko_payment_get_async" in info.value.message
+
+        run(main())
+        assert not _async._CALLS
+
+
+@needs_async
+def test_a_create_answered_just_before_its_task_was_cancelled_is_logged(
+    connect: Callable[..., kasko.AsyncClient], sandbox: Sandbox, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The answer reached the future, but the task was cancelled before it
+    resumed: the payment exists and the task never sees it, so it is logged
+    (with the payment's id)."""
+    offer = sandbox.offer()
+    caplog.set_level(logging.WARNING, logger="kasko")
+    tasks: List["asyncio.Future[Any]"] = []
+    settle = _async._settle
+
+    def settle_then_cancel(call: Any, done: Any) -> None:
+        settle(call, done)
+        for task in tasks:
+            task.cancel()
+
+    monkeypatch.setattr(_async, "_settle", settle_then_cancel)
+
+    async def main() -> None:
+        async with connect() as c:
+            tasks.append(asyncio.ensure_future(c.create_payment(**fields(offer))))
+            with pytest.raises(asyncio.CancelledError):
+                await tasks[0]
+
+    run(main())
+    payments = sandbox.payments_of(offer["policy_id"])
+    assert len(payments) == 1
+    warnings = [r for r in caplog.records if r.name == "kasko" and r.levelno == logging.WARNING]
+    assert len(warnings) == 1, caplog.text
+    message = warnings[0].getMessage()
+    assert offer["policy_id"] in message and payments[0] in message and "succeeded" in message
+    assert getattr(warnings[0], "kasko_outcome") == "succeeded"
+    leaked = shows_secret(caplog.text)
+    assert not leaked
+
+
+@needs_async
+def test_one_client_serves_loops_on_two_threads(
+    connect: Callable[..., kasko.AsyncClient], client: kasko.Client, sandbox: Sandbox,
+) -> None:
+    payment_id = a_payment_id(client, sandbox)
+    c = connect()
+    results: Dict[str, List[str]] = {}
+
+    def on_a_thread(name: str) -> None:
+        async def views() -> List[str]:
+            return [p.id for p in await asyncio.gather(*(c.get_payment(payment_id) for _ in range(50)))]
+
+        results[name] = asyncio.run(views())
+
+    threads = [threading.Thread(target=on_a_thread, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    run(c.aclose())
+    assert results == {"a": [payment_id] * 50, "b": [payment_id] * 50}
