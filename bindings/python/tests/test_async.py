@@ -470,11 +470,23 @@ def test_retry_waits_do_not_block_the_loop(
 @needs_async
 def test_cancelling_a_view_held_by_a_slow_answer(
     connect: Callable[..., kasko.AsyncClient], client: kasko.Client, sandbox: Sandbox, faults: Faults,
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The library ends the call at once (its callback says
+    KASKO_ERR_CANCELLED, outcome unknown: the request was sent), long before
+    the slow answer would have come; the task raises CancelledError."""
     payment_id = a_payment_id(client, sandbox)
     faults.arm(payment_id, {"delay_ms": 5000})
     caplog.set_level(logging.DEBUG, logger="kasko")
+    late: List[Any] = []
+    settle = _async._settle
+
+    def recording_settle(call: Any, done: Any) -> None:
+        if call.future.done():
+            late.append(done[0])
+        settle(call, done)
+
+    monkeypatch.setattr(_async, "_settle", recording_settle)
 
     async def main() -> float:
         async with connect() as c:
@@ -484,8 +496,11 @@ def test_cancelling_a_view_held_by_a_slow_answer(
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
+            await calls_settle(within=1.0)  # called back, cancelled, not answered
             took = time.monotonic() - started
             assert task.cancelled()
+            assert len(late) == 1 and isinstance(late[0], kasko.CallCancelledError), late
+            assert late[0].outcome == "unknown" and late[0].attempts == 1
             # The client goes on (the rule was used up).
             assert (await c.get_payment(payment_id)).id == payment_id
             return took
