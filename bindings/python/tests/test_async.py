@@ -894,3 +894,52 @@ def test_one_client_serves_loops_on_two_threads(
         thread.join(60)
     run(c.aclose())
     assert results == {"a": [payment_id] * 50, "b": [payment_id] * 50}
+
+
+EXIT_WITH_CALLS_IN_FLIGHT = """
+import asyncio, os, kasko
+client = kasko.AsyncClient(os.environ["KEY_PUBLIC"], os.environ["KEY_SECRET"],
+                           base_url=os.environ["KASKO_SANDBOX_URL"])
+loop = asyncio.new_event_loop()
+async def start():
+    task = asyncio.ensure_future(client.create_payment(
+        token=os.environ["OFFER_TOKEN"], provider="invoice", method="invoice",
+        policy_id=os.environ["OFFER_POLICY"]))
+    await asyncio.sleep(0.3)  # sent, held by the sandbox's delay
+    return task
+task = loop.run_until_complete(start())
+task._log_destroy_pending = False
+loop.close()
+print("exiting", flush=True)
+# No aclose(): the interpreter exits with the create in flight.
+"""
+
+
+@needs_async
+def test_the_interpreter_exits_with_a_create_in_flight(sandbox: Sandbox, faults: Faults,
+                                                       public_key: str, secret_key: str) -> None:
+    """At exit the open clients are freed while threads can still take the
+    GIL (atexit): the engine calls back at once (nothing hangs for the
+    answer's 10 s), and the create sent but never answered is logged, its
+    loop being closed."""
+    import subprocess
+    import sys
+
+    from conftest import BINDING_DIR
+
+    offer = sandbox.offer()
+    faults.arm(offer["policy_id"], {"delay_ms": 10000}, route="payment_create")
+    env = dict(os.environ, KEY_PUBLIC=public_key, KEY_SECRET=secret_key,
+               OFFER_TOKEN=offer["token"], OFFER_POLICY=offer["policy_id"])
+    env["PYTHONPATH"] = str(BINDING_DIR) + os.pathsep + env.get("PYTHONPATH", "")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", EXIT_WITH_CALLS_IN_FLIGHT], env=env,
+                          capture_output=True, text=True, timeout=60)
+    took = time.monotonic() - started
+    leaked = shows_secret(done.stdout + done.stderr, secret_key)
+    assert not leaked
+    assert done.returncode == 0 and done.stdout == "exiting\n", (done.returncode, done.stderr)
+    assert faults.attempts(offer["policy_id"]) == 1
+    assert f"payment_create for policy {offer['policy_id']} was cancelled" in done.stderr, done.stderr
+    assert "outcome is unknown" in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert took < 5, took  # not the 10 s of the delay
