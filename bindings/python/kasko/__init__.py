@@ -19,10 +19,14 @@ with OpenTelemetry (``kasko.opentelemetry``, which needs
 ``kasko.verify_webhook`` checks a webhook's ``X-KASKO-Signature``, and
 clients make the checkout calls: ``create_quote``, ``create_offer``,
 ``get_offer``, ``get_policy`` and ``resolve_payment`` (the way out of a
-create whose outcome is unknown).
+create whose outcome is unknown). With a 1.4 library, ``kasko.AsyncClient``
+makes the same calls as coroutines on asyncio (the library's asynchronous
+calls: no thread per call).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ._errors import (
     AuthenticationError,
@@ -48,6 +52,7 @@ from ._webhook import verify_webhook
 
 __all__ = [
     "Client",
+    "AsyncClient",
     "Payment",
     "FullPayment",
     "RestrictedPayment",
@@ -83,6 +88,23 @@ __all__ = [
 __version__ = "1.4.0"
 
 _library()  # load now: a missing or mismatched library fails the import
+
+if TYPE_CHECKING:
+    from ._async import AsyncClient
+
+
+def __getattr__(name: str) -> Any:
+    # kasko.AsyncClient is imported on first use: asyncio (and with it the
+    # logging package) costs milliseconds of every program's start.
+    if name == "AsyncClient":
+        from ._async import AsyncClient
+
+        return AsyncClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> "list[str]":
+    return sorted(set(globals()) | {"AsyncClient"})
 
 
 def library_version() -> str:

@@ -51,7 +51,7 @@ def _milliseconds(name: str, seconds: Optional[float]) -> Optional[int]:
     return math.ceil(seconds * 1000)
 
 
-def _c_string(name: str, value: Any) -> bytes:
+def c_string(name: str, value: Any) -> bytes:
     """A ``str`` argument as the NUL-terminated UTF-8 the library takes, or
     the ``InvalidArgumentError`` of what C cannot carry. What the text may
     say is the library's to check."""
@@ -89,7 +89,7 @@ def _decode_slowly(text: str) -> Any:
         return None
 
 
-class _Kind:
+class Kind:
     """How ``Client._call`` makes its answer of a checkout call (libkasko
     1.3): the class (``Quote``, ``Offer``, ...; its ``_from_response``),
     what it is called in messages, and whether the result's ETag and
@@ -103,13 +103,13 @@ class _Kind:
         self.headers = headers
 
 
-_QUOTE = _Kind(Quote, "a quote")
-_OFFER = _Kind(Offer, "an offer")
-_POLICY = _Kind(Policy, "a policy", headers=True)
-_RESOLUTION = _Kind(PaymentResolution, "a payment resolution")
+QUOTE = Kind(Quote, "a quote")
+OFFER = Kind(Offer, "an offer")
+POLICY = Kind(Policy, "a policy", headers=True)
+RESOLUTION = Kind(PaymentResolution, "a payment resolution")
 
 
-def _request_json(request: Any) -> bytes:
+def request_json(request: Any) -> bytes:
     """A request mapping as the JSON text a checkout create takes, or the
     ``InvalidArgumentError`` of one that is not a mapping or cannot be
     JSON. What its members must be is the library's to check."""
@@ -155,6 +155,19 @@ class _Handle(ctypes.c_void_p):
                 self._hooks.forget()
             except Exception:  # interpreter shutdown: nothing sensible to do
                 pass
+
+    def free(self) -> None:
+        """Frees the ``kasko_client`` now, whoever else holds this object
+        (``AsyncClient.aclose``, whose calls hold no reference while they
+        wait: the library cancels them, and their callbacks run before
+        ``kasko_client_free`` returns, on its engine thread, which takes the
+        GIL: ``kasko_client_free`` is called through ``ctypes.CDLL``, which
+        releases it). Idempotent; ``__del__`` then has nothing to free."""
+        value = self.value
+        if value:
+            self.value = None
+            self._lib.kasko_client_free(value)
+            self._hooks.forget()
 
 
 class Client:
@@ -397,24 +410,7 @@ class Client:
         ``timeout_ms``, ``traceparent`` and ``tracestate`` apply to this call
         only (see the class's documentation).
         """
-        if (
-            type(token) is str
-            and type(provider) is str
-            and type(method) is str
-            and type(policy_id) is str
-            and "\x00" not in token
-            and "\x00" not in provider
-            and "\x00" not in method
-            and "\x00" not in policy_id
-        ):
-            try:
-                fields: Tuple[bytes, ...] = (
-                    token.encode(), provider.encode(), method.encode(), policy_id.encode()
-                )
-            except UnicodeEncodeError:
-                fields = _fields_slowly(token, provider, method, policy_id)
-        else:
-            fields = _fields_slowly(token, provider, method, policy_id)
+        fields = payment_fields(token, provider, method, policy_id)
         observer = self._observer
         if observer is not None:
             return cast(Payment, self._observed(
@@ -446,13 +442,7 @@ class Client:
         ``timeout_ms``, ``traceparent`` and ``tracestate`` apply to this call
         only (see the class's documentation).
         """
-        if type(payment_id) is str and "\x00" not in payment_id:
-            try:
-                encoded = payment_id.encode()
-            except UnicodeEncodeError:
-                encoded = _c_string("payment_id", payment_id)
-        else:
-            encoded = _c_string("payment_id", payment_id)
+        encoded = payment_id_field(payment_id)
         observer = self._observer
         if observer is not None:
             return cast(FullPayment, self._observed(
@@ -491,9 +481,9 @@ class Client:
         ``ServerError`` (409 while the product's pricing is being set up,
         5xx), and the other ``KaskoError`` subclasses.
         """
-        body = _request_json(request)
+        body = request_json(request)
         return cast(Quote, self._checkout(
-            "quote_create", "kasko_quote_create_v2", (body,), _QUOTE,
+            "quote_create", "kasko_quote_create_v2", (body,), QUOTE,
             timeout_ms, traceparent, tracestate))
 
     def create_offer(
@@ -520,9 +510,9 @@ class Client:
         ``errors``), ``AuthenticationError``, ``NotFoundError`` and the
         other ``KaskoError`` subclasses.
         """
-        body = _request_json(request)
+        body = request_json(request)
         return cast(Offer, self._checkout(
-            "offer_create", "kasko_offer_create_v2", (body,), _OFFER,
+            "offer_create", "kasko_offer_create_v2", (body,), OFFER,
             timeout_ms, traceparent, tracestate))
 
     def get_offer(
@@ -540,9 +530,9 @@ class Client:
         malformed id (nothing sent), ``NotFoundError`` (404),
         ``AuthenticationError`` (401/403) and the other ``KaskoError``
         subclasses."""
-        encoded = _c_string("policy_id", policy_id)
+        encoded = c_string("policy_id", policy_id)
         return cast(Offer, self._checkout(
-            "offer_get", "kasko_offer_get_v2", (encoded,), _OFFER,
+            "offer_get", "kasko_offer_get_v2", (encoded,), OFFER,
             timeout_ms, traceparent, tracestate))
 
     def get_policy(
@@ -558,9 +548,9 @@ class Client:
         time after the payment (KASKO creates the policy asynchronously),
         and ``etag``/``last_modified`` are the answer's headers. Raises as
         ``get_offer``."""
-        encoded = _c_string("policy_id", policy_id)
+        encoded = c_string("policy_id", policy_id)
         return cast(Policy, self._checkout(
-            "policy_get", "kasko_policy_get_v2", (encoded,), _POLICY,
+            "policy_get", "kasko_policy_get_v2", (encoded,), POLICY,
             timeout_ms, traceparent, tracestate))
 
     def resolve_payment(
@@ -590,11 +580,11 @@ class Client:
         (the policy view)."""
         fields = _fields_slowly(token, provider, method, policy_id)
         return cast(PaymentResolution, self._checkout(
-            "payment_resolve", "kasko_payment_resolve", fields, _RESOLUTION,
+            "payment_resolve", "kasko_payment_resolve", fields, RESOLUTION,
             timeout_ms, traceparent, tracestate))
 
     def _checkout(
-        self, operation: str, name: str, fields: Tuple[bytes, ...], kind: _Kind,
+        self, operation: str, name: str, fields: Tuple[bytes, ...], kind: Kind,
         timeout_ms: Optional[int], traceparent: Optional[str], tracestate: Optional[str],
     ) -> Any:
         """A checkout call: the library function ``name`` (looked up on the
@@ -660,7 +650,7 @@ class Client:
     def _observed(
         self, observer: CallObserver, operation: str, function: Callable[..., int],
         fields: Tuple[bytes, ...], view: bool, timeout_ms: Optional[int],
-        traceparent: Optional[str], tracestate: Optional[str], kind: Optional[_Kind] = None,
+        traceparent: Optional[str], tracestate: Optional[str], kind: Optional[Kind] = None,
     ) -> Any:
         """A call told to the observer: its scope gets the call's events
         (through the thread's current scope) and its end; its trace context
@@ -707,8 +697,8 @@ class Client:
                     f"timeout_ms must be a whole number of milliseconds that fits a C long, "
                     f"got {timeout_ms}"
                 )
-        parent = _c_string("traceparent", traceparent) if traceparent is not None else None
-        state = _c_string("tracestate", tracestate) if tracestate is not None else None
+        parent = c_string("traceparent", traceparent) if traceparent is not None else None
+        state = c_string("tracestate", tracestate) if tracestate is not None else None
         lib = self._lib
         options: Optional[int] = lib.kasko_call_options_new()
         if not options:
@@ -740,7 +730,7 @@ class Client:
 
     def _call(
         self, function: Callable[..., int], fields: Tuple[bytes, ...], options: Optional[int],
-        view: bool, kind: Optional[_Kind] = None,
+        view: bool, kind: Optional[Kind] = None,
     ) -> Any:
         # `function` is kasko_payment_get_v2 (`view`) or
         # kasko_payment_create_v2: the handle, the request's fields, the
@@ -754,17 +744,7 @@ class Client:
         try:
             status: int = function(handle, *fields, options, _byref(result))
             if status == self._ok:
-                text: Optional[bytes] = lib.kasko_result_json(result)
-                # What Payment.request_id, .http_status and .attempts say,
-                # read now (the result is freed below), decoded when asked.
-                call: Tuple[Any, ...] = (
-                    lib.kasko_result_request_id(result),
-                    lib.kasko_result_http_status(result),
-                    lib.kasko_result_attempts(result),
-                    lib.kasko_result_total_time_us(result),
-                )
-                if kind is not None and kind.headers:
-                    call += (lib.kasko_result_etag(result), lib.kasko_result_last_modified(result))
+                text, call = read_answer(lib, result, kind)
             else:
                 raise error_from_result(lib, result)
         finally:
@@ -777,36 +757,72 @@ class Client:
                 interrupt = PENDING.pop(threading.get_ident(), None)
                 if interrupt is not None:
                     raise interrupt
-        # data = json.loads(text.decode("utf-8")), or None if not JSON:
-        data: Any = None
-        if text is not None:
-            string = ""
-            try:
-                string = text.decode("utf-8")
-                data, end = _scan_once(string, 0)
-            except ValueError:  # not UTF-8, or not JSON
-                data = None
-            except StopIteration:  # no value at 0: whitespace first, or not JSON
-                data = _decode_slowly(string)
-            else:
-                # After the value json.loads allows JSON whitespace only.
-                if end != len(string) and string[end:].strip(" \t\n\r"):
-                    data = None
-        if type(data) is not dict:  # json makes plain dicts only
-            what = "a payment" if kind is None else kind.what
-            raise internal_error(f"the library returned {what} that is not a JSON object")
-        if kind is not None:
-            try:
-                return kind.cls._from_response(cast(Dict[str, Any], data), call)
-            except ValueError as exc:
-                raise invalid_payment(lib, str(exc), call[0], call[1], call[2], call[3]) from None
+        return decode_answer(lib, text, call, view, kind)
+
+
+#: What ``read_answer`` reads from a successful result, for
+#: ``decode_answer``: the JSON text and what the answer's ``request_id``,
+#: ``http_status``, ``attempts``, ``total_time`` (and, for a policy view,
+#: ``etag`` and ``last_modified``) say.
+Answer = Tuple[Optional[bytes], Tuple[Any, ...]]
+
+
+def read_answer(lib: LibKasko, result: Any, kind: Optional[Kind]) -> Answer:
+    """What a successful ``kasko_result *`` says, copied out of it (the
+    caller frees it): shared by ``Client`` and ``AsyncClient``, whose
+    callback reads its result on the library's engine thread."""
+    text: Optional[bytes] = lib.kasko_result_json(result)
+    # What Payment.request_id, .http_status and .attempts say, read now (the
+    # result is freed after), decoded when asked.
+    call: Tuple[Any, ...] = (
+        lib.kasko_result_request_id(result),
+        lib.kasko_result_http_status(result),
+        lib.kasko_result_attempts(result),
+        lib.kasko_result_total_time_us(result),
+    )
+    if kind is not None and kind.headers:
+        call += (lib.kasko_result_etag(result), lib.kasko_result_last_modified(result))
+    return text, call
+
+
+def decode_answer(
+    lib: LibKasko, text: Optional[bytes], call: Tuple[Any, ...], view: bool, kind: Optional[Kind],
+) -> Any:
+    """The typed object (``FullPayment``, ``Quote``, ...) of a successful
+    call's ``read_answer``, or the ``InternalError`` / ``InvalidResponseError``
+    of an answer that is not what its shape promises. ``view``: a payment
+    view (whose answer must be the full payment); ``kind``: the checkout
+    call's, ``None`` for a payment."""
+    # data = json.loads(text.decode("utf-8")), or None if not JSON:
+    data: Any = None
+    if text is not None:
+        string = ""
         try:
-            # The members its shape always has, of their documented types
-            # (the library checked "object" and "id" only): what the types
-            # of FullPayment and RestrictedPayment promise.
-            return from_response(cast(Dict[str, Any], data), call, view)
+            string = text.decode("utf-8")
+            data, end = _scan_once(string, 0)
+        except ValueError:  # not UTF-8, or not JSON
+            data = None
+        except StopIteration:  # no value at 0: whitespace first, or not JSON
+            data = _decode_slowly(string)
+        else:
+            # After the value json.loads allows JSON whitespace only.
+            if end != len(string) and string[end:].strip(" \t\n\r"):
+                data = None
+    if type(data) is not dict:  # json makes plain dicts only
+        what = "a payment" if kind is None else kind.what
+        raise internal_error(f"the library returned {what} that is not a JSON object")
+    if kind is not None:
+        try:
+            return kind.cls._from_response(cast(Dict[str, Any], data), call)
         except ValueError as exc:
             raise invalid_payment(lib, str(exc), call[0], call[1], call[2], call[3]) from None
+    try:
+        # The members its shape always has, of their documented types
+        # (the library checked "object" and "id" only): what the types
+        # of FullPayment and RestrictedPayment promise.
+        return from_response(cast(Dict[str, Any], data), call, view)
+    except ValueError as exc:
+        raise invalid_payment(lib, str(exc), call[0], call[1], call[2], call[3]) from None
 
 
 def key_hint(key: str) -> str:
@@ -829,6 +845,22 @@ def set_call_observer(client: Client, observer: Optional[CallObserver]) -> None:
     client._set_observer(observer)  # pyright: ignore[reportPrivateUsage]
 
 
+def client_handle(client: Client) -> Optional[_Handle]:
+    """The client's handle, ``None`` once closed (for ``AsyncClient``)."""
+    return client._handle  # pyright: ignore[reportPrivateUsage]
+
+
+def call_options(
+    client: Client, timeout_ms: Optional[int], traceparent: Optional[str], tracestate: Optional[str]
+) -> Optional[int]:
+    """``None`` when no per-call option is given, else a new, checked
+    ``kasko_call_options *`` (the caller frees it), refused as the blocking
+    calls refuse them (``InvalidArgumentError``, nothing sent)."""
+    if timeout_ms is None and traceparent is None and tracestate is None:
+        return None
+    return client._options(timeout_ms, traceparent, tracestate)  # pyright: ignore[reportPrivateUsage]
+
+
 def call_observer(client: Client) -> Optional[CallObserver]:
     """The client's call observer, or ``None``."""
     return client._observer  # pyright: ignore[reportPrivateUsage]
@@ -841,13 +873,44 @@ def _end(scope: CallScope, payment: Optional[Payment], error: Optional[BaseExcep
         report(f"the call scope {scope!r} failed to end")
 
 
+def payment_fields(token: Any, provider: Any, method: Any, policy_id: Any) -> Tuple[bytes, ...]:
+    """create_payment's fields as the C strings the library takes, or the
+    ``InvalidArgumentError`` of the first that is not a ``str`` C can carry
+    (shared by ``Client`` and ``AsyncClient``)."""
+    if (
+        type(token) is str
+        and type(provider) is str
+        and type(method) is str
+        and type(policy_id) is str
+        and "\x00" not in token
+        and "\x00" not in provider
+        and "\x00" not in method
+        and "\x00" not in policy_id
+    ):
+        try:
+            return (token.encode(), provider.encode(), method.encode(), policy_id.encode())
+        except UnicodeEncodeError:
+            pass
+    return _fields_slowly(token, provider, method, policy_id)
+
+
+def payment_id_field(payment_id: Any) -> bytes:
+    """get_payment's id as a C string, or its ``InvalidArgumentError``."""
+    if type(payment_id) is str and "\x00" not in payment_id:
+        try:
+            return payment_id.encode()
+        except UnicodeEncodeError:
+            pass
+    return c_string("payment_id", payment_id)
+
+
 def _fields_slowly(token: Any, provider: Any, method: Any, policy_id: Any) -> Tuple[bytes, ...]:
     """create_payment's fields as C strings, or the error of the first that
     is not a ``str`` C can carry."""
     return (
-        _c_string("token", token),
-        _c_string("provider", provider),
-        _c_string("method", method),
-        _c_string("policy_id", policy_id),
+        c_string("token", token),
+        c_string("provider", provider),
+        c_string("method", method),
+        c_string("policy_id", policy_id),
     )
 

@@ -52,6 +52,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = [
     "EVENT_HOOK",
+    "CALLBACK",
     "EXPECTED_MAJOR",
     "MINIMUM_MINOR",
     "SONAME",
@@ -172,6 +173,31 @@ _SIGNATURES_1_3_CHECKOUT: Dict[str, Tuple[List[Any], Any]] = {
 }
 
 
+#: ``typedef void (*kasko_callback)(kasko_result *result, void *user_data)``
+#: (1.4): an asynchronous call's completion, on the client's engine thread.
+#: Both arguments arrive as ``int`` (or ``None`` for NULL); the callback owns
+#: the result.
+CALLBACK = ctypes.CFUNCTYPE(None, _p, _p)
+_call_id = ctypes.c_uint64
+_out_call = ctypes.POINTER(_call_id)
+
+#: The asynchronous calls of 1.4 (``kasko.AsyncClient``) and their
+#: cancellation. An older library lacks them: ``LibKasko.has_async`` is then
+#: false, and ``AsyncClient``'s calls raise ``InternalError`` saying that the
+#: library is too old (nothing is sent). Each takes the ``_v2`` call's
+#: arguments, then the callback, its ``user_data`` (an integer key, see
+#: ``kasko._async``) and ``uint64_t *out_call``.
+_SIGNATURES_1_4_ASYNC: Dict[str, Tuple[List[Any], Any]] = {
+    "kasko_payment_create_async": ([_p, _s, _s, _s, _s, _p, CALLBACK, _p, _out_call], _int),
+    "kasko_payment_get_async": ([_p, _s, _p, CALLBACK, _p, _out_call], _int),
+    "kasko_quote_create_async": ([_p, _s, _p, CALLBACK, _p, _out_call], _int),
+    "kasko_offer_create_async": ([_p, _s, _p, CALLBACK, _p, _out_call], _int),
+    "kasko_offer_get_async": ([_p, _s, _p, CALLBACK, _p, _out_call], _int),
+    "kasko_policy_get_async": ([_p, _s, _p, CALLBACK, _p, _out_call], _int),
+    "kasko_call_cancel": ([_p, _call_id], _int),
+}
+
+
 def _text(raw: Optional[bytes]) -> Optional[str]:
     return raw.decode("utf-8", "replace") if raw is not None else None
 
@@ -228,6 +254,13 @@ class LibKasko:
     kasko_payment_resolve: Any
     kasko_result_etag: Any
     kasko_result_last_modified: Any
+    kasko_payment_create_async: Any
+    kasko_payment_get_async: Any
+    kasko_quote_create_async: Any
+    kasko_offer_create_async: Any
+    kasko_offer_get_async: Any
+    kasko_policy_get_async: Any
+    kasko_call_cancel: Any
 
     def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
         self.cdll = cdll
@@ -263,6 +296,18 @@ class LibKasko:
         )
         for name, (argtypes, restype) in _SIGNATURES_1_3_CHECKOUT.items():
             if self.has_checkout:
+                function = getattr(cdll, name)
+                function.argtypes, function.restype = argtypes, restype
+            else:
+                function = _missing(name, self.version())
+            setattr(self, name, function)
+        #: Whether the library has the 1.4 asynchronous calls (and with them
+        #: the checkout calls of 1.3).
+        self.has_async: bool = self.has_checkout and all(
+            hasattr(cdll, name) for name in _SIGNATURES_1_4_ASYNC
+        )
+        for name, (argtypes, restype) in _SIGNATURES_1_4_ASYNC.items():
+            if self.has_async:
                 function = getattr(cdll, name)
                 function.argtypes, function.restype = argtypes, restype
             else:
@@ -334,10 +379,11 @@ class LibKasko:
 
 
 def _missing(name: str, version: str) -> Any:
-    """Stands in for a 1.2 or 1.3 function an older library lacks: no wall
-    time (``None``), a hook that cannot be set, no webhook check, no
-    checkout call (``Client`` checks ``has_checkout`` first and raises
-    ``InternalError``; this is the backstop)."""
+    """Stands in for a 1.2, 1.3 or 1.4 function an older library lacks: no
+    wall time (``None``), a hook that cannot be set, no webhook check, no
+    checkout call, no asynchronous call (``Client`` checks ``has_checkout``
+    and ``AsyncClient`` ``has_async`` first and raise ``InternalError``;
+    this is the backstop)."""
     if name == "kasko_result_total_time_us":
 
         def no_time(result: Any) -> None:
@@ -346,7 +392,11 @@ def _missing(name: str, version: str) -> Any:
         return no_time
 
     def refuse(*arguments: Any) -> int:
-        added = "1.2.0" if name in _SIGNATURES_1_2 else "1.3.0"
+        added = (
+            "1.2.0" if name in _SIGNATURES_1_2
+            else "1.4.0" if name in _SIGNATURES_1_4_ASYNC
+            else "1.3.0"
+        )
         raise OSError(f"libkasko {version} has no {name} (added in {added})")
 
     return refuse
