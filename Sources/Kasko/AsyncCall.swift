@@ -1,15 +1,16 @@
 /// One asynchronous call, from its submission to its one completion. Made
 /// on the submitting thread; from then on touched only by the engine's.
 final class AsyncCall {
-    enum Start {
-        case prepared(PreparedCall, CallOptions?)
-        /// Refused before any I/O; still completed on the engine's thread.
-        case refused(KaskoError, EventOperation)
-    }
-
     let id: UInt64
     let client: KaskoClient
-    let start: Start
+    /// What the call runs, or (nil) that it was refused before any I/O.
+    /// Kept as plain optionals, not a multi-payload enum: valgrind saw the
+    /// outlined copies of such an enum branch on its padding bytes.
+    let prepared: PreparedCall?
+    let options: CallOptions?
+    /// The refusal, completed on the engine's thread like any end.
+    let refusal: KaskoError?
+    let event: EventOperation
     /// Hands a success to the caller's side while its bytes are still the
     /// transfer buffer (the C API copies them into its result here).
     let deliver: (PaymentJSON) -> Void
@@ -23,12 +24,22 @@ final class AsyncCall {
     var retryAt: Int64?
 
     init(
-        id: UInt64, client: KaskoClient, start: Start, deliver: @escaping (PaymentJSON) -> Void,
-        finish: @escaping (Result<Void, KaskoError>) -> Void
+        id: UInt64, client: KaskoClient, plan: PlannedCall, options: CallOptions?,
+        deliver: @escaping (PaymentJSON) -> Void, finish: @escaping (Result<Void, KaskoError>) -> Void
     ) {
         self.id = id
         self.client = client
-        self.start = start
+        event = plan.event
+        switch plan.prepared {
+        case .success(let ready):
+            prepared = ready
+            self.options = options
+            refusal = nil
+        case .failure(let error):
+            prepared = nil
+            self.options = nil
+            refusal = error
+        }
         self.deliver = deliver
         self.finish = finish
     }

@@ -70,11 +70,13 @@ final class AsyncEngine: @unchecked Sendable {
         }
     }
 
-    /// Queues `call` for the engine's thread, starting the thread with the
-    /// first call. Refused once the engine is stopping (its client being
-    /// freed) or if no thread could be started; then `call` never completes.
-    func submit(_ call: AsyncCall) -> Result<Void, KaskoError> {
-        let outcome: Result<Bool, KaskoError> = lock.withLock {
+    /// Queues the call `make` builds for the engine's thread, starting the
+    /// thread with the first call, and returns its id, taken from `nextID`
+    /// only once the call is accepted (so that a refused call uses up no
+    /// id). Refused once the engine is stopping (its client being freed) or
+    /// if no thread could be started; then nothing is ever called.
+    func submit(nextID: () -> UInt64, _ make: (UInt64) -> AsyncCall) -> Result<UInt64, KaskoError> {
+        let outcome: Result<(UInt64, Bool), KaskoError> = lock.withLock {
             guard !stopping else {
                 return .failure(KaskoError(status: .cancelled, message: "the client is being freed: the call was not made"))
             }
@@ -83,14 +85,15 @@ final class AsyncEngine: @unchecked Sendable {
                     return .failure(.internal("could not start the thread of asynchronous calls"))
                 }
             }
-            inbox.append(call)
+            let id = nextID()
+            inbox.append(make(id))
             // Wake it once per batch: it takes the whole inbox at a time.
-            return .success(inbox.count == 1)
+            return .success((id, inbox.count == 1))
         }
         switch outcome {
-        case .success(let wake):
+        case .success(let (id, wake)):
             if wake { ccurl_multi_loop_wake(loop) }
-            return .success(())
+            return .success(id)
         case .failure(let error):
             return .failure(error)
         }
@@ -159,8 +162,10 @@ final class AsyncEngine: @unchecked Sendable {
                 if let call = calls[id] { cancel(call, why: "cancelled by kasko_call_cancel()") }
             }
             collectFinishedTransfers()
+            // A completion may have freed the client meanwhile: then no
+            // retry begins, and the calls end now.
+            if stop || lock.withLock({ stopping }) { break }
             startDueRetries()
-            if stop { break }
         }
         shutDown()
     }
@@ -193,18 +198,18 @@ final class AsyncEngine: @unchecked Sendable {
     /// A new call: its options checked (a refusal completes it at once, on
     /// this thread), then its first attempt.
     private func begin(_ call: AsyncCall) {
-        switch call.start {
-        case .refused(let error, let event):
-            gate.opened { call.finish(.failure(call.client.refused(error, operation: event))) }
-        case .prepared(let prepared, let options):
-            switch gate.opened({ call.client.startRun(prepared, options: options) }) {
-            case .failure(let problem):
-                gate.opened { call.finish(.failure(problem)) }
-            case .success(let run):
-                call.run = run
-                calls[call.id] = call
-                attempt(call)
-            }
+        guard let prepared = call.prepared else {
+            let error = call.refusal ?? .internal("a call with nothing to run")
+            gate.opened { call.finish(.failure(call.client.refused(error, operation: call.event))) }
+            return
+        }
+        switch gate.opened({ call.client.startRun(prepared, options: call.options) }) {
+        case .failure(let problem):
+            gate.opened { call.finish(.failure(problem)) }
+        case .success(let run):
+            call.run = run
+            calls[call.id] = call
+            attempt(call)
         }
     }
 

@@ -132,14 +132,9 @@ public final class KaskoClient: Sendable {
         case .success(let made): engine = made
         case .failure(let failure): return .failure(.internal(failure.message))
         }
-        let id = lastCallID.add(1, ordering: .relaxed).newValue
-        let start: AsyncCall.Start
-        switch plan.prepared {
-        case .success(let prepared): start = .prepared(prepared, options)
-        case .failure(let error): start = .refused(error, plan.event)
+        return engine.submit(nextID: { lastCallID.add(1, ordering: .relaxed).newValue }) { id in
+            AsyncCall(id: id, client: self, plan: plan, options: options, deliver: deliver, finish: finish)
         }
-        let call = AsyncCall(id: id, client: self, start: start, deliver: deliver, finish: finish)
-        return engine.submit(call).map { id }
     }
 
     /// Asks the engine to end call `id` cancelled, if it is still in
