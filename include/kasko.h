@@ -24,11 +24,11 @@
 #define KASKO_H
 
 #define KASKO_VERSION_MAJOR 1
-#define KASKO_VERSION_MINOR 3
+#define KASKO_VERSION_MINOR 4
 #define KASKO_VERSION_PATCH 0
-#define KASKO_VERSION "1.3.0"
+#define KASKO_VERSION "1.4.0"
 /* MAJOR * 1000000 + MINOR * 1000 + PATCH; compare with kasko_version_number(). */
-#define KASKO_VERSION_NUMBER 1003000
+#define KASKO_VERSION_NUMBER 1004000
 
 #include <stddef.h>
 #include <stdint.h>
@@ -153,6 +153,18 @@ typedef enum kasko_status {
      * this webhook and that the body is the raw bytes received.
      */
     KASKO_ERR_BAD_SIGNATURE = 11,
+    /**
+     * An asynchronous call ended before its answer: kasko_call_cancel()
+     * asked for it, or kasko_client_free() was called while it was in
+     * flight (added in 1.4.0). Its outcome is "not_sent" when no byte of
+     * any of its attempts' requests can have been written, else "unknown":
+     * a create may still have been carried out by the server.
+     *
+     * What to do: nothing, if the cancellation was meant; after a create
+     * whose outcome is "unknown", view the policy (or resolve the payment
+     * with kasko_payment_resolve()) before creating it again.
+     */
+    KASKO_ERR_CANCELLED = 12,
 } kasko_status;
 
 /**
@@ -258,6 +270,15 @@ typedef struct kasko_call_options kasko_call_options;
  * the user data the hook was set with. Added in 1.2.0.
  */
 typedef void (*kasko_event_hook)(const kasko_result *event, void *user_data);
+
+/**
+ * The completion of an asynchronous call (kasko_payment_create_async() and
+ * the other *_async functions): called exactly once per accepted call, on
+ * the client's engine thread, with the call's result, which the callback
+ * owns (free it with kasko_result_free(), then or later, on any thread),
+ * and the user data the call was made with. Added in 1.4.0.
+ */
+typedef void (*kasko_callback)(kasko_result *result, void *user_data);
 
 /**
  * Returns the library's version, "MAJOR.MINOR.PATCH", e.g. "1.1.0".
@@ -400,6 +421,15 @@ kasko_status kasko_client_new_v2(const char *config_json, kasko_client **out_cli
  * process forked after the client was made, the connections inherited from
  * the parent are left alone (closing them would close the parent's TLS
  * sessions); only those the child opened are closed.
+ *
+ * Asynchronous calls (1.4.0) still in flight end with
+ * KASKO_ERR_CANCELLED, and all their callbacks have run, on the client's
+ * engine thread, before this function returns; then that thread has ended.
+ * Called from inside one of the client's callbacks, it returns at once,
+ * and the other calls' callbacks run after that callback returns, before
+ * the engine thread ends. A callback run here that makes a new call on
+ * this client is refused (KASKO_ERR_CANCELLED, no callback). In a forked
+ * child, the parent's engine is left alone, like its connections.
  *
  * Ownership: takes ownership of `client`. Passing NULL does nothing.
  * Thread-safety: the caller must make sure no other thread is using the
@@ -980,6 +1010,146 @@ kasko_status kasko_policy_get_v2(kasko_client *client, const char *policy_id, co
  * Added in 1.3.0.
  */
 kasko_status kasko_payment_resolve(kasko_client *client, const char *token, const char *provider, const char *method, const char *policy_id, const kasko_call_options *options, kasko_result **out_result) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Creates a payment asynchronously: kasko_payment_create_v2() without
+ * blocking. It returns at once, and `callback` later receives the result
+ * kasko_payment_create_v2() would have returned: the same request, the
+ * same at-most-once sending (retried only when libcurl never got as far as
+ * writing it), the same statuses, error object and typed access.
+ *
+ * The fields and `options` are those of kasko_payment_create_v2(), read
+ * before this function returns (the library keeps no pointer to them, nor
+ * to `options`). `callback` is required; `user_data` is passed to it
+ * untouched. `out_call` may be NULL; on KASKO_OK it receives the call's id
+ * (never 0), for kasko_call_cancel(), else 0.
+ *
+ * On KASKO_OK the call is accepted, and `callback` is called exactly once,
+ * later, on the client's engine thread: never inside this function, even
+ * when the call is refused before any I/O (a NULL or malformed field, or
+ * options holding a refused value: then the result is
+ * KASKO_ERR_INVALID_ARGUMENT with attempts 0). The engine is one thread per
+ * client, started by its first asynchronous call; it runs every transfer of
+ * the client's asynchronous calls over one libcurl multi handle, and their
+ * retries on timers (no thread sleeps). All callbacks (and the event hook,
+ * for asynchronous calls) run there, one at a time: while one runs, no
+ * other asynchronous call of the client progresses, so keep them short.
+ *
+ * What a callback may do: anything the library offers, on any client:
+ * read and keep or free its result, make more asynchronous calls, cancel
+ * calls, free this client (kasko_client_free(): the other calls in flight
+ * then end cancelled, their callbacks running after this one returns), or
+ * make blocking calls (allowed, but they stall the engine while they
+ * wait). It must not longjmp out or throw.
+ *
+ * Ownership: the result belongs to the callback, which frees it with
+ * kasko_result_free() (then or later, on any thread). It is never NULL.
+ * Thread-safety: may be called from any thread, also from a callback or an
+ * event hook; blocking and asynchronous calls may be mixed on one client.
+ * fork(): a child process never runs callbacks of calls its parent made
+ * (they complete in the parent); its first asynchronous call starts an
+ * engine of its own.
+ *
+ * Returns KASKO_OK; KASKO_ERR_INVALID_ARGUMENT for a NULL `client` or
+ * `callback`; KASKO_ERR_CANCELLED when the client is being freed (a
+ * callback run by kasko_client_free() made the call); KASKO_ERR_INTERNAL if
+ * the engine could not be started. Then `callback` is never called.
+ * Added in 1.4.0.
+ */
+kasko_status kasko_payment_create_async(kasko_client *client, const char *token, const char *provider, const char *method, const char *policy_id, const kasko_call_options *options, kasko_callback callback, void *user_data, uint64_t *out_call) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Views a payment asynchronously: kasko_payment_get_v2() without blocking
+ * (the same request, retries, statuses and checks; its retries wait on the
+ * engine's timers). `payment_id` and `options` are those of
+ * kasko_payment_get_v2(); `callback`, `user_data` and `out_call`, and when
+ * and where the callback runs, are as for kasko_payment_create_async().
+ *
+ * Ownership: the result belongs to the callback (kasko_result_free()).
+ * Thread-safety: as kasko_payment_create_async().
+ *
+ * Returns what kasko_payment_create_async() returns.
+ * Added in 1.4.0.
+ */
+kasko_status kasko_payment_get_async(kasko_client *client, const char *payment_id, const kasko_call_options *options, kasko_callback callback, void *user_data, uint64_t *out_call) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Prices an insurance asynchronously: kasko_quote_create_v2() without
+ * blocking (retried like a view). `request_json` and `options` are those of
+ * kasko_quote_create_v2(); `callback`, `user_data` and `out_call`, and when
+ * and where the callback runs, are as for kasko_payment_create_async().
+ *
+ * Ownership: the result belongs to the callback (kasko_result_free()).
+ * Thread-safety: as kasko_payment_create_async().
+ *
+ * Returns what kasko_payment_create_async() returns.
+ * Added in 1.4.0.
+ */
+kasko_status kasko_quote_create_async(kasko_client *client, const char *request_json, const kasko_call_options *options, kasko_callback callback, void *user_data, uint64_t *out_call) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Makes an offer asynchronously: kasko_offer_create_v2() without blocking
+ * (a create: sent at most once). `request_json` and `options` are those of
+ * kasko_offer_create_v2(); `callback`, `user_data` and `out_call`, and when
+ * and where the callback runs, are as for kasko_payment_create_async().
+ *
+ * Ownership: the result belongs to the callback (kasko_result_free()).
+ * Thread-safety: as kasko_payment_create_async().
+ *
+ * Returns what kasko_payment_create_async() returns.
+ * Added in 1.4.0.
+ */
+kasko_status kasko_offer_create_async(kasko_client *client, const char *request_json, const kasko_call_options *options, kasko_callback callback, void *user_data, uint64_t *out_call) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Views an offer asynchronously: kasko_offer_get_v2() without blocking.
+ * `policy_id` (the offer's id) and `options` are those of kasko_offer_get_v2(); `callback`,
+ * `user_data` and `out_call`, and when and where the callback runs, are as
+ * for kasko_payment_create_async().
+ *
+ * Ownership: the result belongs to the callback (kasko_result_free()).
+ * Thread-safety: as kasko_payment_create_async().
+ *
+ * Returns what kasko_payment_create_async() returns.
+ * Added in 1.4.0.
+ */
+kasko_status kasko_offer_get_async(kasko_client *client, const char *policy_id, const kasko_call_options *options, kasko_callback callback, void *user_data, uint64_t *out_call) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Views a policy asynchronously: kasko_policy_get_v2() without blocking;
+ * its result carries kasko_result_etag() and kasko_result_last_modified()
+ * as the blocking call's does. `policy_id` and `options` are those of
+ * kasko_policy_get_v2(); `callback`, `user_data` and `out_call`, and when
+ * and where the callback runs, are as for kasko_payment_create_async().
+ *
+ * Ownership: the result belongs to the callback (kasko_result_free()).
+ * Thread-safety: as kasko_payment_create_async().
+ *
+ * Returns what kasko_payment_create_async() returns.
+ * Added in 1.4.0.
+ */
+kasko_status kasko_policy_get_async(kasko_client *client, const char *policy_id, const kasko_call_options *options, kasko_callback callback, void *user_data, uint64_t *out_call) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
+ * Asks for an asynchronous call to end now, cancelled. If `call` is still
+ * in flight (queued, waiting for a connection or an answer, or waiting to
+ * retry), its callback receives KASKO_ERR_CANCELLED: outcome "not_sent"
+ * when no byte of any of its attempts' requests can have been written,
+ * else "unknown" (a create may have been carried out: view the policy, or
+ * use kasko_payment_resolve(), before creating it again); no HTTP status;
+ * the attempts begun. A call that finished first keeps its own result, so
+ * the callback, not this function, says what happened. Cancelling a call
+ * twice, or one already completed, does nothing more.
+ *
+ * Ownership: nothing changes hands.
+ * Thread-safety: may be called from any thread, also from a callback. The
+ * callback never runs inside this function.
+ *
+ * Returns KASKO_OK when `call` is an id that `client` gave; else
+ * KASKO_ERR_INVALID_ARGUMENT (a NULL `client`, 0, or an id never given).
+ * Added in 1.4.0.
+ */
+kasko_status kasko_call_cancel(kasko_client *client, uint64_t call) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
  * Makes an empty set of per-call options. The client's settings apply

@@ -3,7 +3,7 @@
  *
  * A child process inherits every lock in the state it had at the moment of
  * the fork, held or not, and none of the threads that held them. libkasko's
- * own locks are never touched in a child (see ProcessLocalPool), but the
+ * own locks are never touched in a child (see ProcessLocal), but the
  * child's first connection goes through libcurl and OpenSSL, whose global
  * locks a parent thread may have held: libcurl's global-init spin lock in
  * curl_easy_init, and OpenSSL's library-context locks (RAND, the EVP method
@@ -16,7 +16,7 @@
  * fork: it holds nothing.
  *
  * And the child closes its copies of the library's sockets at once: it will
- * never use them (ProcessLocalPool), and while it holds them, the parent's
+ * never use them (ProcessLocal), and while it holds them, the parent's
  * close of a connection sends no FIN and the server keeps it open. Closing a
  * copy sends nothing on the wire; the parent's connection is untouched.
  */
@@ -115,8 +115,9 @@ void ccurl_fork_gate_leave(void) {
     pthread_rwlock_unlock(&setup_gate);
 }
 
-CURL *ccurl_easy_init(void) {
-    ccurl_fork_gate_enter();
+/* The caller holds the gate (ccurl_fork_gate_enter): the engine thread
+ * holds it once for all its handles, and the gate is not recursive. */
+CURL *ccurl_easy_init_in_gate(void) {
     pthread_mutex_lock(&init_lock);
     CURL *handle = curl_easy_init();
     if (handle != NULL) {
@@ -132,6 +133,12 @@ CURL *ccurl_easy_init(void) {
         }
     }
     pthread_mutex_unlock(&init_lock);
+    return handle;
+}
+
+CURL *ccurl_easy_init(void) {
+    ccurl_fork_gate_enter();
+    CURL *handle = ccurl_easy_init_in_gate();
     ccurl_fork_gate_leave();
     return handle;
 }
@@ -141,4 +148,13 @@ void ccurl_easy_cleanup(CURL *handle) {
     ccurl_fork_gate_enter();
     curl_easy_cleanup(handle);
     ccurl_fork_gate_leave();
+}
+
+/* A multi handle's connection cache makes its closure handle with
+ * curl_easy_init (libcurl 7.88): the global-init spin lock, as above. */
+CURLM *ccurl_multi_init_in_gate(void) {
+    pthread_mutex_lock(&init_lock);
+    CURLM *multi = curl_multi_init();
+    pthread_mutex_unlock(&init_lock);
+    return multi;
 }

@@ -20,9 +20,15 @@ struct TransportSettings {
 /// object again through an unretained `Unmanaged` pointer set as their
 /// userdata; the object outlives the handle, so the pointer stays valid.
 ///
-/// An easy handle is used by one thread at a time: `HandlePool` lends it out.
+/// An easy handle is used by one thread at a time: `HandlePool` lends it
+/// out to blocking calls, and an `AsyncEngine` keeps its own for its thread.
 final class EasyHandle {
-    private let handle: UnsafeMutableRawPointer
+    let handle: UnsafeMutableRawPointer
+    /// The engine's hold on the fork gate, for an engine's handle (nil: a
+    /// blocking call's, which enters and leaves the gate itself).
+    private let engineGate: EngineForkGate?
+    /// The asynchronous call this handle is carrying (engine thread only).
+    var asyncCall: AsyncCall?
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let maximumBodyBytes: Int
     private let timeoutMilliseconds: Int
@@ -32,8 +38,7 @@ final class EasyHandle {
     // Filled by the callbacks during `perform`, reset before each request.
     fileprivate var body: [UInt8] = []
     fileprivate var bodyTooLarge = false
-    // The body being sent, read by libcurl through the read callback.
-    fileprivate var upload = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// How much of `uploadBody` libcurl has read.
     fileprivate var uploadOffset = 0
     /// How many times in this perform libcurl was about to write the
     /// request (its pre-request callback). Zero at the end means no byte of
@@ -44,12 +49,30 @@ final class EasyHandle {
     /// Inside the fork gate: from the start of a perform until the request
     /// is about to be written (see `ccurl_fork_gate_enter`).
     fileprivate var settingUp = false
+    /// The body being sent, read by libcurl through the read callback from
+    /// `begin` to `finish`.
+    fileprivate var uploadBody: [UInt8] = []
+    /// A call's own header lines, linked in front of the client's list from
+    /// `begin` to `end`.
+    private var callHeaders: (first: UnsafeMutablePointer<curl_slist>, last: UnsafeMutablePointer<curl_slist>)?
+    private var fixedHeaders: UnsafeMutablePointer<curl_slist>?
 
-    init(settings: TransportSettings, share: UnsafeMutablePointer<ccurl_locked_share>) throws(TransportFailure) {
-        guard let handle = ccurl_easy_init() else {
+    /// `share`: the client's DNS and TLS session cache for blocking calls;
+    /// an engine's handles share its multi handle's caches instead.
+    init(
+        settings: TransportSettings, share: UnsafeMutablePointer<ccurl_locked_share>?, engineGate: EngineForkGate? = nil
+    ) throws(TransportFailure) {
+        let made: UnsafeMutableRawPointer?
+        if let engineGate {
+            made = engineGate.holding { ccurl_easy_init_in_gate() }
+        } else {
+            made = ccurl_easy_init()
+        }
+        guard let handle = made else {
             throw .local("curl_easy_init failed")
         }
         self.handle = handle
+        self.engineGate = engineGate
         maximumBodyBytes = settings.maximumBodyBytes
         timeoutMilliseconds = settings.timeoutMilliseconds
         errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
@@ -59,11 +82,15 @@ final class EasyHandle {
     }
 
     deinit {
-        ccurl_easy_cleanup(handle)
+        if let engineGate {
+            engineGate.holding { curl_easy_cleanup(handle) }
+        } else {
+            ccurl_easy_cleanup(handle)
+        }
         errorBuffer.deallocate()
     }
 
-    private func configure(_ settings: TransportSettings, share: UnsafeMutablePointer<ccurl_locked_share>) throws(TransportFailure) {
+    private func configure(_ settings: TransportSettings, share: UnsafeMutablePointer<ccurl_locked_share>?) throws(TransportFailure) {
         let me = Unmanaged.passUnretained(self).toOpaque()
         var results: [CURLcode] = [
             ccurl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer),
@@ -79,7 +106,7 @@ final class EasyHandle {
             ccurl_easy_setopt_string(handle, CURLOPT_USERAGENT, settings.userAgent),
             // Refuse an announced oversized body before reading it.
             ccurl_easy_setopt_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(settings.maximumBodyBytes)),
-            ccurl_easy_setopt_share(handle, share.pointee.share),
+            share.map { ccurl_easy_setopt_share(handle, $0.pointee.share) } ?? CURLE_OK,
             ccurl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, me),
             ccurl_easy_setopt_write_function(handle, easyHandleWriteCallback),
             // Bodies go through a read callback whose seek callback refuses to
@@ -116,8 +143,20 @@ final class EasyHandle {
         }
     }
 
+    /// Whether libcurl got as far as writing the current request (a
+    /// cancelled transfer is `not_sent` only if not).
+    var requestMayHaveBeenWritten: Bool { requestsStarted > 0 }
+
     /// Sends `request` with `headers` and waits for the whole response.
     func perform(_ request: HTTPRequest, headers: UnsafeMutablePointer<curl_slist>?) -> Result<HTTPResponse, TransportFailure> {
+        let setup = begin(request, headers: headers)
+        return finish(request, code: setup == CURLE_OK ? curl_easy_perform(handle) : setup)
+    }
+
+    /// Sets the handle up for `request`: after CURLE_OK it is ready for
+    /// curl_easy_perform or a multi handle, and `finish` must follow either
+    /// way (it leaves the fork gate and unlinks the call's headers).
+    func begin(_ request: HTTPRequest, headers: UnsafeMutablePointer<curl_slist>?) -> CURLcode {
         body.removeAll(keepingCapacity: true)
         bodyTooLarge = false
         errorBuffer[0] = 0
@@ -127,46 +166,44 @@ final class EasyHandle {
         // A fork waits while a connection may be being set up (OpenSSL and
         // the resolver take global locks then); the pre-request callback
         // lets go as soon as the connection is ready.
-        ccurl_fork_gate_enter()
-        settingUp = true
+        enterSetup()
         var setup = request.withURL { ccurl_easy_setopt_string(handle, CURLOPT_URL, $0) }
         if setup == CURLE_OK { setup = applyTimeout(request.timeoutMilliseconds) }
         // A call's own header lines go in a list of their own whose last node
         // points at the client's fixed list (which holds the secret key and
-        // is never copied); the link is cut again before the list is freed.
-        var callHeaders: (first: UnsafeMutablePointer<curl_slist>, last: UnsafeMutablePointer<curl_slist>)?
+        // is never copied); `finish` cuts the link again before freeing it.
+        fixedHeaders = headers
         if setup == CURLE_OK, !request.extraHeaders.isEmpty {
             callHeaders = EasyHandle.list(request.extraHeaders)
             if callHeaders == nil { setup = CURLE_OUT_OF_MEMORY }
         }
-        defer {
-            if let callHeaders {
-                _ = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
-                callHeaders.last.pointee.next = nil
-                curl_slist_free_all(callHeaders.first)
-            }
-        }
         if let callHeaders { callHeaders.last.pointee.next = headers }
         if setup == CURLE_OK { setup = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, callHeaders?.first ?? headers) }
-        let code: CURLcode
+        guard setup == CURLE_OK else { return setup }
         switch request.method {
         case .get:
-            if setup == CURLE_OK { setup = ccurl_easy_setopt_long(handle, CURLOPT_HTTPGET, 1) }
-            code = setup == CURLE_OK ? curl_easy_perform(handle) : setup
+            return ccurl_easy_setopt_long(handle, CURLOPT_HTTPGET, 1)
         case .post:
-            code = request.body.withUnsafeBytes { bytes in
-                // The read callback reads `upload` only during perform.
-                upload = bytes
-                uploadOffset = 0
-                defer { upload = UnsafeRawBufferPointer(start: nil, count: 0) }
-                var step = setup
-                if step == CURLE_OK { step = ccurl_easy_setopt_long(handle, CURLOPT_POST, 1) }
-                if step == CURLE_OK { step = ccurl_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count)) }
-                guard step == CURLE_OK else { return step }
-                return curl_easy_perform(handle)
+            // The read callback reads it until `finish`.
+            uploadBody = request.body
+            uploadOffset = 0
+            setup = ccurl_easy_setopt_long(handle, CURLOPT_POST, 1)
+            if setup == CURLE_OK {
+                setup = ccurl_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
             }
+            return setup
         }
+    }
 
+    /// What the transfer `begin` set up ended with, `code` being its result.
+    func finish(_ request: HTTPRequest, code: CURLcode) -> Result<HTTPResponse, TransportFailure> {
+        if let callHeaders {
+            _ = ccurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, fixedHeaders)
+            callHeaders.last.pointee.next = nil
+            curl_slist_free_all(callHeaders.first)
+            self.callHeaders = nil
+        }
+        if request.method == .post { uploadBody = [] }
         if settingUp { leaveSetup() }
         var status = 0
         var statusCode: Int = 0
@@ -300,9 +337,14 @@ final class EasyHandle {
         }
     }
 
+    private func enterSetup() {
+        if let engineGate { engineGate.hold() } else { ccurl_fork_gate_enter() }
+        settingUp = true
+    }
+
     fileprivate func leaveSetup() {
         settingUp = false
-        ccurl_fork_gate_leave()
+        if let engineGate { engineGate.release() } else { ccurl_fork_gate_leave() }
     }
 
     fileprivate func appendBody(_ data: UnsafeRawBufferPointer) -> Bool {
@@ -353,10 +395,14 @@ private let easyHandleWriteCallback: ccurl_data_callback = { data, size, count, 
 private let easyHandleReadCallback: ccurl_data_callback = { buffer, size, count, userdata in
     guard let userdata, let buffer, let capacity = callbackByteCount(size, count) else { return Int(CURL_READFUNC_ABORT) }
     let owner = Unmanaged<EasyHandle>.fromOpaque(userdata).takeUnretainedValue()
-    let remaining = owner.upload.count - owner.uploadOffset
-    let chunk = min(remaining, capacity)
-    if chunk > 0, let source = owner.upload.baseAddress {
-        UnsafeMutableRawPointer(buffer).copyMemory(from: source + owner.uploadOffset, byteCount: chunk)
+    let offset = owner.uploadOffset
+    let chunk = min(owner.uploadBody.count - offset, capacity)
+    if chunk > 0 {
+        owner.uploadBody.withUnsafeBytes { bytes in
+            if let source = bytes.baseAddress {
+                UnsafeMutableRawPointer(buffer).copyMemory(from: source + offset, byteCount: chunk)
+            }
+        }
         owner.uploadOffset += chunk
     }
     return chunk

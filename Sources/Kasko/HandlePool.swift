@@ -8,7 +8,7 @@ import CCurl
 /// recently returned handle is lent first, so consecutive calls from one
 /// thread reuse one connection and N busy threads keep about N.
 ///
-/// A pool belongs to the process that made it: see `ProcessLocalPool`.
+/// A pool belongs to the process that made it: see `ProcessLocal`.
 final class HandlePool: @unchecked Sendable {
     /// Idle handles kept beyond this are freed: a burst of threads should not
     /// pin a handle per thread for the client's whole life.

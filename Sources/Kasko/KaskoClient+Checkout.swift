@@ -34,17 +34,21 @@ extension KaskoClient {
     public func createQuote(
         json: String, options: CallOptions? = nil, deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
+        execute(planQuoteCreate(json: json), options: options, deliver: deliver)
+    }
+
+    public func planQuoteCreate(json: String) -> PlannedCall {
         let request: CheckoutRequest
         do {
             request = try CheckoutRequest.quote(json: json)
         } catch {
-            return .failure(refused(error, operation: .quoteCreate))
+            return PlannedCall(refused: error, event: .quoteCreate)
         }
         var http = HTTPRequest(method: .post, urlPrefix: checkoutURLs.quote, body: request.body)
         http.accept = .v3
-        return execute(
-            http, pathPrefix: checkoutURLs.quotePath, event: .quoteCreate, options: options, operation: .createQuote,
-            callSecrets: [], deliver: deliver)
+        return PlannedCall(PreparedCall(
+            request: http, pathPrefix: checkoutURLs.quotePath, event: .quoteCreate, operation: .createQuote,
+            callSecrets: []))
     }
 
     /// `POST /policies` (v2): an offer, the unpaid policy whose id and
@@ -52,16 +56,19 @@ extension KaskoClient {
     public func createOffer(
         json: String, options: CallOptions? = nil, deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
+        execute(planOfferCreate(json: json), options: options, deliver: deliver)
+    }
+
+    public func planOfferCreate(json: String) -> PlannedCall {
         let request: CheckoutRequest
         do {
             request = try CheckoutRequest.offer(json: json)
         } catch {
-            return .failure(refused(error, operation: .offerCreate))
+            return PlannedCall(refused: error, event: .offerCreate)
         }
-        return execute(
-            HTTPRequest(method: .post, urlPrefix: checkoutURLs.offerCreate, body: request.body),
-            pathPrefix: checkoutURLs.offerCreatePath, event: .offerCreate, options: options, operation: .createOffer,
-            callSecrets: [], deliver: deliver)
+        return PlannedCall(PreparedCall(
+            request: HTTPRequest(method: .post, urlPrefix: checkoutURLs.offerCreate, body: request.body),
+            pathPrefix: checkoutURLs.offerCreatePath, event: .offerCreate, operation: .createOffer, callSecrets: []))
     }
 
     /// `GET /offers/{id}`: an offer, e.g. for its payment token once manual
@@ -69,8 +76,11 @@ extension KaskoClient {
     public func getOffer(
         id: String, options: CallOptions? = nil, deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
-        view(id, .offerGet, prefix: (checkoutURLs.offerPrefix, checkoutURLs.offerPathPrefix), options: options,
-             deliver: deliver)
+        execute(planOfferGet(id: id), options: options, deliver: deliver)
+    }
+
+    public func planOfferGet(id: String) -> PlannedCall {
+        planView(id, .offerGet, prefix: (checkoutURLs.offerPrefix, checkoutURLs.offerPathPrefix))
     }
 
     /// `GET /policies/{id}` (v2): the policy, whose `status` says whether it
@@ -78,29 +88,28 @@ extension KaskoClient {
     public func getPolicy(
         id: String, options: CallOptions? = nil, deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
-        view(id, .policyGet, prefix: (checkoutURLs.policyPrefix, checkoutURLs.policyPathPrefix), options: options,
-             deliver: deliver)
+        execute(planPolicyGet(id: id), options: options, deliver: deliver)
+    }
+
+    public func planPolicyGet(id: String) -> PlannedCall {
+        planView(id, .policyGet, prefix: (checkoutURLs.policyPrefix, checkoutURLs.policyPathPrefix))
     }
 
     /// A view of an offer or a policy by its id: checked before it goes
-    /// into the path, then one `execute`. A policy view also reads the
-    /// response's validators (ETag, Last-Modified).
-    private func view(
-        _ id: String, _ event: EventOperation, prefix: (url: String, path: String), options: CallOptions?,
-        deliver: (PaymentJSON) -> Void
-    ) -> Result<Void, KaskoError> {
+    /// into the path. A policy view also reads the response's validators
+    /// (ETag, Last-Modified).
+    private func planView(_ id: String, _ event: EventOperation, prefix: (url: String, path: String)) -> PlannedCall {
         let policyID: PolicyID
         do {
             policyID = try PolicyID(id)
         } catch {
-            return .failure(refused(error, operation: event))
+            return PlannedCall(refused: error, event: event)
         }
         var http = HTTPRequest(method: .get, urlPrefix: prefix.url, urlSuffix: policyID.value, body: [])
         http.readsValidators = event == .policyGet
         let operation: Operation = event == .policyGet ? .getPolicy(id: policyID.value) : .getOffer(id: policyID.value)
-        return execute(
-            http, pathPrefix: prefix.path, event: event, options: options, operation: operation, callSecrets: [],
-            deliver: deliver)
+        return PlannedCall(PreparedCall(
+            request: http, pathPrefix: prefix.path, event: event, operation: operation, callSecrets: []))
     }
 
     // The same calls for Swift callers who keep the answer.

@@ -1,9 +1,11 @@
+import Synchronization
+
 /// A client of the KASKO Payments API. Immutable after creation and safe to
 /// use from many threads at once; calls block until they have an answer.
 public final class KaskoClient: Sendable {
     public let configuration: Configuration
-    private let transport: Transport
-    private let retryPolicy: RetryPolicy
+    let transport: Transport
+    let retryPolicy: RetryPolicy
     /// Built once: the public key is fixed for the client's life.
     private let createURL: String
     private let paymentsURLPrefix: String
@@ -14,6 +16,10 @@ public final class KaskoClient: Sendable {
     let checkoutURLs: CheckoutURLs
     /// The client's event hook (issue 13); calls read it once each.
     public let eventHooks = EventHooks()
+    /// The last id given to an asynchronous call. The client's, not an
+    /// engine's: a forked child goes on from its parent's ids, so that an id
+    /// of the parent's never names a call of the child's.
+    private let lastCallID = Atomic<UInt64>(0)
 
     public init(configuration: Configuration) throws(KaskoError) {
         self.configuration = configuration
@@ -25,6 +31,10 @@ public final class KaskoClient: Sendable {
         createPath = configuration.baseURL.path + "/payments"
         paymentsPathPrefix = configuration.baseURL.path + "/payments/"
         checkoutURLs = CheckoutURLs(configuration: configuration)
+    }
+
+    deinit {
+        transport.engines.existing?.stop()
     }
 
     public convenience init(configurationJSON: String) throws(KaskoError) {
@@ -53,11 +63,14 @@ public final class KaskoClient: Sendable {
     public func createPayment(
         _ request: PaymentRequest, options: CallOptions?, deliver: (PaymentJSON) -> Void
     ) -> Result<Void, KaskoError> {
-        execute(
-            HTTPRequest(method: .post, urlPrefix: createURL, body: request.body), pathPrefix: createPath,
-            event: .paymentCreate,
-            options: options, operation: .createPayment(policyID: request.policyID), callSecrets: [request.token],
-            deliver: deliver)
+        execute(planPaymentCreate(request), options: options, deliver: deliver)
+    }
+
+    /// `POST /payments`, checked and ready to run.
+    public func planPaymentCreate(_ request: PaymentRequest) -> PlannedCall {
+        PlannedCall(PreparedCall(
+            request: HTTPRequest(method: .post, urlPrefix: createURL, body: request.body), pathPrefix: createPath,
+            event: .paymentCreate, operation: .createPayment(policyID: request.policyID), callSecrets: [request.token]))
     }
 
     public func createPayment(json: String) -> Result<PaymentJSON, KaskoError> {
@@ -86,16 +99,61 @@ public final class KaskoClient: Sendable {
     /// `GET /payments/{id}` with the call's own options; the payment
     /// delivered carries its request id.
     public func getPayment(id: String, options: CallOptions?, deliver: (PaymentJSON) -> Void) -> Result<Void, KaskoError> {
+        execute(planPaymentGet(id: id), options: options, deliver: deliver)
+    }
+
+    /// `GET /payments/{id}`, its id checked before it goes into the path.
+    public func planPaymentGet(id: String) -> PlannedCall {
         let paymentID: PaymentID
         do {
             paymentID = try PaymentID(id)
         } catch {
-            return .failure(refused(error, operation: .paymentGet))
+            return PlannedCall(refused: error, event: .paymentGet)
         }
-        return execute(
-            HTTPRequest(method: .get, urlPrefix: paymentsURLPrefix, urlSuffix: paymentID.value, body: []),
-            pathPrefix: paymentsPathPrefix, event: .paymentGet, options: options, operation: .getPayment(id: paymentID.value),
-            callSecrets: [], deliver: deliver)
+        return PlannedCall(PreparedCall(
+            request: HTTPRequest(method: .get, urlPrefix: paymentsURLPrefix, urlSuffix: paymentID.value, body: []),
+            pathPrefix: paymentsPathPrefix, event: .paymentGet, operation: .getPayment(id: paymentID.value),
+            callSecrets: []))
+    }
+
+    /// Starts `plan` on the engine's thread and returns its id at once.
+    /// `finish` is then called exactly once, on that thread, never inside
+    /// this call; `deliver` before it on success, with the answer's bytes
+    /// valid only inside it. A plan refused before any I/O is still handed
+    /// to `finish` on the engine's thread. Fails (and nothing is called)
+    /// only when the engine cannot take calls: it could not start, or the
+    /// client is being freed.
+    public func submit(
+        _ plan: PlannedCall, options: CallOptions?, deliver: @escaping (PaymentJSON) -> Void,
+        finish: @escaping (Result<Void, KaskoError>) -> Void
+    ) -> Result<UInt64, KaskoError> {
+        let engine: AsyncEngine
+        switch transport.engines.value() {
+        case .success(let made): engine = made
+        case .failure(let failure): return .failure(.internal(failure.message))
+        }
+        let id = lastCallID.add(1, ordering: .relaxed).newValue
+        let start: AsyncCall.Start
+        switch plan.prepared {
+        case .success(let prepared): start = .prepared(prepared, options)
+        case .failure(let error): start = .refused(error, plan.event)
+        }
+        let call = AsyncCall(id: id, client: self, start: start, deliver: deliver, finish: finish)
+        return engine.submit(call).map { id }
+    }
+
+    /// Asks the engine to end call `id` cancelled, if it is still in
+    /// flight. False for an id this client never gave.
+    public func cancelCall(_ id: UInt64) -> Bool {
+        guard id != 0, id <= lastCallID.load(ordering: .relaxed) else { return false }
+        transport.engines.existing?.cancel(id)
+        return true
+    }
+
+    /// Ends this process's asynchronous calls in flight, each cancelled,
+    /// and the engine's thread (see `AsyncEngine.stop`).
+    public func stopAsynchronousCalls() {
+        transport.engines.existing?.stop()
     }
 
     /// Reports a call refused before any I/O (a bad argument the C layer or
@@ -109,7 +167,7 @@ public final class KaskoClient: Sendable {
         return error
     }
 
-    private func report(
+    func report(
         callEndOf error: KaskoError, operation: EventOperation, path: String, attempts: Int, bytes: (Int64, Int64),
         total: Int64
     ) {
@@ -135,158 +193,35 @@ public final class KaskoClient: Sendable {
         }
     }
 
-    /// How one attempt ended, decided while its handle was still held.
-    private enum AttemptEnd {
-        case delivered
-        case failed(FailedAttempt, retryAfterSeconds: Int?)
-    }
-
-    /// Attempts until success or until `OutcomeRules` and `max_retries` say
-    /// stop. `callSecrets` (a payment token) are redacted from the error
-    /// together with the client's keys. Options holding a refused value
-    /// fail the call before any I/O. With an event hook set (and this thread
-    /// not inside one), each attempt and the call's end are reported to it;
-    /// without one, the only cost is `observing`'s atomic load.
-    func execute(
-        _ request: HTTPRequest, pathPrefix: String, event: EventOperation, options: CallOptions?,
-        operation: Operation, callSecrets: [String], deliver: (PaymentJSON) -> Void
-    ) -> Result<Void, KaskoError> {
-        var request = request
-        let observing = eventHooks.observing
-        let path = observing ? pathPrefix + request.urlSuffix : ""
-        if let options {
-            if let problem = options.problem {
-                if observing {
-                    report(callEndOf: problem, operation: event, path: path, attempts: 0, bytes: (0, 0), total: 0)
-                }
-                return .failure(problem)
-            }
-            request = request.with(options)
+    /// Runs a planned call on this thread: attempts until success or until
+    /// `OutcomeRules` and `max_retries` say stop (`CallRun` decides),
+    /// sleeping between them. Options holding a refused value fail the call
+    /// before any I/O.
+    func execute(_ plan: PlannedCall, options: CallOptions?, deliver: (PaymentJSON) -> Void) -> Result<Void, KaskoError> {
+        let prepared: PreparedCall
+        switch plan.prepared {
+        case .success(let ready): prepared = ready
+        case .failure(let error): return .failure(refused(error, operation: plan.event))
         }
-        request.measures = observing
-        // A typed result carries the call's wall time; the 1.0 calls do not
-        // read the clock unless a hook is set.
-        let timed = observing || request.forTypedResult
-        let started = timed ? MonotonicClock.microseconds() : 0
-        var sent: Int64 = 0
-        var received: Int64 = 0
-        var attempt = 0
+        var run: CallRun
+        switch startRun(prepared, options: options) {
+        case .success(let started): run = started
+        case .failure(let problem): return .failure(problem)
+        }
         while true {
-            attempt += 1
-            var measure: AttemptMeasure?
-            var deliveredStatus = 0
-            var deliveredRequestID: String?
-            var callTime: Int64 = 0
-            let end: AttemptEnd = transport.send(request) { result in
-                switch result {
-                case .success(let response):
-                    if observing { measure = response.measure }
-                    switch ResponseInterpreter.interpret(response, for: operation, indexingMembers: request.forTypedResult) {
-                    case .success(var payment):
-                        payment.httpStatus = response.status
-                        payment.attempts = attempt
-                        // Only a typed result asked for it; the 1.0 calls build no Redactor here.
-                        if let requestID = response.requestID {
-                            payment.requestID = Redactor(configuration: configuration, callSecrets: callSecrets).requestID(requestID)
-                        }
-                        if payment.etag != nil || payment.lastModified != nil {
-                            let redactor = Redactor(configuration: configuration, callSecrets: callSecrets)
-                            payment.etag = payment.etag.map(redactor.requestID)
-                            payment.lastModified = payment.lastModified.map(redactor.requestID)
-                        }
-                        if timed {
-                            callTime = MonotonicClock.microseconds() - started
-                            payment.totalTimeMicroseconds = callTime
-                        }
-                        if observing {
-                            deliveredStatus = response.status
-                            deliveredRequestID = payment.requestID
-                        }
-                        deliver(payment)
-                        return .delivered
-                    case .failure(let failure): return .failed(failure, retryAfterSeconds: response.retryAfterSeconds)
-                    }
-                case .failure(let failure):
-                    if observing { measure = failure.measure }
-                    return .failed(
-                        FailedAttempt(evidence: failure.evidence, error: KaskoClient.error(for: failure, call: operation.call)),
-                        retryAfterSeconds: nil)
-                }
+            run.attempt += 1
+            let end = transport.send(run.request) { consume($0, run: &run, deliver: deliver) }
+            switch conclude(end, run: &run) {
+            case .finished(let result): return result
+            case .retry(let delay): RetryPolicy.sleep(milliseconds: delay)
             }
-            // The call's time runs to its answer: the hook's time for the
-            // last attempt is not in it (for earlier ones it is, as it
-            // delays the next attempt).
-            if timed, callTime == 0 { callTime = MonotonicClock.microseconds() - started }
-            if observing {
-                sent &+= measure?.bytesSent ?? 0
-                received &+= measure?.bytesReceived ?? 0
-            }
-            let failed: FailedAttempt
-            let retryAfterSeconds: Int?
-            switch end {
-            case .delivered:
-                if observing {
-                    var fields = EventFields(
-                        isCallEnd: false, operation: event, path: path, attempt: attempt, httpStatus: deliveredStatus,
-                        status: .ok, outcome: nil)
-                    fields.requestID = deliveredRequestID
-                    fields.record(measure)
-                    eventHooks.deliver(fields)
-                    fields.isCallEnd = true
-                    fields.timings = nil
-                    fields.bytesSent = sent
-                    fields.bytesReceived = received
-                    fields.totalMicroseconds = callTime
-                    eventHooks.deliver(fields)
-                }
-                return .success(())
-            case .failed(let failure, let delay):
-                failed = failure
-                retryAfterSeconds = delay
-            }
-            let verdict = OutcomeRules.verdict(failed.evidence, for: operation.call)
-            let retrying = retryPolicy.shouldRetry(verdict, attempt: attempt)
-            let delay = retrying ? retryPolicy.delayMilliseconds(afterAttempt: attempt, retryAfterSeconds: retryAfterSeconds) : 0
-            if retrying && !observing {
-                RetryPolicy.sleep(milliseconds: delay)
-                continue
-            }
-            // Redacted and described once: for the attempt's event and, on
-            // the last attempt, for the call's error.
-            var error = failed.error.redacted(by: Redactor(configuration: configuration, callSecrets: callSecrets))
-            // Added after redaction: it is ours (the path holds a checked
-            // payment id, the hints no key), and a long server message must
-            // not push it out.
-            error.message += describing(request, path: pathPrefix + request.urlSuffix, status: error.httpStatus)
-            if observing {
-                var fields = EventFields(
-                    isCallEnd: false, operation: event, path: path, attempt: attempt, httpStatus: error.httpStatus,
-                    status: error.status, outcome: error.outcome)
-                fields.retry = retrying
-                fields.retryDelayMilliseconds = delay
-                fields.requestID = error.requestID
-                fields.message = error.message
-                fields.record(measure)
-                eventHooks.deliver(fields)
-            }
-            if retrying {
-                RetryPolicy.sleep(milliseconds: delay)
-                continue
-            }
-            error.attempts = attempt
-            if timed { error.totalTimeMicroseconds = callTime }
-            if observing {
-                report(callEndOf: error, operation: event, path: path, attempts: attempt, bytes: (sent, received),
-                       total: error.totalTimeMicroseconds)
-            }
-            return .failure(error)
         }
     }
 
     /// " (GET /v1/payments/t123: 404 Not Found)": the request an error is
     /// about, so that a wrong path in base_url shows; for 401 and 403 also
     /// which credentials were sent, as hints (`sk_test_…abcd`), never keys.
-    private func describing(_ request: HTTPRequest, path: String, status: Int?) -> String {
+    func describing(_ request: HTTPRequest, path: String, status: Int?) -> String {
         var text = " (\(request.method.rawValue) \(path)"
         if let status {
             text += ": \(status)"

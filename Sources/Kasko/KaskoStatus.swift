@@ -25,6 +25,9 @@ public enum KaskoStatus: Int32, Sendable, CaseIterable {
     /// A webhook's signature does not match its body and the secret
     /// (kasko_webhook_verify). Added in 1.3.0.
     case badSignature = 11
+    /// An asynchronous call ended before its answer: cancelled by its
+    /// caller, or its client freed with it in flight. Added in 1.4.0.
+    case cancelled = 12
 
     /// The C enumerator's name, e.g. `KASKO_ERR_NOT_FOUND`.
     public var name: String { staticName.description }
@@ -44,6 +47,7 @@ public enum KaskoStatus: Int32, Sendable, CaseIterable {
         case .invalidResponse: return "KASKO_ERR_INVALID_RESPONSE"
         case .internal: return "KASKO_ERR_INTERNAL"
         case .badSignature: return "KASKO_ERR_BAD_SIGNATURE"
+        case .cancelled: return "KASKO_ERR_CANCELLED"
         }
     }
 }

@@ -3,7 +3,7 @@
 /// packages; `scripts/check-version` checks every copy that cannot read it.
 public enum KaskoVersion {
     /// Static text, so that `kasko_version` can hand it to C as it is.
-    public static let text: StaticString = "1.3.0"
+    public static let text: StaticString = "1.4.0"
 
     public static let string = text.description
     private static let parts = string.split(separator: ".").map { Int($0) ?? 0 }

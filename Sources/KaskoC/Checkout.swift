@@ -361,10 +361,10 @@ public func kasko_payment_resolve(
     }
 }
 
-private func readDocument(_ pointer: UnsafePointer<CChar>?) throws(KaskoError) -> String {
+func readDocument(_ pointer: UnsafePointer<CChar>?) throws(KaskoError) -> String {
     try CStrings.read(pointer, name: "request_json", limit: CStrings.maximumDocumentBytes)
 }
 
-private func readPolicyID(_ pointer: UnsafePointer<CChar>?) throws(KaskoError) -> String {
+func readPolicyID(_ pointer: UnsafePointer<CChar>?) throws(KaskoError) -> String {
     try CStrings.read(pointer, name: "policy_id", limit: PolicyID.maximumLength)
 }

@@ -119,6 +119,15 @@ func makeClient(
 /// the parent are left alone (closing them would close the parent's TLS
 /// sessions); only those the child opened are closed.
 ///
+/// Asynchronous calls (1.4.0) still in flight end with
+/// KASKO_ERR_CANCELLED, and all their callbacks have run, on the client's
+/// engine thread, before this function returns; then that thread has ended.
+/// Called from inside one of the client's callbacks, it returns at once,
+/// and the other calls' callbacks run after that callback returns, before
+/// the engine thread ends. A callback run here that makes a new call on
+/// this client is refused (KASKO_ERR_CANCELLED, no callback). In a forked
+/// child, the parent's engine is left alone, like its connections.
+///
 /// Ownership: takes ownership of `client`. Passing NULL does nothing.
 /// Thread-safety: the caller must make sure no other thread is using the
 /// client, or will use it afterwards.
@@ -126,7 +135,9 @@ func makeClient(
 @c(kasko_client_free)
 public func kasko_client_free(_ client: OpaquePointer?) {
     guard let client else { return }
-    Unmanaged<KaskoClient>.fromOpaque(UnsafeRawPointer(client)).release()
+    let owner = Unmanaged<KaskoClient>.fromOpaque(UnsafeRawPointer(client))
+    owner.takeUnretainedValue().stopAsynchronousCalls()
+    owner.release()
 }
 
 /// The Swift client behind a C handle, without taking ownership.

@@ -79,6 +79,16 @@ public enum KaskoCStatus: Int32, CaseIterable {
     /// not act on its body; check that the secret is the one KASKO gave for
     /// this webhook and that the body is the raw bytes received.
     case errBadSignature = 11
+    /// An asynchronous call ended before its answer: kasko_call_cancel()
+    /// asked for it, or kasko_client_free() was called while it was in
+    /// flight (added in 1.4.0). Its outcome is "not_sent" when no byte of
+    /// any of its attempts' requests can have been written, else "unknown":
+    /// a create may still have been carried out by the server.
+    ///
+    /// What to do: nothing, if the cancellation was meant; after a create
+    /// whose outcome is "unknown", view the policy (or resolve the payment
+    /// with kasko_payment_resolve()) before creating it again.
+    case errCancelled = 12
 
     init(_ status: KaskoStatus) {
         self = KaskoCStatus(rawValue: status.rawValue) ?? .errInternal

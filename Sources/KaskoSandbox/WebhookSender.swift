@@ -15,7 +15,7 @@ import Synchronization
 /// The sandbox's version, for User-Agent; the same as the library it ships
 /// with (Sources/Kasko/Version.swift, which this target cannot import).
 enum SandboxVersion {
-    static let text = "1.3.0"
+    static let text = "1.4.0"
 }
 
 final class WebhookSender: Sendable {

@@ -29,6 +29,12 @@
  * a response. Re-entering on the same thread is not allowed. */
 CURL *ccurl_easy_init(void);
 void ccurl_easy_cleanup(CURL *handle);
+/* The same, for a caller that already holds the gate (the engine thread of
+ * asynchronous calls holds it once for all of its handles), and
+ * curl_multi_init under the same lock as curl_easy_init. Free a multi handle
+ * with curl_multi_cleanup inside the gate. */
+CURL *ccurl_easy_init_in_gate(void);
+CURLM *ccurl_multi_init_in_gate(void);
 
 /* CURLOPT_OPENSOCKETFUNCTION and CURLOPT_CLOSESOCKETFUNCTION for every
  * handle: the sockets are made close-on-exec and noted, and a child process
@@ -108,6 +114,30 @@ void *ccurl_hook_slot_begin(ccurl_hook_slot *slot);
 void ccurl_hook_slot_end(ccurl_hook_slot *slot);
 int ccurl_hook_slot_set(ccurl_hook_slot *slot, void *hook, void **previous);
 int ccurl_event_hook_depth(void);
+
+/* The event loop of asynchronous calls (multi_loop.c): a multi handle
+ * driven by curl_multi_socket_action over epoll, woken from other threads
+ * through an eventfd. Used by one thread (the engine's) except
+ * ccurl_multi_loop_wake, which any thread may call. */
+typedef struct ccurl_multi_loop ccurl_multi_loop;
+/* NULL when the multi handle, epoll or the eventfd could not be made. The
+ * caller holds the fork gate. HTTP/2 streams are multiplexed on one
+ * connection where the server offers it (CURLPIPE_MULTIPLEX). */
+ccurl_multi_loop *ccurl_multi_loop_new(void);
+/* The caller holds the fork gate; every easy handle is removed first. */
+void ccurl_multi_loop_free(ccurl_multi_loop *loop);
+CURLMcode ccurl_multi_loop_add(ccurl_multi_loop *loop, CURL *easy);
+CURLMcode ccurl_multi_loop_remove(ccurl_multi_loop *loop, CURL *easy);
+void ccurl_multi_loop_wake(ccurl_multi_loop *loop);
+/* Waits at most `max_wait_ms` (-1: only libcurl's own timer) for socket
+ * readiness, libcurl's timer or a wake, and lets libcurl act on what
+ * happened. Returns 1 if woken, else 0. */
+int ccurl_multi_loop_run_once(ccurl_multi_loop *loop, long max_wait_ms);
+/* The next finished transfer and its result, or NULL. */
+CURL *ccurl_multi_loop_next_done(ccurl_multi_loop *loop, CURLcode *code);
+/* CURLOPT_PRIVATE: the engine finds its call again from a finished handle. */
+CURLcode ccurl_easy_set_private(CURL *handle, void *pointer);
+void *ccurl_easy_get_private(CURL *handle);
 
 /* curl_version_info's version string ("7.88.1"). */
 const char *ccurl_version_number(void);

@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 #: The version of this Python package.
-__version__ = "1.3.0"
+__version__ = "1.4.0"
 
 _library()  # load now: a missing or mismatched library fails the import
 
