@@ -1135,6 +1135,8 @@ static void test_cancel(void) {
 /* A callback's action during kasko_client_free: it may not submit to the
  * client being freed (KASKO_ERR_CANCELLED, no callback). */
 static struct tracker resubmitted = TRACKER_INIT;
+static uint64_t last_issued;                 /* the largest id the client gave, set before the free */
+static kasko_status cancel_never_issued = -1; /* kasko_call_cancel(last_issued + 1) after the refusal */
 static void submit_during_free(struct slot *slot, kasko_result *result) {
     if (kasko_result_status(result) != KASKO_ERR_CANCELLED) return;
     kasko_client *client = slot->context;
@@ -1146,6 +1148,9 @@ static void submit_during_free(struct slot *slot, kasko_result *result) {
     extra->submitted = slot->action_status;
     extra->accepted = slot->action_status == KASKO_OK;
     extra->call = slot->action_call;
+    /* The refused submission issued no id: one past the last is still
+     * "larger than any it issued". */
+    cancel_never_issued = kasko_call_cancel(client, last_issued + 1);
 }
 
 /* A callback's action: frees its own client, noting how many callbacks had
@@ -1174,6 +1179,8 @@ static void test_free_in_flight(void) {
     for (int i = 0; i < HELD; i++)
         slots[i] = submit(client, &view, &tracker, i == 0 ? submit_during_free : NULL, client, "a held view");
     CHECK(sandbox_saw(id, HELD, 60), "the sandbox saw the %d held views", HELD);
+    for (int i = 0; i < HELD; i++)
+        if (slots[i]->call > last_issued) last_issued = slots[i]->call;
     double started = now_seconds();
     kasko_client_free(client);
     double took = now_seconds() - started;
@@ -1203,6 +1210,10 @@ static void test_free_in_flight(void) {
               "a callback run by kasko_client_free submits to it: %s, expected KASKO_ERR_CANCELLED",
               kasko_status_name(slots[0]->action_status));
         CHECK(slots[0]->action_call == 0, "and *out_call is 0: %llu", (unsigned long long)slots[0]->action_call);
+        CHECK(cancel_never_issued == KASKO_ERR_INVALID_ARGUMENT,
+              "kasko_call_cancel(last id + 1) after a refused submission: %s, expected KASKO_ERR_INVALID_ARGUMENT "
+              "(the refusal issued no id)",
+              kasko_status_name(cancel_never_issued));
     }
     for (int i = 0; i < HELD; i++) free_slot_results(slots[i]);
 
@@ -1238,6 +1249,52 @@ static void test_free_in_flight(void) {
     CHECK(!thread_alive(freer->tid), "the engine thread ends after the last callback");
     free_slot_results(freer);
     CHECK(tracker_completed(&resubmitted) == 0, "a call refused during kasko_client_free was called back");
+
+    /* kasko_client_free from inside the only call's callback: nothing else
+     * in flight, and the engine thread still ends. */
+    client = client_with(1, 2);
+    static struct tracker alone = TRACKER_INIT;
+    struct slot *only = submit(client, &quick_view, &alone, free_own_client, client, "the only call, that frees");
+    CHECK(tracker_wait(&alone, 1, 60), "the only call completes");
+    check_error(only->result, KASKO_OK, KASKO_OUTCOME_SUCCEEDED, 200, 1, "the only call, that frees");
+    deadline = now_seconds() + 10;
+    while (only->callbacks == 1 && thread_alive(only->tid) && now_seconds() < deadline) pause_ms(10);
+    CHECK(only->callbacks == 1 && !thread_alive(only->tid),
+          "the engine thread ends after kasko_client_free from its only callback (still there after 10 s)");
+    free_slot_results(only);
+
+    /* kasko_client_free from a callback while the other calls wait out a
+     * Retry-After: they end cancelled after the callback returns, not when
+     * their retry would have been due, and no retry is begun. */
+    enum { WAITING = 3 };
+    int retry_after = slow ? 30 : 10;
+    client = client_with(1, 2);
+    static struct tracker retrying = TRACKER_INIT;
+    static struct hook_watch watch = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    CHECK(kasko_client_set_event_hook(client, watch_attempts, &watch) == KASKO_OK, "watch the attempts");
+    char waiting_id[128];
+    new_payment(client, waiting_id, sizeof waiting_id);
+    snprintf(fault, sizeof fault, "{\"status\":503,\"retry_after\":%d}", retry_after);
+    arm(waiting_id, fault, WAITING);
+    struct spec waiting_view = {PAYMENT_GET, waiting_id, NULL, NULL, NULL, NULL};
+    struct slot *waiting[WAITING];
+    for (int i = 0; i < WAITING; i++)
+        waiting[i] = submit(client, &waiting_view, &retrying, NULL, NULL, "a view waiting to retry");
+    CHECK(watch_wait_retrying(&watch, WAITING, 60), "all %d wait to retry", WAITING);
+    double freed_at = now_seconds();
+    freer = submit(client, &quick_view, &retrying, free_own_client, client, "the view that frees");
+    CHECK(tracker_wait(&retrying, WAITING + 1, retry_after + 30.0), "every call is called back");
+    double ended_after = now_seconds() - freed_at;
+    CHECK(ended_after < retry_after - 2, "the waiting calls ended %.1f s after the free, their Retry-After is %d s",
+          ended_after, retry_after);
+    for (int i = 0; i < WAITING; i++) {
+        check_error(waiting[i]->result, KASKO_ERR_CANCELLED, KASKO_OUTCOME_UNKNOWN, 0, 1,
+                    "a view waiting to retry, freed from a callback");
+        free_slot_results(waiting[i]);
+    }
+    CHECK(sandbox_attempts(base_url, waiting_id) == WAITING, "no retry was sent: %ld",
+          sandbox_attempts(base_url, waiting_id));
+    free_slot_results(freer);
 }
 
 /* ---- 6b. kasko_client_free of another client, from a callback ------------ */
@@ -2003,7 +2060,7 @@ enum {
 
 static void test_fork(void) {
     enum { PARENT_CALLS = 5 };
-    int parent_hold = slow ? 6000 : 1500, child_hold = slow ? 9000 : 2500;
+    int parent_hold = slow ? 10000 : 1500, child_hold = slow ? 15000 : 2500;
     kasko_client *client = client_with(1, 0);
     static struct tracker parent = TRACKER_INIT, child = TRACKER_INIT;
     char parent_id[128], child_id[128], fault[64];
@@ -2021,7 +2078,14 @@ static void test_fork(void) {
     CHECK(sandbox_saw(parent_id, PARENT_CALLS, 30), "the sandbox saw the parent's calls");
     fflush(stdout);
     fflush(stderr);
+    /* The parent's tracker is locked across fork(): no parent callback can
+     * run between counting them and the fork, so the child knows exactly
+     * how many it inherited (its memory is a copy) and that any more ran
+     * there. */
+    pthread_mutex_lock(&parent.lock);
+    int at_fork = parent.completed;
     pid_t pid = fork();
+    pthread_mutex_unlock(&parent.lock);
     if (pid == 0) {
         alarm(60);
         int bad = 0;
@@ -2052,10 +2116,9 @@ static void test_fork(void) {
         /* Counted after kasko_client_free too: freeing must not cancel
          * (and call back) the parent's calls either. */
         pthread_mutex_lock(&parent.lock);
-        int foreign = parent.completed;
+        int foreign = parent.completed - at_fork;
         for (int i = 0; i < PARENT_CALLS; i++) {
-            foreign += slots[i]->callbacks;
-            if (slots[i]->callbacks > 0)
+            if (slots[i]->callbacks > 0 && slots[i]->pid == getpid())
                 fprintf(stderr, "child: the parent's call %d was called back here: %s, %s, pid %d (child %d)\n", i,
                         kasko_status_name(kasko_result_status(slots[i]->result)),
                         kasko_outcome_name(kasko_result_outcome(slots[i]->result)), (int)slots[i]->pid,
@@ -2067,6 +2130,7 @@ static void test_fork(void) {
     }
     CHECK(pid > 0, "fork");
     if (pid < 0) return;
+    CHECK(at_fork == 0, "%d of the parent's calls had completed before fork(): not all in flight", at_fork);
     int status = 0;
     double deadline = now_seconds() + 90;
     pid_t done = 0;
