@@ -1297,6 +1297,98 @@ static void test_free_in_flight(void) {
     free_slot_results(freer);
 }
 
+/* ---- 6c. kasko_client_free while a callback runs --------------------------- */
+
+struct gate {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int entered;
+    int open;
+};
+static struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+static void wait_at_gate(struct slot *slot, kasko_result *result);
+static int gate_entered(double seconds);
+static void open_gate(void);
+
+static void close_gate(void) {
+    pthread_mutex_lock(&gate.lock);
+    gate.entered = 0;
+    gate.open = 0;
+    pthread_mutex_unlock(&gate.lock);
+}
+
+struct freeing_thread {
+    kasko_client *client;
+    pthread_mutex_t lock;
+    int started;
+    int returned;
+    int completed_when_returned;
+    struct tracker *tracker;
+};
+
+static void *free_on_another_thread(void *argument) {
+    struct freeing_thread *freeing = argument;
+    pthread_mutex_lock(&freeing->lock);
+    freeing->started = 1;
+    pthread_mutex_unlock(&freeing->lock);
+    kasko_client_free(freeing->client);
+    int completed = tracker_completed(freeing->tracker);
+    pthread_mutex_lock(&freeing->lock);
+    freeing->returned = 1;
+    freeing->completed_when_returned = completed;
+    pthread_mutex_unlock(&freeing->lock);
+    return NULL;
+}
+
+static void test_free_while_callback_runs(void) {
+    enum { HELD = 3 };
+    int hold_ms = slow ? 20000 : 5000;
+    char fault[64], held_id[128], quick[128];
+    snprintf(fault, sizeof fault, "{\"delay_ms\":%d}", hold_ms);
+    kasko_client *client = client_with(1, 2);
+    static struct tracker tracker = TRACKER_INIT;
+    new_payment(client, held_id, sizeof held_id);
+    new_payment(client, quick, sizeof quick);
+    arm(held_id, fault, 0);
+    struct spec held_view = {PAYMENT_GET, held_id, NULL, NULL, NULL, NULL};
+    struct spec quick_view = {PAYMENT_GET, quick, NULL, NULL, NULL, NULL};
+    struct slot *held[HELD];
+    for (int i = 0; i < HELD; i++) held[i] = submit(client, &held_view, &tracker, NULL, NULL, "a held view");
+    CHECK(sandbox_saw(held_id, HELD, 60), "the sandbox saw the held views");
+    close_gate();
+    struct slot *holder = submit(client, &quick_view, &tracker, wait_at_gate, NULL, "a callback running during free");
+    CHECK(gate_entered(60), "the callback runs");
+    static struct freeing_thread freeing = {NULL, PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, NULL};
+    freeing.client = client;
+    freeing.tracker = &tracker;
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, free_on_another_thread, &freeing) == 0, "a thread to free the client");
+    double deadline = now_seconds() + 30;
+    for (;;) {
+        pthread_mutex_lock(&freeing.lock);
+        int started = freeing.started;
+        pthread_mutex_unlock(&freeing.lock);
+        if (started || now_seconds() > deadline) break;
+        pause_ms(1);
+    }
+    pthread_mutex_lock(&freeing.lock);
+    int returned_early = freeing.returned;
+    pthread_mutex_unlock(&freeing.lock);
+    open_gate();
+    pthread_join(thread, NULL);
+    CHECK(freeing.completed_when_returned == HELD + 1,
+          "kasko_client_free while a callback ran: %d of %d callbacks had run when it returned",
+          freeing.completed_when_returned, HELD + 1);
+    (void)returned_early; /* it may not have got as far as waiting yet */
+    check_error(holder->result, KASKO_OK, KASKO_OUTCOME_SUCCEEDED, 200, 1, "a callback running during free");
+    CHECK(holder->action_status == KASKO_OK, "the gate was opened in time");
+    for (int i = 0; i < HELD; i++) {
+        check_error(held[i]->result, KASKO_ERR_CANCELLED, KASKO_OUTCOME_UNKNOWN, 0, 1, "a view freed while a callback ran");
+        free_slot_results(held[i]);
+    }
+    free_slot_results(holder);
+}
+
 /* ---- 6b. kasko_client_free of another client, from a callback ------------ */
 
 struct free_target {
@@ -1456,14 +1548,7 @@ static void test_callbacks_call_the_library(void) {
 
 /* ---- 7b. the engine's edges ----------------------------------------------- */
 
-/* A gate a callback waits at until the test opens it. */
-struct gate {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    int entered;
-    int open;
-};
-static struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+/* The gate a callback waits at until the test opens it (declared above). */
 
 static void wait_at_gate(struct slot *slot, kasko_result *result) {
     (void)result;
@@ -1610,6 +1695,7 @@ static void test_engine_edges(void) {
     /* While a callback holds the engine thread: blocking calls on that
      * client still work (they never go through the engine), another
      * client's engine goes on, and this client's next call waits. */
+    close_gate();
     struct slot *holder = submit(client, &view, &tracker, wait_at_gate, NULL, "a callback that holds the engine");
     CHECK(gate_entered(60), "the callback is holding its engine thread");
     struct slot *queued = submit(client, &view, &tracker, NULL, NULL, "a call behind the held callback");
@@ -1948,6 +2034,22 @@ static void record_event(const kasko_result *event, void *user_data) {
     pthread_mutex_unlock(&seen->lock);
 }
 
+struct retired_hook {
+    pthread_mutex_t lock;
+    int retired;
+    int calls;
+    int late;
+};
+
+static void count_unless_retired(const kasko_result *event, void *user_data) {
+    (void)event;
+    struct retired_hook *hook = user_data;
+    pthread_mutex_lock(&hook->lock);
+    hook->calls++;
+    if (hook->retired) hook->late++;
+    pthread_mutex_unlock(&hook->lock);
+}
+
 static int events_wait(struct recorded *seen, int count, double seconds) {
     double deadline = now_seconds() + seconds;
     pthread_mutex_lock(&seen->lock);
@@ -2037,6 +2139,31 @@ static void test_events(void) {
     free_slot_results(a);
     free_slot_results(b);
     free_slot_results(c);
+
+    /* Cleared while async calls deliver events: once
+     * kasko_client_set_event_hook has returned, the old hook never runs again. */
+    static struct retired_hook retired = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    CHECK(kasko_client_set_event_hook(client, count_unless_retired, &retired) == KASKO_OK, "set a counting hook");
+    static struct tracker busy = TRACKER_INIT;
+    enum { BUSY = 100 };
+    struct slot *busy_slots[BUSY];
+    for (int i = 0; i < BUSY; i++) busy_slots[i] = submit(client, &quote, &busy, NULL, NULL, "a quote while the hook goes");
+    double until = now_seconds() + 30;
+    for (;;) {
+        pthread_mutex_lock(&retired.lock);
+        int calls = retired.calls;
+        pthread_mutex_unlock(&retired.lock);
+        if (calls >= 10 || now_seconds() > until) break;
+        pause_ms(1);
+    }
+    CHECK(kasko_client_set_event_hook(client, NULL, NULL) == KASKO_OK, "clear it while calls run");
+    pthread_mutex_lock(&retired.lock);
+    retired.retired = 1;
+    pthread_mutex_unlock(&retired.lock);
+    CHECK(tracker_wait(&busy, BUSY, 60), "the quotes complete");
+    CHECK(retired.late == 0, "the cleared hook ran %d times after kasko_client_set_event_hook returned", retired.late);
+    CHECK(retired.calls >= 10, "the hook ran while the quotes were made (%d)", retired.calls);
+    for (int i = 0; i < BUSY; i++) free_slot_results(busy_slots[i]);
 
     /* Cleared: no more events. */
     struct slot *d = call_async(client, &quote, "async quote after the hook was cleared");
@@ -2196,6 +2323,7 @@ int main(void) {
         {"cancel", test_cancel},
         {"free", test_free_in_flight},
         {"free_other", test_free_other_from_callback},
+        {"free_busy", test_free_while_callback_runs},
         {"callbacks", test_callbacks_call_the_library},
         {"edges", test_engine_edges},
         {"events", test_events},
