@@ -50,7 +50,7 @@ endif
 export KASKO_SANDBOX_PUBLIC_KEY KASKO_SANDBOX_SECRET_KEY
 
 .PHONY: all deps need-build need-check need-bench build install install-files header demo deb check check-header check-abi check-swift check-c check-results check-checkout check-events check-readme check-readme-types \
-        check-suites check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress \
+        check-suites check-valgrind check-sandbox check-reference check-traps check-python check-deb check-asan check-faults check-stress check-async \
         check-hostile check-valgrind-stress check-helgrind check-transport check-fork check-bindings check-install wheel check-wheel fuzz bench clean
 
 all: build
@@ -131,7 +131,7 @@ demo: build $(BUILD)/create_and_view $(BUILD)/checkout
 check: need-check
 	scripts/check-output-secrets $(MAKE) --no-print-directory check-suites
 
-check-suites: need-check build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-checkout check-events check-readme check-readme-types check-valgrind \
+check-suites: need-check build check-header check-abi check-traps check-sandbox check-reference check-swift check-c check-results check-checkout check-async check-events check-readme check-readme-types check-valgrind \
        check-asan check-faults check-hostile check-stress check-valgrind-stress check-helgrind check-transport check-fork check-python \
        check-bindings check-wheel check-install deb fuzz
 	@echo "make check: all suites passed"
@@ -197,6 +197,27 @@ check-checkout: $(BUILD)/test_checkout $(BUILD)/test_checkout_asan $(BUILD)/node
 $(BUILD)/test_checkout_asan: Tests/C/test_checkout.c $(C_TEST_SUPPORT) build
 	$(CC) $(CFLAGS_C) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -pthread \
 	    $(KASKO_CFLAGS) Tests/C/test_checkout.c Tests/C/sandbox_client.c $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
+
+# The asynchronous calls (1.4: the engine thread, callbacks, cancellation,
+# kasko_client_free with calls in flight, fork) against a sandbox with fault
+# injection and a short policy-creation delay: plainly, then the load test
+# alone against random faults, then under valgrind (the copy without debug
+# info; --fair-sched so that the engine thread and the test's threads all
+# run; forked children silent) and ASan/UBSan.
+ASYNC_SANDBOX := KASKO_SANDBOX_ARGS="--faults --policy-delay-ms 50" $(WITH_SANDBOX)
+check-async: $(BUILD)/test_async $(BUILD)/test_async_asan $(BUILD)/nodebug/libkasko.so.1
+	$(ASYNC_SANDBOX) $(RUN_LIB) $(BUILD)/test_async
+	KASKO_SANDBOX_ARGS="--faults --random-faults 0.1" $(WITH_SANDBOX) $(RUN_LIB) KASKO_ASYNC_TESTS=load \
+	    $(BUILD)/test_async
+	$(ASYNC_SANDBOX) env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug KASKO_TEST_QUICK=1 valgrind -q --fair-sched=yes \
+	    --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect \
+	    --child-silent-after-fork=yes --error-exitcode=1 $(BUILD)/test_async
+	$(ASYNC_SANDBOX) $(RUN_LIB) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    $(BUILD)/test_async_asan
+
+$(BUILD)/test_async_asan: Tests/C/test_async.c $(C_TEST_SUPPORT) build
+	$(CC) $(CFLAGS_C) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -pthread \
+	    $(KASKO_CFLAGS) Tests/C/test_async.c Tests/C/sandbox_client.c $(KASKO_LIBS) $$(pkg-config --libs libcurl) -o $@
 
 # The event hook (issue 13) against a sandbox with fault injection: with the
 # sandbox's own short keys (a hint shows no last four), with this run's long
