@@ -1152,6 +1152,25 @@ kasko_status kasko_policy_get_async(kasko_client *client, const char *policy_id,
 kasko_status kasko_call_cancel(kasko_client *client, uint64_t call) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
 
 /**
+ * Finds out asynchronously what became of a payment create whose outcome
+ * was unknown: kasko_payment_resolve() without blocking. Its two steps (the
+ * policy view, then, unless the policy is paid, the identical create sent
+ * once) are asynchronous calls under the one id `*out_call` receives, so
+ * kasko_call_cancel() ends whichever is in flight; cancelled during the
+ * create, the outcome is "unknown" as for any create. The fields, `options`
+ * and the result (a "payment_resolution" object on KASKO_OK) are those of
+ * kasko_payment_resolve(); `callback`, `user_data` and `out_call`, and when
+ * and where the callback runs, are as for kasko_payment_create_async().
+ *
+ * Ownership: the result belongs to the callback (kasko_result_free()).
+ * Thread-safety: as kasko_payment_create_async().
+ *
+ * Returns what kasko_payment_create_async() returns.
+ * Added in 1.4.0.
+ */
+kasko_status kasko_payment_resolve_async(kasko_client *client, const char *token, const char *provider, const char *method, const char *policy_id, const kasko_call_options *options, kasko_callback callback, void *user_data, uint64_t *out_call) KASKO_NOEXCEPT KASKO_WARN_UNUSED_RESULT;
+
+/**
  * Makes an empty set of per-call options. The client's settings apply
  * until an option is set. Pass it to any call that takes `options`; one
  * set may serve many calls.

@@ -123,17 +123,22 @@ public final class KaskoClient: Sendable {
     /// to `finish` on the engine's thread. Fails (and nothing is called)
     /// only when the engine cannot take calls: it could not start, or the
     /// client is being freed.
+    ///
+    /// `reusing`: the id of the call this one continues (a resolution's
+    /// second step), instead of a new one. `accepted` learns the id before
+    /// the engine can run anything of the call.
     public func submit(
-        _ plan: PlannedCall, options: CallOptions?, deliver: @escaping (PaymentJSON) -> Void,
-        finish: @escaping (Result<Void, KaskoError>) -> Void
+        _ plan: PlannedCall, options: CallOptions?, reusing: UInt64? = nil, accepted: ((UInt64) -> Void)? = nil,
+        deliver: @escaping (PaymentJSON) -> Void, finish: @escaping (Result<Void, KaskoError>) -> Void
     ) -> Result<UInt64, KaskoError> {
         let engine: AsyncEngine
         switch transport.engines.value() {
         case .success(let made): engine = made
         case .failure(let failure): return .failure(.internal(failure.message))
         }
-        return engine.submit(nextID: { lastCallID.add(1, ordering: .relaxed).newValue }) { id in
-            AsyncCall(id: id, client: self, plan: plan, options: options, deliver: deliver, finish: finish)
+        return engine.submit(nextID: { reusing ?? lastCallID.add(1, ordering: .relaxed).newValue }) { id in
+            accepted?(id)
+            return AsyncCall(id: id, client: self, plan: plan, options: options, deliver: deliver, finish: finish)
         }
     }
 

@@ -55,58 +55,58 @@ public struct PaymentResolution: Sendable {
     }
 }
 
-extension KaskoClient {
-    /// Finds out what became of a create of `request` whose outcome was
-    /// unknown (see `PaymentResolution` above for the steps). The answer is
-    /// delivered as a `PaymentJSON` whose bytes are the resolution's JSON and
-    /// whose HTTP status, request id and attempts are the last call's (the
-    /// attempts and time, of both calls together).
-    public func resolvePayment(
-        _ request: PaymentRequest, options: CallOptions?, deliver: (PaymentJSON) -> Void
-    ) -> Result<Void, KaskoError> {
-        var attempts = 0
-        var time: Int64 = 0
-        func finish(_ resolution: PaymentResolution, from answer: (status: Int, requestID: String?)) -> Result<Void, KaskoError> {
-            var json = PaymentJSON(bytes: resolution.jsonBytes, id: .decoded(resolution.policyID))
-            json.httpStatus = answer.status
-            json.requestID = answer.requestID
-            json.attempts = attempts
-            json.totalTimeMicroseconds = time
-            deliver(json)
-            return .success(())
-        }
-        func failing(_ error: KaskoError) -> Result<Void, KaskoError> {
-            var error = error
-            error.attempts += attempts
-            error.totalTimeMicroseconds += time
-            return .failure(error)
-        }
+/// The resolution's two steps as decisions, shared by the blocking call and
+/// the asynchronous one: each takes a step's answer and says what it means.
+/// Attempts and time add up over both steps.
+struct ResolutionSteps {
+    let request: PaymentRequest
+    var attempts = 0
+    var time: Int64 = 0
+    /// The last answer's HTTP status and request id, which the result carries.
+    var answer: (status: Int, requestID: String?) = (0, nil)
+    /// Step 1's finding: the policy's status.
+    var policyStatus: String?
+    /// Step 2's success: the payment made.
+    var made: (status: String?, id: String)?
 
-        // 1. The policy: a paid one needs nothing sent that could pay.
-        var policyStatus: String?
-        var policyAnswer: (status: Int, requestID: String?) = (0, nil)
-        let viewed = getPolicy(id: request.policyID, options: options) { policy in
-            policyStatus = (try? JSONParser.parse(policy.bytes))?["status"]?.stringValue
-            policyAnswer = (policy.httpStatus, policy.requestID)
-            attempts += policy.attempts
-            time += policy.totalTimeMicroseconds
-        }
-        if case .failure(let error) = viewed { return failing(error) }
-        if policyStatus == "paid" {
-            return finish(PaymentResolution(
-                policyID: request.policyID, state: .paid, paymentID: nil, createdByThisCall: false,
-                evidence: "policy_paid", message: "policy \(request.policyID) is paid"), from: policyAnswer)
-        }
+    init(_ request: PaymentRequest) {
+        self.request = request
+    }
 
-        // 2. The same create again: the API's one-payment-per-policy rule
-        // answers it with what the lost create did, or lets it be the first.
-        var made: (status: String?, id: String, answer: (status: Int, requestID: String?))?
-        let created = createPayment(request, options: options) { payment in
-            made = ((try? JSONParser.parse(payment.bytes))?["status"]?.stringValue, payment.id,
-                    (payment.httpStatus, payment.requestID))
-            attempts += payment.attempts
-            time += payment.totalTimeMicroseconds
-        }
+    /// Step 1's delivered policy.
+    mutating func noteView(_ policy: PaymentJSON) {
+        policyStatus = (try? JSONParser.parse(policy.bytes))?["status"]?.stringValue
+        answer = (policy.httpStatus, policy.requestID)
+        attempts += policy.attempts
+        time += policy.totalTimeMicroseconds
+    }
+
+    /// Step 1's end: the answer, if the policy is paid; nil: go on to step 2.
+    func afterView() -> PaymentResolution? {
+        guard policyStatus == "paid" else { return nil }
+        return PaymentResolution(
+            policyID: request.policyID, state: .paid, paymentID: nil, createdByThisCall: false,
+            evidence: "policy_paid", message: "policy \(request.policyID) is paid")
+    }
+
+    /// Step 2's delivered payment.
+    mutating func noteCreate(_ payment: PaymentJSON) {
+        made = ((try? JSONParser.parse(payment.bytes))?["status"]?.stringValue, payment.id)
+        answer = (payment.httpStatus, payment.requestID)
+        attempts += payment.attempts
+        time += payment.totalTimeMicroseconds
+    }
+
+    /// A failed step: its error with the attempts and time of both.
+    func failing(_ error: KaskoError) -> KaskoError {
+        var error = error
+        error.attempts += attempts
+        error.totalTimeMicroseconds += time
+        return error
+    }
+
+    /// Step 2's end: what the create's answer says became of the lost one.
+    mutating func afterCreate(_ created: Result<Void, KaskoError>) -> Result<PaymentResolution, KaskoError> {
         switch created {
         case .success:
             guard let made else { return .failure(.internal("a successful create delivered no payment")) }
@@ -118,19 +118,18 @@ extension KaskoClient {
             // exists and is not known to be settled.
             default: state = .pending
             }
-            return finish(PaymentResolution(
+            return .success(PaymentResolution(
                 policyID: request.policyID, state: state, paymentID: made.id, createdByThisCall: true,
                 evidence: "created",
-                message: "the earlier create had not paid policy \(request.policyID); this call made payment \(made.id) (status \(made.status ?? "not given"))"),
-                from: made.answer)
+                message: "the earlier create had not paid policy \(request.policyID); this call made payment \(made.id) (status \(made.status ?? "not given"))"))
         case .failure(let error):
-            let answer = (status: error.httpStatus ?? 0, requestID: error.requestID)
+            answer = (status: error.httpStatus ?? 0, requestID: error.requestID)
             attempts += error.attempts
             time += error.totalTimeMicroseconds
-            func resolved(_ state: PaymentState, _ paymentID: String?, _ evidence: String, _ message: String) -> Result<Void, KaskoError> {
-                finish(PaymentResolution(
+            func resolved(_ state: PaymentState, _ paymentID: String?, _ evidence: String, _ message: String) -> Result<PaymentResolution, KaskoError> {
+                .success(PaymentResolution(
                     policyID: request.policyID, state: state, paymentID: paymentID, createdByThisCall: false,
-                    evidence: evidence, message: message), from: answer)
+                    evidence: evidence, message: message))
             }
             switch (error.status, error.httpStatus) {
             case (.pendingPayment, _):
@@ -148,5 +147,79 @@ extension KaskoClient {
                 return .failure(failed)
             }
         }
+    }
+
+    /// The resolution as the payment-shaped answer a C caller reads.
+    func answerJSON(_ resolution: PaymentResolution) -> PaymentJSON {
+        var json = PaymentJSON(bytes: resolution.jsonBytes, id: .decoded(resolution.policyID))
+        json.httpStatus = answer.status
+        json.requestID = answer.requestID
+        json.attempts = attempts
+        json.totalTimeMicroseconds = time
+        return json
+    }
+}
+
+extension KaskoClient {
+    /// Finds out what became of a create of `request` whose outcome was
+    /// unknown (see `PaymentResolution` above for the steps). The answer is
+    /// delivered as a `PaymentJSON` whose bytes are the resolution's JSON and
+    /// whose HTTP status, request id and attempts are the last call's (the
+    /// attempts and time, of both calls together).
+    public func resolvePayment(
+        _ request: PaymentRequest, options: CallOptions?, deliver: (PaymentJSON) -> Void
+    ) -> Result<Void, KaskoError> {
+        var steps = ResolutionSteps(request)
+        // 1. The policy: a paid one needs nothing sent that could pay.
+        if case .failure(let error) = getPolicy(id: request.policyID, options: options, deliver: { steps.noteView($0) }) {
+            return .failure(steps.failing(error))
+        }
+        if let paid = steps.afterView() {
+            deliver(steps.answerJSON(paid))
+            return .success(())
+        }
+        // 2. The same create again: the API's one-payment-per-policy rule
+        // answers it with what the lost create did, or lets it be the first.
+        let created = createPayment(request, options: options) { steps.noteCreate($0) }
+        return steps.afterCreate(created).map { deliver(steps.answerJSON($0)) }
+    }
+
+    /// `resolvePayment` on the engine: the policy view, then (unless it is
+    /// paid) the create, each an asynchronous call under the one id the
+    /// caller holds, so that `cancelCall(id)` ends whichever step is in
+    /// flight. `finish` is called once, after `deliver` on success.
+    public func submitResolve(
+        _ request: PaymentRequest, options: CallOptions?, deliver: @escaping (PaymentJSON) -> Void,
+        finish: @escaping (Result<Void, KaskoError>) -> Void
+    ) -> Result<UInt64, KaskoError> {
+        let progress = ResolutionProgress(request)
+        return submit(planPolicyGet(id: request.policyID), options: options, accepted: { progress.id = $0 },
+                      deliver: { progress.steps.noteView($0) }, finish: { viewed in
+            if case .failure(let error) = viewed { return finish(.failure(progress.steps.failing(error))) }
+            if let paid = progress.steps.afterView() {
+                deliver(progress.steps.answerJSON(paid))
+                return finish(.success(()))
+            }
+            let second = self.submit(
+                self.planPaymentCreate(request), options: options, reusing: progress.id,
+                deliver: { progress.steps.noteCreate($0) },
+                finish: { created in
+                    finish(progress.steps.afterCreate(created).map { deliver(progress.steps.answerJSON($0)) })
+                })
+            // The client is being freed between the steps: the call ends
+            // cancelled, nothing of step 2 sent.
+            if case .failure(let error) = second { finish(.failure(progress.steps.failing(error))) }
+        })
+    }
+}
+
+/// An asynchronous resolution's state between its steps (engine thread
+/// only, once submitted).
+private final class ResolutionProgress {
+    var steps: ResolutionSteps
+    var id: UInt64 = 0
+
+    init(_ request: PaymentRequest) {
+        steps = ResolutionSteps(request)
     }
 }

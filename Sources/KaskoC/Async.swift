@@ -210,16 +210,50 @@ public func kasko_call_cancel(_ client: OpaquePointer?, _ call: UInt64) -> Kasko
     return owner.cancelCall(call) ? .ok : .errInvalidArgument
 }
 
+/// Finds out asynchronously what became of a payment create whose outcome
+/// was unknown: kasko_payment_resolve() without blocking. Its two steps (the
+/// policy view, then, unless the policy is paid, the identical create sent
+/// once) are asynchronous calls under the one id `*out_call` receives, so
+/// kasko_call_cancel() ends whichever is in flight; cancelled during the
+/// create, the outcome is "unknown" as for any create. The fields, `options`
+/// and the result (a "payment_resolution" object on KASKO_OK) are those of
+/// kasko_payment_resolve(); `callback`, `user_data` and `out_call`, and when
+/// and where the callback runs, are as for kasko_payment_create_async().
+///
+/// Ownership: the result belongs to the callback (kasko_result_free()).
+/// Thread-safety: as kasko_payment_create_async().
+///
+/// Returns what kasko_payment_create_async() returns.
+/// Added in 1.4.0.
+@c(kasko_payment_resolve_async)
+public func kasko_payment_resolve_async(
+    _ client: OpaquePointer?,
+    _ token: UnsafePointer<CChar>?,
+    _ provider: UnsafePointer<CChar>?,
+    _ method: UnsafePointer<CChar>?,
+    _ policy_id: UnsafePointer<CChar>?,
+    _ options: UnsafeRawPointer?,
+    _ callback: KaskoCCallback?,
+    _ user_data: UnsafeMutableRawPointer?,
+    _ out_call: UnsafeMutablePointer<UInt64>?
+) -> KaskoCStatus {
+    asyncStart(client, .paymentCreate, options, callback, user_data, out_call) {
+        (owner, options, deliver, finish) throws(KaskoError) in
+        let request = try paymentRequest(token, provider, method, policy_id)
+        // The policy id goes into a URL path first.
+        _ = try PolicyID(request.policyID)
+        return owner.submitResolve(request, options: options, deliver: deliver, finish: finish)
+    }
+}
+
 /// Where an asynchronous call's success waits for its completion: the
 /// result is made while the answer's bytes are still the transfer buffer.
 private final class MadeResult {
     var result: CallResult?
 }
 
-/// The shape every asynchronous call shares: check the client and the
-/// callback, plan the call (a refusal is still completed through the
-/// callback, on the engine's thread), submit it, and hand its result to the
-/// callback once, as the blocking `resultCall` hands it to its caller.
+/// The shape of the asynchronous calls that are one request: `plan` checks
+/// the arguments, then `asyncStart` does the rest.
 func asyncCall(
     _ client: OpaquePointer?,
     _ operation: EventOperation,
@@ -229,28 +263,49 @@ func asyncCall(
     _ out_call: UnsafeMutablePointer<UInt64>?,
     _ plan: (KaskoClient) throws(KaskoError) -> PlannedCall
 ) -> KaskoCStatus {
+    asyncStart(client, operation, options, callback, user_data, out_call) {
+        (owner, options, deliver, finish) throws(KaskoError) in
+        owner.submit(try plan(owner), options: options, deliver: deliver, finish: finish)
+    }
+}
+
+/// The shape every asynchronous call shares: check the client and the
+/// callback, start the call (arguments it refuses are still completed
+/// through the callback, on the engine's thread), and hand its result to
+/// the callback once, as the blocking `resultCall` hands it to its caller.
+func asyncStart(
+    _ client: OpaquePointer?,
+    _ operation: EventOperation,
+    _ options: UnsafeRawPointer?,
+    _ callback: KaskoCCallback?,
+    _ user_data: UnsafeMutableRawPointer?,
+    _ out_call: UnsafeMutablePointer<UInt64>?,
+    _ start: (
+        KaskoClient, CallOptions, @escaping (PaymentJSON) -> Void, @escaping (Result<Void, KaskoError>) -> Void
+    ) throws(KaskoError) -> Result<UInt64, KaskoError>
+) -> KaskoCStatus {
     out_call?.pointee = 0
     guard let callback, let owner = try? borrowClient(client) else { return .errInvalidArgument }
-    let planned: PlannedCall
-    do throws(KaskoError) {
-        planned = try plan(owner)
-    } catch {
-        planned = PlannedCall(refused: error, event: operation)
-    }
     let made = MadeResult()
     let userData = user_data
-    let submitted = owner.submit(
-        planned, options: CallOptionsBox.borrow(options)?.options ?? CallOptions(),
-        deliver: { payment in made.result = CallResult(payment: payment) },
-        finish: { outcome in
-            var handed: OpaquePointer?
-            switch outcome {
-            case .success: _ = CallResult.hand(made.result, to: &handed)
-            case .failure(let error): _ = CallResult.hand(error, to: &handed)
-            }
-            made.result = nil
-            callback(handed, userData)
-        })
+    let deliver: (PaymentJSON) -> Void = { payment in made.result = CallResult(payment: payment) }
+    let finish: (Result<Void, KaskoError>) -> Void = { outcome in
+        var handed: OpaquePointer?
+        switch outcome {
+        case .success: _ = CallResult.hand(made.result, to: &handed)
+        case .failure(let error): _ = CallResult.hand(error, to: &handed)
+        }
+        made.result = nil
+        callback(handed, userData)
+    }
+    let callOptions = CallOptionsBox.borrow(options)?.options ?? CallOptions()
+    let submitted: Result<UInt64, KaskoError>
+    do throws(KaskoError) {
+        submitted = try start(owner, callOptions, deliver, finish)
+    } catch {
+        submitted = owner.submit(
+            PlannedCall(refused: error, event: operation), options: nil, deliver: deliver, finish: finish)
+    }
     switch submitted {
     case .success(let id):
         out_call?.pointee = id

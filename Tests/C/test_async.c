@@ -233,7 +233,7 @@ static int slot_callbacks(struct slot *slot) {
 
 /* ---- calls, asynchronous and blocking ------------------------------------- */
 
-enum op { QUOTE_CREATE, OFFER_CREATE, PAYMENT_CREATE, PAYMENT_GET, OFFER_GET, POLICY_GET };
+enum op { QUOTE_CREATE, OFFER_CREATE, PAYMENT_CREATE, PAYMENT_GET, OFFER_GET, POLICY_GET, PAYMENT_RESOLVE };
 
 struct spec {
     enum op op;
@@ -268,6 +268,10 @@ static kasko_status submit_raw(kasko_client *client, const struct spec *spec, ka
     case POLICY_GET:
         status = kasko_policy_get_async(client, spec->text, spec->options, callback, user_data, out_call);
         break;
+    case PAYMENT_RESOLVE:
+        status = kasko_payment_resolve_async(client, spec->text, spec->provider, spec->method, spec->policy_id,
+                                             spec->options, callback, user_data, out_call);
+        break;
     }
     inside_submit = 0;
     return status;
@@ -283,6 +287,9 @@ static kasko_status blocking(kasko_client *client, const struct spec *spec, kask
     case PAYMENT_GET: return kasko_payment_get_v2(client, spec->text, spec->options, out_result);
     case OFFER_GET: return kasko_offer_get_v2(client, spec->text, spec->options, out_result);
     case POLICY_GET: return kasko_policy_get_v2(client, spec->text, spec->options, out_result);
+    case PAYMENT_RESOLVE:
+        return kasko_payment_resolve(client, spec->text, spec->provider, spec->method, spec->policy_id, spec->options,
+                                     out_result);
     }
     return KASKO_ERR_INTERNAL;
 }
@@ -2322,7 +2329,95 @@ static void test_fork(void) {
     kasko_client_free(client);
 }
 
-/* ---- main ----------------------------------------------------------------- */
+/* ---- kasko_payment_resolve_async: both steps on the engine ---------------- */
+
+/* A resolution's state and evidence, as the callback's result gives them. */
+static void check_resolution(struct slot *slot, const char *state, const char *evidence, const char *what) {
+    char got_state[32] = "", got_evidence[32] = "";
+    CHECK(slot->result != NULL && kasko_result_status(slot->result) == KASKO_OK, "%s: %s (%s)", what,
+          slot->result ? kasko_status_name(kasko_result_status(slot->result)) : "no result",
+          slot->result ? or_null(kasko_result_message(slot->result)) : "");
+    if (slot->result == NULL || kasko_result_status(slot->result) != KASKO_OK) return;
+    member(slot->result, "state", got_state, sizeof got_state);
+    member(slot->result, "evidence", got_evidence, sizeof got_evidence);
+    CHECK(strcmp(got_state, state) == 0 && strcmp(got_evidence, evidence) == 0, "%s: %s by %s, expected %s by %s",
+          what, got_state, got_evidence, state, evidence);
+}
+
+static void test_resolve(void) {
+    kasko_client *client = client_with(1, 2);
+    struct offer offer;
+    struct slot *slot;
+
+    /* The lost create had paid: its answer was dropped after the payment. */
+    sandbox_offer(&offer);
+    arm_route(offer.policy_id, "payment_create", "{\"drop\":\"after_body\"}", 1);
+    struct spec create = {PAYMENT_CREATE, offer.token, "invoice", "invoice", offer.policy_id, NULL};
+    slot = call_async(client, &create, "resolve: the dropped create");
+    check_error(slot->result, KASKO_ERR_NETWORK, KASKO_OUTCOME_UNKNOWN, 0, 1, "resolve: the dropped create");
+    free_slot_results(slot);
+    struct spec resolve = {PAYMENT_RESOLVE, offer.token, "invoice", "invoice", offer.policy_id, NULL};
+    slot = call_async(client, &resolve, "resolve after a dropped create");
+    /* The policy is created after the payment: "already_paid" until it is, then "policy_paid". */
+    char evidence[32] = "";
+    if (slot->result != NULL) member(slot->result, "evidence", evidence, sizeof evidence);
+    check_resolution(slot, "paid", strcmp(evidence, "policy_paid") == 0 ? "policy_paid" : "already_paid",
+                     "resolve after a dropped create");
+    kasko_result *blocking_result = NULL;
+    kasko_status status = blocking(client, &resolve, &blocking_result);
+    CHECK(status == KASKO_OK, "resolve, blocking: %s", kasko_status_name(status));
+    kasko_result_free(blocking_result);
+    free_slot_results(slot);
+    CHECK(sandbox_policy_payment_count(base_url, offer.policy_id) == 1, "resolve: %ld payments, not one",
+          sandbox_policy_payment_count(base_url, offer.policy_id));
+
+    /* Nothing had paid: the resolution's create is the payment. */
+    sandbox_offer(&offer);
+    struct spec fresh = {PAYMENT_RESOLVE, offer.token, "invoice", "invoice", offer.policy_id, NULL};
+    slot = call_async(client, &fresh, "resolve an unpaid offer");
+    check_resolution(slot, "paid", "created", "resolve an unpaid offer");
+    CHECK(slot->result != NULL && kasko_result_attempts(slot->result) == 2, "resolve: %d attempts (view and create)",
+          slot->result ? kasko_result_attempts(slot->result) : -1);
+    free_slot_results(slot);
+    CHECK(sandbox_policy_payment_count(base_url, offer.policy_id) == 1, "resolve, unpaid: %ld payments",
+          sandbox_policy_payment_count(base_url, offer.policy_id));
+
+    /* A wrong token: not paid, nothing made, the token nowhere. */
+    sandbox_offer(&offer);
+    struct spec wrong = {PAYMENT_RESOLVE, "ptok_not_this_offers", "invoice", "invoice", offer.policy_id, NULL};
+    slot = call_async(client, &wrong, "resolve with a wrong token");
+    check_resolution(slot, "not_paid", "create_refused", "resolve with a wrong token");
+    CHECK(slot->result == NULL || strstr(kasko_result_json(slot->result), "ptok_") == NULL,
+          "resolve: the token is in the result");
+    free_slot_results(slot);
+    CHECK(sandbox_policy_payment_count(base_url, offer.policy_id) == 0, "resolve, wrong token: a payment was made");
+
+    /* Refused before any I/O, through the callback. */
+    struct spec null_token = {PAYMENT_RESOLVE, NULL, "invoice", "invoice", offer.policy_id, NULL};
+    slot = call_async(client, &null_token, "resolve with a NULL token");
+    check_error(slot->result, KASKO_ERR_INVALID_ARGUMENT, KASKO_OUTCOME_NOT_SENT, 0, 0, "resolve with a NULL token");
+    free_slot_results(slot);
+
+    /* Cancelled in step 2: one id names whichever step is in flight; the
+     * held create was sent, so the outcome is unknown, and the sandbox
+     * still carries it out. */
+    static struct tracker tracker = TRACKER_INIT;
+    sandbox_offer(&offer);
+    arm_route(offer.policy_id, "payment_create", "{\"delay_ms\":3000}", 1);
+    struct spec held = {PAYMENT_RESOLVE, offer.token, "invoice", "invoice", offer.policy_id, NULL};
+    slot = submit(client, &held, &tracker, NULL, NULL, "resolve, cancelled in its create");
+    CHECK(sandbox_saw(offer.policy_id, 2, 30), "resolve: the sandbox never saw the view and the create");
+    CHECK(kasko_call_cancel(client, slot->call) == KASKO_OK, "resolve: cancelling its id");
+    CHECK(tracker_wait(&tracker, 1, 30), "resolve: no callback after the cancel");
+    check_error(slot->result, KASKO_ERR_CANCELLED, KASKO_OUTCOME_UNKNOWN, 0, 2, "resolve, cancelled in its create");
+    CHECK(slot->result != NULL && kasko_result_attempts(slot->result) == 2, "resolve, cancelled: %d attempts",
+          slot->result ? kasko_result_attempts(slot->result) : -1);
+    free_slot_results(slot);
+    CHECK(policy_becomes(client, offer.policy_id, "paid"), "resolve: the cancelled create was carried out anyway");
+    kasko_client_free(client);
+}
+
+/* ---- main ---------------------------------------------------------------- */
 
 static int wanted(const char *name) {
     const char *only = getenv("KASKO_ASYNC_TESTS");
@@ -2358,6 +2453,7 @@ int main(void) {
         {"events", test_events},
         {"fork", test_fork},
         {"load", test_load},
+        {"resolve", test_resolve},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (!wanted(tests[i].name)) continue;

@@ -63,11 +63,12 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Dict, NoReturn, Optional, Tuple, Type, cast
 
-from ._checkout import Offer, Policy, Quote
+from ._checkout import Offer, PaymentResolution, Policy, Quote
 from ._client import (
     OFFER,
     POLICY,
     QUOTE,
+    RESOLUTION,
     Answer,
     Client,
     Kind,
@@ -195,7 +196,7 @@ def _lost(call: _Call, error: Optional[BaseException], created: Optional[str]) -
     may have been carried out (a success, ``error`` None, or an outcome
     ``"unknown"``) is logged, so that it is not lost silently; nothing else
     is (a create not sent or rejected did nothing)."""
-    if call.operation not in ("payment_create", "offer_create"):
+    if call.operation not in ("payment_create", "offer_create", "payment_resolve"):
         return
     if error is None:
         what, outcome = "succeeded", "succeeded"
@@ -208,7 +209,12 @@ def _lost(call: _Call, error: Optional[BaseException], created: Optional[str]) -
 
         extra = {"kasko_operation": call.operation, "kasko_policy_id": call.policy_id,
                  "kasko_outcome": outcome}
-        if call.operation == "offer_create":
+        if call.operation == "payment_resolve":
+            LOGGER.warning(
+                "payment_resolve for policy %s %s, but the task awaiting it was cancelled: it may "
+                "have made the payment; resolve again with the same fields to see the state",
+                call.policy_id, what, extra=extra)
+        elif call.operation == "offer_create":
             LOGGER.info(
                 "offer_create %s, but the task awaiting it was cancelled: an offer may have been "
                 "made (harmless: an unpaid offer costs nothing)", what, extra=extra)
@@ -401,6 +407,28 @@ class AsyncClient:
         fields = payment_fields(token, provider, method, policy_id)
         return cast(Payment, await self._submit(
             "payment_create", "kasko_payment_create_async", fields, False, None,
+            timeout_ms, traceparent, tracestate, policy_id))
+
+    async def resolve_payment(
+        self,
+        *,
+        token: str,
+        provider: str,
+        method: str,
+        policy_id: str,
+        timeout_ms: Optional[int] = None,
+        traceparent: Optional[str] = None,
+        tracestate: Optional[str] = None,
+    ) -> PaymentResolution:
+        """``Client.resolve_payment``, awaited (``kasko_payment_resolve_async``,
+        libkasko 1.4): the policy view and, unless the policy is paid, the
+        identical create, both on the library's engine thread. Returns and
+        raises as ``Client.resolve_payment``. If the awaiting task is
+        cancelled during the create, the payment may have been made: that is
+        logged, and resolving again says what became of it."""
+        fields = payment_fields(token, provider, method, policy_id)
+        return cast(PaymentResolution, await self._submit(
+            "payment_resolve", "kasko_payment_resolve_async", fields, False, RESOLUTION,
             timeout_ms, traceparent, tracestate, policy_id))
 
     async def get_payment(

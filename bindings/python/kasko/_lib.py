@@ -194,6 +194,7 @@ _SIGNATURES_1_4_ASYNC: Dict[str, Tuple[List[Any], Any]] = {
     "kasko_offer_create_async": ([_p, _s, _p, CALLBACK, _p, _out_call], _int),
     "kasko_offer_get_async": ([_p, _s, _p, CALLBACK, _p, _out_call], _int),
     "kasko_policy_get_async": ([_p, _s, _p, CALLBACK, _p, _out_call], _int),
+    "kasko_payment_resolve_async": ([_p, _s, _s, _s, _s, _p, CALLBACK, _p, _out_call], _int),
     "kasko_call_cancel": ([_p, _call_id], _int),
 }
 
@@ -260,6 +261,7 @@ class LibKasko:
     kasko_offer_create_async: Any
     kasko_offer_get_async: Any
     kasko_policy_get_async: Any
+    kasko_payment_resolve_async: Any
     kasko_call_cancel: Any
 
     def __init__(self, cdll: ctypes.CDLL, path: str) -> None:

@@ -943,3 +943,35 @@ def test_the_interpreter_exits_with_a_create_in_flight(sandbox: Sandbox, faults:
     assert f"payment_create for policy {offer['policy_id']} was cancelled" in done.stderr, done.stderr
     assert "outcome is unknown" in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert took < 5, took  # not the 10 s of the delay
+
+
+@needs_async
+def test_resolve_payment_awaited_after_a_dropped_create(
+    connect: Callable[..., kasko.AsyncClient], client: kasko.Client, sandbox: Sandbox, faults: Faults,
+) -> None:
+    """Both steps on the engine: after a create whose answer was dropped
+    once the payment was made, the awaited resolution says paid, as the
+    blocking one does, and the policy still has one payment."""
+    offer = sandbox.offer()
+    policy_id = offer["policy_id"]
+    faults.arm(policy_id, {"drop": "after_body"}, route="payment_create")
+
+    async def main() -> Tuple[Any, Any]:
+        async with connect() as c:
+            with pytest.raises(kasko.NetworkError) as lost:
+                await c.create_payment(**fields(offer))
+            assert lost.value.outcome == "unknown"
+            resolution = await c.resolve_payment(**fields(offer))
+            fresh = sandbox.offer()
+            made = await c.resolve_payment(**fields(fresh))
+            return resolution, (fresh, made)
+
+    resolution, (fresh, made) = run(main())
+    assert resolution.state is kasko.PaymentState.PAID, resolution
+    assert resolution.evidence in ("already_paid", "policy_paid") and not resolution.created_by_this_call
+    assert len(sandbox.payments_of(policy_id)) == 1
+    blocking = client.resolve_payment(**fields(offer))
+    assert blocking.state is kasko.PaymentState.PAID
+    # On an offer nothing had paid, the resolution's own create is the payment.
+    assert made.evidence == "created" and made.created_by_this_call and made.payment_id
+    assert len(sandbox.payments_of(fresh["policy_id"])) == 1

@@ -478,6 +478,21 @@ extern "C" {
         user_data: *mut c_void,
         out_call: *mut u64,
     ) -> kasko_status;
+    /// `kasko_status kasko_payment_resolve_async(kasko_client *, const char *token,
+    /// const char *provider, const char *method, const char *policy_id,
+    /// const kasko_call_options *, kasko_callback, void *user_data, uint64_t *out_call)`
+    /// (1.4): [`kasko_payment_resolve`] without blocking, both steps under one call id.
+    pub fn kasko_payment_resolve_async(
+        client: *mut kasko_client,
+        token: *const c_char,
+        provider: *const c_char,
+        method: *const c_char,
+        policy_id: *const c_char,
+        options: *const kasko_call_options,
+        callback: kasko_callback,
+        user_data: *mut c_void,
+        out_call: *mut u64,
+    ) -> kasko_status;
     /// `kasko_status kasko_call_cancel(kasko_client *, uint64_t call)` (1.4):
     /// asks for a call in flight to end with `KASKO_ERR_CANCELLED`; its
     /// callback (never run inside this function) says what happened.
