@@ -11,6 +11,9 @@
  *                            another host name
  *   KASKO_TEST_CA            the test CA's certificate (PEM)
  *   KASKO_PROXY_URL          the forward proxy; KASKO_PROXY_LOG its log
+ *   KASKO_TLS_H2_URL         https://localhost:P with HTTP/2 on (ALPN);
+ *                            KASKO_TLS_H2_LOG its access log, a line per
+ *                            request: "CONNECTION PROTOCOL URI"
  *
  * Every TLS call here runs with an event hook (issue 13): a TLS handshake
  * shows in the attempt's timings, and a failed one gives an attempt event
@@ -21,10 +24,12 @@
 #include <kasko.h>
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sandbox_client.h"
 #include "testing.h"
@@ -288,10 +293,99 @@ static void test_proxy(void) {
     kasko_string_free(error);
 }
 
+/* ---- HTTP/2: asynchronous calls as streams of one connection ---------- */
+
+#define H2_CALLS 40
+
+static pthread_mutex_t h2_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t h2_done = PTHREAD_COND_INITIALIZER;
+static int h2_completed, h2_not_found;
+
+static void on_h2_view(kasko_result *result, void *user_data) {
+    (void)user_data;
+    pthread_mutex_lock(&h2_lock);
+    if (kasko_result_status(result) == KASKO_ERR_NOT_FOUND && kasko_result_http_status(result) == 404) h2_not_found++;
+    else if (getenv("KASKO_TEST_VERBOSE")) fprintf(stderr, "h2 view: %s\n", kasko_result_message(result));
+    h2_completed++;
+    pthread_cond_signal(&h2_done);
+    pthread_mutex_unlock(&h2_lock);
+    kasko_result_free(result);
+}
+
+/* The access log's requests for paths starting `uri_prefix`: how many, how
+ * many over HTTP/2, and on how many connections. */
+static void h2_log(const char *path, const char *uri_prefix, int *requests, int *over_h2, int *connections) {
+    long seen[H2_CALLS + 8];
+    int distinct = 0;
+    *requests = *over_h2 = 0;
+    FILE *log = fopen(path, "r");
+    char line[512];
+    while (log != NULL && fgets(line, sizeof line, log) != NULL) {
+        long connection = 0;
+        char protocol[32], uri[256];
+        if (sscanf(line, "%ld %31s %255s", &connection, protocol, uri) != 3) continue;
+        if (strncmp(uri, uri_prefix, strlen(uri_prefix)) != 0) continue;
+        (*requests)++;
+        if (strcmp(protocol, "HTTP/2.0") == 0) (*over_h2)++;
+        int known = 0;
+        for (int i = 0; i < distinct; i++) known |= seen[i] == connection;
+        if (!known && distinct < (int)(sizeof seen / sizeof seen[0])) seen[distinct++] = connection;
+    }
+    if (log != NULL) fclose(log);
+    *connections = distinct;
+}
+
+static void test_http2(void) {
+    const char *url = required("KASKO_TLS_H2_URL");
+    const char *log = required("KASKO_TLS_H2_LOG");
+    char with_ca[1024];
+    snprintf(with_ca, sizeof with_ca, ",\"ca_bundle\":\"%s\"", required("KASKO_TEST_CA"));
+    kasko_client *client = client_for(url, with_ca);
+
+    /* Submitted together, before any connection exists: each transfer waits
+     * for the first connection's ALPN answer and then takes a stream of it
+     * (CURLOPT_PIPEWAIT), rather than opening a connection of its own. */
+    int accepted = 0;
+    char id[32];
+    for (int i = 0; i < H2_CALLS; i++) {
+        snprintf(id, sizeof id, "t_h2_async_%d", i);
+        if (kasko_payment_get_async(client, id, NULL, on_h2_view, NULL, NULL) == KASKO_OK) accepted++;
+    }
+    CHECK(accepted == H2_CALLS, "h2: %d of %d calls accepted", accepted, H2_CALLS);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 60;
+    pthread_mutex_lock(&h2_lock);
+    while (h2_completed < accepted) {
+        if (pthread_cond_timedwait(&h2_done, &h2_lock, &deadline) != 0) break;
+    }
+    int completed = h2_completed, not_found = h2_not_found;
+    pthread_mutex_unlock(&h2_lock);
+    CHECK(completed == accepted, "h2: %d of %d callbacks within a minute", completed, accepted);
+    CHECK(not_found == H2_CALLS, "h2: %d of %d views answered 404 through nginx", not_found, H2_CALLS);
+
+    int requests, over_h2, connections;
+    h2_log(log, "/payments/t_h2_async_", &requests, &over_h2, &connections);
+    CHECK(requests == H2_CALLS, "h2: nginx logged %d of the %d requests", requests, H2_CALLS);
+    CHECK(over_h2 == requests, "h2: %d of %d requests over HTTP/2", over_h2, requests);
+    CHECK(connections == 1, "h2: the %d calls in flight together took %d connections, not one", requests,
+          connections);
+
+    /* A blocking call over TLS negotiates HTTP/2 too. */
+    kasko_result *result = NULL;
+    kasko_status status = kasko_payment_get_v2(client, "t_h2_blocking", NULL, &result);
+    CHECK(status == KASKO_ERR_NOT_FOUND, "h2: a blocking view: %s", kasko_status_name(status));
+    kasko_result_free(result);
+    h2_log(log, "/payments/t_h2_blocking", &requests, &over_h2, &connections);
+    CHECK(requests == 1 && over_h2 == 1, "h2: the blocking view: %d requests, %d over HTTP/2", requests, over_h2);
+    kasko_client_free(client);
+}
+
 int main(void) {
     sandbox_environment(&sandbox_url, &public_key, &secret_key, "scripts/check-transport");
     test_tls();
     test_proxy();
+    test_http2();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
