@@ -123,21 +123,24 @@ struct Redactor {
     private static func replace<Secret: Collection>(_ secret: Secret, in bytes: inout [UInt8]) -> Bool
     where Secret.Element == UInt8 {
         guard !secret.isEmpty, bytes.count >= secret.count, let first = secret.first else { return false }
-        var output: [UInt8] = []
-        var found = false
-        var index = 0
+        let count = secret.count
+        func matches(_ text: [UInt8], at index: Int) -> Bool {
+            text[index] == first && text.count - index >= count && text[index..<(index + count)].elementsEqual(secret)
+        }
+        // Most texts hold no secret (every success's request id is searched):
+        // nothing is built until one is found.
+        guard var index = bytes.indices.first(where: { matches(bytes, at: $0) }) else { return false }
+        var output = Array(bytes[..<index])
         while index < bytes.count {
-            if bytes[index] == first, bytes.count - index >= secret.count,
-               bytes[index..<(index + secret.count)].elementsEqual(secret) {
+            if matches(bytes, at: index) {
                 output.append(contentsOf: marker.utf8)
-                index += secret.count
-                found = true
+                index += count
             } else {
                 output.append(bytes[index])
                 index += 1
             }
         }
-        if found { bytes = output }
-        return found
+        bytes = output
+        return true
     }
 }
