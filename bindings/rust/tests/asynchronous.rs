@@ -8,7 +8,7 @@ mod common;
 use common::env;
 use std::future::Future;
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -224,9 +224,13 @@ fn wait_for_attempts(key: &str, n: u64) {
 }
 
 fn client_with(secret: bool, retries: u32) -> Client {
+    client_at(&env("KASKO_SANDBOX_URL", None), secret, retries)
+}
+
+fn client_at(base_url: &str, secret: bool, retries: u32) -> Client {
     let mut config = Config::new()
         .public_key(&env("KASKO_SANDBOX_PUBLIC_KEY", Some("pk_test_sandbox")))
-        .base_url(&env("KASKO_SANDBOX_URL", None))
+        .base_url(base_url)
         .max_retries(retries);
     if secret {
         config = config.secret_key(&env("KASKO_SANDBOX_SECRET_KEY", Some("sk_test_sandbox")));
@@ -261,6 +265,61 @@ fn expect_error<T>(result: Result<T, Error>, what: &str) -> Error {
         Ok(_) => panic!("{what}: succeeded"),
         Err(error) => error,
     }
+}
+
+/// A loopback URL nothing listens on: a port just bound, then closed.
+fn closed_loopback_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Asserts how a call ended: the status's name (the `Error` variant),
+/// outcome, HTTP status and attempts.
+fn assert_ended(
+    error: &Error,
+    code: &str,
+    outcome: Outcome,
+    http_status: Option<u16>,
+    attempts: u32,
+    what: &str,
+) {
+    assert_eq!(error.code(), code, "{what}: {error}");
+    assert_eq!(error.outcome(), outcome, "{what}: {error}");
+    assert_eq!(error.http_status(), http_status, "{what}: {error}");
+    assert_eq!(error.attempts(), attempts, "{what}: {error}");
+}
+
+/// Asserts that a future ended as the blocking call did for the same
+/// situation: the same variant, outcome, HTTP status, attempts,
+/// retryability, pending payment, and a request id if and only if the
+/// blocking call had one (as Tests/C/test_async.c's check_same).
+fn assert_as_blocking(future: &Error, blocking: &Error, what: &str) {
+    assert_eq!(
+        std::mem::discriminant(future),
+        std::mem::discriminant(blocking),
+        "{what}: async {future}, blocking {blocking}"
+    );
+    assert_eq!(future.code(), blocking.code(), "{what}");
+    assert_eq!(future.outcome(), blocking.outcome(), "{what}: outcome");
+    assert_eq!(future.http_status(), blocking.http_status(), "{what}: http");
+    assert_eq!(future.attempts(), blocking.attempts(), "{what}: attempts");
+    assert_eq!(
+        future.retryable(),
+        blocking.retryable(),
+        "{what}: retryable"
+    );
+    assert_eq!(
+        future.pending_payment_id(),
+        blocking.pending_payment_id(),
+        "{what}: pending payment"
+    );
+    assert_eq!(
+        future.request_id().is_some(),
+        blocking.request_id().is_some(),
+        "{what}: request id presence"
+    );
 }
 
 fn assert_refused_before_io(error: &Error, what: &str) {
@@ -458,6 +517,338 @@ fn error_statuses_come_through_the_future() {
         "an unknown product",
     );
     assert!(matches!(error, Error::NotFound(_)), "{error}");
+}
+
+#[test]
+fn a_pending_payment_is_422_through_the_future() {
+    let client = client_with(true, 2);
+    let (policy_id, token) = new_offer();
+    let deferred = PaymentRequest::new(&token, "deferred", "deferred", &policy_id);
+    let first = match block_on(client.create_payment_async_with(&deferred, &CallOptions::new())) {
+        Ok(created) => created,
+        Err(e) => panic!("the deferred create: {e}"),
+    };
+    assert_eq!((first.outcome(), first.attempts()), (Outcome::Succeeded, 1));
+    assert_eq!(first.member_str("status"), Some("pending"), "deferred");
+    let pending = first.member_str("id").expect("an id").to_string();
+
+    let error = expect_error(
+        block_on(client.create_payment_async_with(&deferred, &CallOptions::new())),
+        "a second create",
+    );
+    assert!(matches!(error, Error::PendingPayment(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_PENDING_PAYMENT",
+        Outcome::Rejected,
+        Some(422),
+        1,
+        "async 422",
+    );
+    assert_eq!(error.pending_payment_id(), Some(pending.as_str()));
+    assert!(!error.retryable(), "{error}");
+    let blocking = expect_error(
+        client.create_payment_with(&deferred, &CallOptions::new()),
+        "blocking 422",
+    );
+    assert_as_blocking(&error, &blocking, "422");
+    // The plain future gives the same.
+    let plain = expect_error(
+        block_on(client.create_payment_async(&deferred)),
+        "plain 422",
+    );
+    assert_as_blocking(&plain, &blocking, "plain 422");
+}
+
+#[test]
+fn rate_limits_come_through_the_future() {
+    let client = client_with(true, 2);
+    // A view: retried max_retries times, then the last 429 is the answer.
+    let id = new_payment(&client);
+    arm_fault(&id, r#"{"status":429,"retry_after":0}"#, 6);
+    let error = expect_error(block_on(client.get_payment_async(&id)), "async 429 view");
+    assert!(matches!(error, Error::RateLimited(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_RATE_LIMITED",
+        Outcome::Rejected,
+        Some(429),
+        3,
+        "async 429 view",
+    );
+    assert_eq!(attempts_seen(&id), 3, "1 + 2 retries");
+    let blocking = expect_error(
+        client.get_payment_with(&id, &CallOptions::new()),
+        "blocking 429 view",
+    );
+    assert_as_blocking(&error, &blocking, "429 view");
+    assert_eq!(attempts_seen(&id), 6, "3 + 3 requests");
+
+    // A create: sent once, never retried, and made no payment.
+    let (policy_id, token) = new_offer();
+    let request = PaymentRequest::new(&token, "invoice", "invoice", &policy_id);
+    arm_fault(&policy_id, r#"{"status":429,"retry_after":0}"#, 2);
+    let error = expect_error(
+        block_on(client.create_payment_async_with(&request, &CallOptions::new())),
+        "async 429 create",
+    );
+    assert!(matches!(error, Error::RateLimited(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_RATE_LIMITED",
+        Outcome::Rejected,
+        Some(429),
+        1,
+        "async 429 create",
+    );
+    assert_eq!(
+        attempts_seen(&policy_id),
+        1,
+        "a rate-limited create is sent once"
+    );
+    let blocking = expect_error(
+        client.create_payment_with(&request, &CallOptions::new()),
+        "blocking 429 create",
+    );
+    assert_as_blocking(&error, &blocking, "429 create");
+    assert_eq!(attempts_seen(&policy_id), 2);
+}
+
+#[test]
+fn server_errors_come_through_the_future() {
+    let client = client_with(true, 2);
+    // 500: not retried, and what it did is unknown.
+    let broken = new_payment(&client);
+    arm_fault(&broken, r#"{"status":500}"#, 2);
+    let error = expect_error(
+        block_on(client.get_payment_async(&broken)),
+        "async 500 view",
+    );
+    assert!(matches!(error, Error::Server(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_SERVER",
+        Outcome::Unknown,
+        Some(500),
+        1,
+        "async 500 view",
+    );
+    let blocking = expect_error(
+        client.get_payment_with(&broken, &CallOptions::new()),
+        "blocking 500 view",
+    );
+    assert_as_blocking(&error, &blocking, "500 view");
+    assert_eq!(attempts_seen(&broken), 2, "neither retried");
+
+    // 503 on a view: retried, then the last 503 is the answer.
+    let down = new_payment(&client);
+    arm_fault(&down, r#"{"status":503,"retry_after":0}"#, 6);
+    let error = expect_error(
+        block_on(client.get_payment_async_with(&down, &CallOptions::new())),
+        "async 503 view",
+    );
+    assert!(matches!(error, Error::Server(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_SERVER",
+        Outcome::Unknown,
+        Some(503),
+        3,
+        "async 503 view",
+    );
+    let blocking = expect_error(
+        client.get_payment_with(&down, &CallOptions::new()),
+        "blocking 503 view",
+    );
+    assert_as_blocking(&error, &blocking, "503 view");
+
+    // 503 on a create: sent once, outcome unknown.
+    let (policy_id, token) = new_offer();
+    let request = PaymentRequest::new(&token, "invoice", "invoice", &policy_id);
+    arm_fault(&policy_id, r#"{"status":503,"retry_after":0}"#, 2);
+    let error = expect_error(
+        block_on(client.create_payment_async_with(&request, &CallOptions::new())),
+        "async 503 create",
+    );
+    assert!(matches!(error, Error::Server(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_SERVER",
+        Outcome::Unknown,
+        Some(503),
+        1,
+        "async 503 create",
+    );
+    assert_eq!(attempts_seen(&policy_id), 1, "a create's 503 is sent once");
+    let blocking = expect_error(
+        client.create_payment_with(&request, &CallOptions::new()),
+        "blocking 503 create",
+    );
+    assert_as_blocking(&error, &blocking, "503 create");
+    assert_eq!(attempts_seen(&policy_id), 2);
+}
+
+#[test]
+fn network_failures_come_through_the_future() {
+    // Connection refused: nothing sent, views and creates alike.
+    let nowhere = client_at(&closed_loopback_url(), true, 0);
+    let (policy_id, token) = new_offer();
+    let request = PaymentRequest::new(&token, "invoice", "invoice", &policy_id);
+    let error = expect_error(
+        block_on(nowhere.get_payment_async(UNKNOWN_ID)),
+        "refused view",
+    );
+    assert!(matches!(error, Error::Network(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_NETWORK",
+        Outcome::NotSent,
+        None,
+        1,
+        "refused view",
+    );
+    let blocking = expect_error(
+        nowhere.get_payment_with(UNKNOWN_ID, &CallOptions::new()),
+        "blocking refused view",
+    );
+    assert_as_blocking(&error, &blocking, "refused view");
+    let error = expect_error(
+        block_on(nowhere.create_payment_async_with(&request, &CallOptions::new())),
+        "refused create",
+    );
+    assert!(matches!(error, Error::Network(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_NETWORK",
+        Outcome::NotSent,
+        None,
+        1,
+        "refused create",
+    );
+    let blocking = expect_error(
+        nowhere.create_payment_with(&request, &CallOptions::new()),
+        "blocking refused create",
+    );
+    assert_as_blocking(&error, &blocking, "refused create");
+    let error = expect_error(
+        block_on(nowhere.create_quote_async(TRAVEL_QUOTE)),
+        "refused quote",
+    );
+    assert!(matches!(error, Error::Network(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_NETWORK",
+        Outcome::NotSent,
+        None,
+        1,
+        "refused quote",
+    );
+    assert_eq!(attempts_seen(&policy_id), 0, "nothing reached the sandbox");
+
+    // A create dropped after its body was read: carried out, or not.
+    let client = client();
+    arm_fault(&policy_id, r#"{"drop":"after_body"}"#, 2);
+    let error = expect_error(
+        block_on(client.create_payment_async_with(&request, &CallOptions::new())),
+        "a dropped create",
+    );
+    assert!(matches!(error, Error::Network(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_NETWORK",
+        Outcome::Unknown,
+        None,
+        1,
+        "a dropped create",
+    );
+    assert_eq!(attempts_seen(&policy_id), 1, "sent once");
+    let blocking = expect_error(
+        client.create_payment_with(&request, &CallOptions::new()),
+        "a blocking dropped create",
+    );
+    assert_as_blocking(&error, &blocking, "dropped create");
+    assert_eq!(attempts_seen(&policy_id), 2);
+
+    // The per-call timeout of the options, on a held view: unknown.
+    let slow = new_payment(&client);
+    arm_fault(&slow, r#"{"delay_ms":3000}"#, 2);
+    let options = CallOptions::new().timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let error = expect_error(
+        block_on(client.get_payment_async_with(&slow, &options)),
+        "a timed-out view",
+    );
+    let waited = started.elapsed();
+    assert!(matches!(error, Error::Network(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_NETWORK",
+        Outcome::Unknown,
+        None,
+        1,
+        "a timed-out view",
+    );
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_millis(2500),
+        "ended by the 300 ms timeout, not the 3 s delay: {waited:?}"
+    );
+    let started = Instant::now();
+    let blocking = expect_error(
+        client.get_payment_with(&slow, &options),
+        "a blocking timed-out view",
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_as_blocking(&error, &blocking, "timed-out view");
+}
+
+#[test]
+fn invalid_responses_come_through_the_future() {
+    let client = client_with(true, 2);
+    for (fault, what) in [
+        (r#"{"body":"non_json"}"#, "a 200 that is not JSON"),
+        (r#"{"body":"not_payment"}"#, "JSON that is not a payment"),
+    ] {
+        let id = new_payment(&client);
+        arm_fault(&id, fault, 2);
+        let error = expect_error(block_on(client.get_payment_async(&id)), what);
+        assert!(
+            matches!(error, Error::InvalidResponse(_)),
+            "{what}: {error}"
+        );
+        assert_ended(
+            &error,
+            "KASKO_ERR_INVALID_RESPONSE",
+            Outcome::Unknown,
+            Some(200),
+            1,
+            what,
+        );
+        let blocking = expect_error(client.get_payment_with(&id, &CallOptions::new()), what);
+        assert_as_blocking(&error, &blocking, what);
+        assert_eq!(attempts_seen(&id), 2, "{what}: neither retried");
+    }
+    // A policy view's answer that is not JSON.
+    let (policy_id, _token) = new_offer();
+    arm_fault(&policy_id, r#"{"body":"non_json"}"#, 2);
+    let error = expect_error(
+        block_on(client.get_policy_async(&policy_id)),
+        "a policy view",
+    );
+    assert!(matches!(error, Error::InvalidResponse(_)), "{error}");
+    assert_ended(
+        &error,
+        "KASKO_ERR_INVALID_RESPONSE",
+        Outcome::Unknown,
+        Some(200),
+        1,
+        "a non-JSON policy view",
+    );
+    let blocking = expect_error(client.get_policy(&policy_id), "a blocking policy view");
+    assert_as_blocking(&error, &blocking, "a non-JSON policy view");
 }
 
 #[test]
