@@ -312,7 +312,7 @@ final class AsyncEngine: @unchecked Sendable {
 
     /// Milliseconds until the first retry is due, or -1 without one.
     private func nextRetryWait() -> Int {
-        guard let first = waitingToRetry.lazy.compactMap(\.retryAt).min() else { return -1 }
+        guard let first = waitingToRetry.lazy.compactMap({ $0.retryAt }).min() else { return -1 }
         return Int(max(0, first - MonotonicClock.microseconds() / 1000))
     }
 
