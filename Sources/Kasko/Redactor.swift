@@ -80,7 +80,12 @@ struct Redactor {
         // A text shorter than every secret holds none (a request id, usually).
         // (Closures, not key paths: a key path is built by the runtime on first
         // use, which helgrind cannot see synchronised.)
-        let shortest = min(keys.map { $0.count }.min() ?? 0, plainSecrets.map { $0.count }.min() ?? Int.max)
+        // Counted in loops, not by mapping into arrays: this runs for every
+        // typed success's request id.
+        var shortest = Int.max
+        for key in keys where key.count < shortest { shortest = key.count }
+        for secret in plainSecrets where secret.count < shortest { shortest = secret.count }
+        if keys.isEmpty { shortest = 0 }
         guard text.utf8.count >= shortest else { return text }
         var bytes = Array(text.utf8)
         let callSecrets = callSecrets(for: bytes)
