@@ -87,8 +87,10 @@ final class AsyncEngine: @unchecked Sendable {
             }
             let id = nextID()
             inbox.append(make(id))
-            // Wake it once per batch: it takes the whole inbox at a time.
-            return .success((id, inbox.count == 1))
+            // Wake it once per batch: it takes the whole inbox at a time. A
+            // completion submitting from the engine's own thread needs no
+            // wake: the loop looks at the inbox before it waits again.
+            return .success((id, inbox.count == 1 && !onEngineThread))
         }
         switch outcome {
         case .success(let (id, wake)):
@@ -103,7 +105,7 @@ final class AsyncEngine: @unchecked Sendable {
         let wake = lock.withLock {
             guard threadState == .running else { return false }
             cancellations.append(id)
-            return cancellations.count == 1
+            return cancellations.count == 1 && !onEngineThread
         }
         if wake { ccurl_multi_loop_wake(loop) }
     }
@@ -128,6 +130,11 @@ final class AsyncEngine: @unchecked Sendable {
         lock.withLock { threadState = .gone }
     }
 
+    /// Under `lock`: whether this is the engine's thread (a completion).
+    private var onEngineThread: Bool {
+        threadState == .running && pthread_equal(thread, pthread_self()) != 0
+    }
+
     /// Under `lock`.
     private func startThread() -> Bool {
         let retained = Unmanaged.passRetained(self).toOpaque()
@@ -150,7 +157,9 @@ final class AsyncEngine: @unchecked Sendable {
 
     private func run() {
         while true {
-            _ = ccurl_multi_loop_run_once(loop, nextRetryWait())
+            // Calls queued by this thread's own completions go at once.
+            let queued = lock.withLock { !inbox.isEmpty || !cancellations.isEmpty }
+            _ = ccurl_multi_loop_run_once(loop, queued ? 0 : nextRetryWait())
             let (arrived, cancelled, stop) = lock.withLock {
                 let taken = (inbox, cancellations, stopping)
                 inbox.removeAll()
@@ -200,12 +209,12 @@ final class AsyncEngine: @unchecked Sendable {
     private func begin(_ call: AsyncCall) {
         guard let prepared = call.prepared else {
             let error = call.refusal ?? .internal("a call with nothing to run")
-            gate.opened { call.finish(.failure(call.client.refused(error, operation: call.event))) }
+            gate.opened { call.completion.finish(.failure(call.client.refused(error, operation: call.event))) }
             return
         }
         switch gate.opened({ call.client.startRun(prepared, options: call.options) }) {
         case .failure(let problem):
-            gate.opened { call.finish(.failure(problem)) }
+            gate.opened { call.completion.finish(.failure(problem)) }
         case .success(let run):
             call.run = run
             calls[call.id] = call
@@ -266,7 +275,7 @@ final class AsyncEngine: @unchecked Sendable {
     private func conclude(_ call: AsyncCall, _ result: Result<HTTPResponse, TransportFailure>, handle: EasyHandle?) {
         guard var run = call.run else { return }
         let client = call.client
-        let end = gate.opened { client.consume(result, run: &run, deliver: call.deliver) }
+        let end = gate.opened { client.consume(result, run: &run, deliver: call.completion.deliver) }
         // Its buffer is free again once the answer is consumed.
         if let handle { recycle(handle) }
         let step = gate.opened { client.conclude(end, run: &run) }
@@ -302,7 +311,7 @@ final class AsyncEngine: @unchecked Sendable {
 
     private func complete(_ call: AsyncCall, _ result: Result<Void, KaskoError>) {
         calls[call.id] = nil
-        gate.opened { call.finish(result) }
+        gate.opened { call.completion.finish(result) }
     }
 
     /// Keeps `handle` for a later attempt, or lets it go (freed in the gate).
