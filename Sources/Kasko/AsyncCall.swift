@@ -11,11 +11,9 @@ final class AsyncCall {
     /// The refusal, completed on the engine's thread like any end.
     let refusal: KaskoError?
     let event: EventOperation
-    /// Hands a success to the caller's side while its bytes are still the
-    /// transfer buffer (the C API copies them into its result here).
-    let deliver: (PaymentJSON) -> Void
-    /// Called exactly once, with the call's end.
-    let finish: (Result<Void, KaskoError>) -> Void
+    /// Where the answer goes (one object per call, not two closures: the
+    /// engine makes thousands of calls a second).
+    let completion: CallCompletion
     /// Set once the call has started (its options accepted).
     var run: CallRun?
     /// The transfer carrying the current attempt, if one is in flight.
@@ -25,7 +23,7 @@ final class AsyncCall {
 
     init(
         id: UInt64, client: KaskoClient, plan: PlannedCall, options: CallOptions?,
-        deliver: @escaping (PaymentJSON) -> Void, finish: @escaping (Result<Void, KaskoError>) -> Void
+        completion: CallCompletion
     ) {
         self.id = id
         self.client = client
@@ -40,7 +38,30 @@ final class AsyncCall {
             self.options = nil
             refusal = error
         }
-        self.deliver = deliver
-        self.finish = finish
+        self.completion = completion
     }
+}
+
+/// What an asynchronous call hands its answer to, on the engine's thread.
+public protocol CallCompletion: AnyObject {
+    /// A success, while its bytes are still the transfer buffer (the C API
+    /// copies them into its result here); `finish(.success)` follows.
+    func deliver(_ payment: PaymentJSON)
+    /// The call's end, exactly once.
+    func finish(_ result: Result<Void, KaskoError>)
+}
+
+/// A completion made of two closures, for callers that chain calls (a
+/// resolution's steps).
+final class ClosureCompletion: CallCompletion {
+    private let onDeliver: (PaymentJSON) -> Void
+    private let onFinish: (Result<Void, KaskoError>) -> Void
+
+    init(deliver: @escaping (PaymentJSON) -> Void, finish: @escaping (Result<Void, KaskoError>) -> Void) {
+        onDeliver = deliver
+        onFinish = finish
+    }
+
+    func deliver(_ payment: PaymentJSON) { onDeliver(payment) }
+    func finish(_ result: Result<Void, KaskoError>) { onFinish(result) }
 }

@@ -129,7 +129,7 @@ public final class KaskoClient: Sendable {
     /// the engine can run anything of the call.
     public func submit(
         _ plan: PlannedCall, options: CallOptions?, reusing: UInt64? = nil, accepted: ((UInt64) -> Void)? = nil,
-        deliver: @escaping (PaymentJSON) -> Void, finish: @escaping (Result<Void, KaskoError>) -> Void
+        completion: CallCompletion
     ) -> Result<UInt64, KaskoError> {
         let engine: AsyncEngine
         switch transport.engines.value() {
@@ -138,8 +138,17 @@ public final class KaskoClient: Sendable {
         }
         return engine.submit(nextID: { reusing ?? lastCallID.add(1, ordering: .relaxed).newValue }) { id in
             accepted?(id)
-            return AsyncCall(id: id, client: self, plan: plan, options: options, deliver: deliver, finish: finish)
+            return AsyncCall(id: id, client: self, plan: plan, options: options, completion: completion)
         }
+    }
+
+    /// `submit` with the completion as two closures.
+    public func submit(
+        _ plan: PlannedCall, options: CallOptions?, reusing: UInt64? = nil, accepted: ((UInt64) -> Void)? = nil,
+        deliver: @escaping (PaymentJSON) -> Void, finish: @escaping (Result<Void, KaskoError>) -> Void
+    ) -> Result<UInt64, KaskoError> {
+        submit(plan, options: options, reusing: reusing, accepted: accepted,
+               completion: ClosureCompletion(deliver: deliver, finish: finish))
     }
 
     /// Asks the engine to end call `id` cancelled, if it is still in

@@ -189,9 +189,10 @@ extension KaskoClient {
     /// caller holds, so that `cancelCall(id)` ends whichever step is in
     /// flight. `finish` is called once, after `deliver` on success.
     public func submitResolve(
-        _ request: PaymentRequest, options: CallOptions?, deliver: @escaping (PaymentJSON) -> Void,
-        finish: @escaping (Result<Void, KaskoError>) -> Void
+        _ request: PaymentRequest, options: CallOptions?, completion: CallCompletion
     ) -> Result<UInt64, KaskoError> {
+        let deliver = completion.deliver
+        let finish = completion.finish
         let progress = ResolutionProgress(request)
         return submit(planPolicyGet(id: request.policyID), options: options, accepted: { progress.id = $0 },
                       deliver: { progress.steps.noteView($0) }, finish: { viewed in

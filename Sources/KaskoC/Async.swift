@@ -238,18 +238,40 @@ public func kasko_payment_resolve_async(
     _ out_call: UnsafeMutablePointer<UInt64>?
 ) -> KaskoCStatus {
     asyncStart(client, .paymentCreate, options, callback, user_data, out_call) {
-        (owner, options, deliver, finish) throws(KaskoError) in
+        (owner, options, completion) throws(KaskoError) in
         let request = try paymentRequest(token, provider, method, policy_id)
         // The policy id goes into a URL path first.
         _ = try PolicyID(request.policyID)
-        return owner.submitResolve(request, options: options, deliver: deliver, finish: finish)
+        return owner.submitResolve(request, options: options, completion: completion)
     }
 }
 
-/// Where an asynchronous call's success waits for its completion: the
-/// result is made while the answer's bytes are still the transfer buffer.
-private final class MadeResult {
-    var result: CallResult?
+/// One C call's completion: the callback and its user data, and the
+/// success's result, made while the answer's bytes are still the transfer
+/// buffer and handed over when the call finishes.
+private final class CCallbackCompletion: CallCompletion {
+    private let callback: KaskoCCallback
+    private let userData: UnsafeMutableRawPointer?
+    private var made: CallResult?
+
+    init(callback: KaskoCCallback, userData: UnsafeMutableRawPointer?) {
+        self.callback = callback
+        self.userData = userData
+    }
+
+    func deliver(_ payment: PaymentJSON) {
+        made = CallResult(payment: payment)
+    }
+
+    func finish(_ result: Result<Void, KaskoError>) {
+        var handed: OpaquePointer?
+        switch result {
+        case .success: _ = CallResult.hand(made, to: &handed)
+        case .failure(let error): _ = CallResult.hand(error, to: &handed)
+        }
+        made = nil
+        callback(handed, userData)
+    }
 }
 
 /// The shape of the asynchronous calls that are one request: `plan` checks
@@ -264,8 +286,8 @@ func asyncCall(
     _ plan: (KaskoClient) throws(KaskoError) -> PlannedCall
 ) -> KaskoCStatus {
     asyncStart(client, operation, options, callback, user_data, out_call) {
-        (owner, options, deliver, finish) throws(KaskoError) in
-        owner.submit(try plan(owner), options: options, deliver: deliver, finish: finish)
+        (owner, options, completion) throws(KaskoError) in
+        owner.submit(try plan(owner), options: options, completion: completion)
     }
 }
 
@@ -280,31 +302,17 @@ func asyncStart(
     _ callback: KaskoCCallback?,
     _ user_data: UnsafeMutableRawPointer?,
     _ out_call: UnsafeMutablePointer<UInt64>?,
-    _ start: (
-        KaskoClient, CallOptions, @escaping (PaymentJSON) -> Void, @escaping (Result<Void, KaskoError>) -> Void
-    ) throws(KaskoError) -> Result<UInt64, KaskoError>
+    _ start: (KaskoClient, CallOptions, CallCompletion) throws(KaskoError) -> Result<UInt64, KaskoError>
 ) -> KaskoCStatus {
     out_call?.pointee = 0
     guard let callback, let owner = try? borrowClient(client) else { return .errInvalidArgument }
-    let made = MadeResult()
-    let userData = user_data
-    let deliver: (PaymentJSON) -> Void = { payment in made.result = CallResult(payment: payment) }
-    let finish: (Result<Void, KaskoError>) -> Void = { outcome in
-        var handed: OpaquePointer?
-        switch outcome {
-        case .success: _ = CallResult.hand(made.result, to: &handed)
-        case .failure(let error): _ = CallResult.hand(error, to: &handed)
-        }
-        made.result = nil
-        callback(handed, userData)
-    }
+    let completion = CCallbackCompletion(callback: callback, userData: user_data)
     let callOptions = CallOptionsBox.borrow(options)?.options ?? CallOptions()
     let submitted: Result<UInt64, KaskoError>
     do throws(KaskoError) {
-        submitted = try start(owner, callOptions, deliver, finish)
+        submitted = try start(owner, callOptions, completion)
     } catch {
-        submitted = owner.submit(
-            PlannedCall(refused: error, event: operation), options: nil, deliver: deliver, finish: finish)
+        submitted = owner.submit(PlannedCall(refused: error, event: operation), options: nil, completion: completion)
     }
     switch submitted {
     case .success(let id):
