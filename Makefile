@@ -301,10 +301,16 @@ check-valgrind-stress: $(BUILD)/test_stress $(BUILD)/nodebug/libkasko.so.1
 	        --show-possibly-lost=no --errors-for-leak-kinds=definite,indirect $(BUILD)/test_stress || exit 1; \
 	done
 
-check-helgrind: $(BUILD)/test_stress $(BUILD)/test_webhook $(BUILD)/nodebug/libkasko.so.1
+check-helgrind: $(BUILD)/test_stress $(BUILD)/test_webhook $(BUILD)/test_async $(BUILD)/nodebug/libkasko.so.1
 	for api in 1.0 1.1; do $(STRESS_UNDER_VALGRIND) KASKO_STRESS_API=$$api scripts/check-races $(BUILD)/test_stress || exit 1; done
 	$(STRESS_UNDER_VALGRIND) KASKO_STRESS_API=1.1 KASKO_STRESS_HOOK=1 scripts/check-races $(BUILD)/test_stress
 	env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug scripts/check-races $(BUILD)/test_webhook
+	# The engine of asynchronous calls against callers' threads (issue 15):
+	# submissions, cancels, frees from callbacks and from other threads, and
+	# the mixed load with blocking calls alongside (not fork: its children).
+	KASKO_SANDBOX_ARGS="--faults --policy-delay-ms 50" $(WITH_SANDBOX) env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug \
+	    KASKO_TEST_QUICK=1 KASKO_ASYNC_TESTS=every_call,statuses,retries,cancel,free,free_other,free_busy,callbacks,edges,events,load,resolve \
+	    scripts/check-races $(BUILD)/test_async
 
 # TLS verification (a test CA, self-signed and wrong-host certificates behind
 # a loopback nginx) and proxies (a loopback forward proxy).

@@ -248,11 +248,15 @@ public func kasko_payment_resolve_async(
 
 /// One C call's completion: the callback and its user data, and the
 /// success's result, made while the answer's bytes are still the transfer
-/// buffer and handed over when the call finishes.
+/// buffer and handed over when the call finishes. Every stored property is
+/// trivial, so the object's deinit, which may run on the submitting thread
+/// after the engine's thread is done with it, touches none of them (the
+/// reference counts that order the two are atomics helgrind cannot see).
 private final class CCallbackCompletion: CallCompletion {
     private let callback: KaskoCCallback
     private let userData: UnsafeMutableRawPointer?
-    private var made: CallResult?
+    /// A +1 reference from `deliver`, taken back by `finish` (exactly once).
+    private var made: Unmanaged<CallResult>?
 
     init(callback: KaskoCCallback, userData: UnsafeMutableRawPointer?) {
         self.callback = callback
@@ -260,16 +264,18 @@ private final class CCallbackCompletion: CallCompletion {
     }
 
     func deliver(_ payment: PaymentJSON) {
-        made = CallResult(payment: payment)
+        made?.release()
+        made = CallResult(payment: payment).map { Unmanaged.passRetained($0) }
     }
 
     func finish(_ result: Result<Void, KaskoError>) {
+        let success = made?.takeRetainedValue()
+        made = nil
         var handed: OpaquePointer?
         switch result {
-        case .success: _ = CallResult.hand(made, to: &handed)
+        case .success: _ = CallResult.hand(success, to: &handed)
         case .failure(let error): _ = CallResult.hand(error, to: &handed)
         }
-        made = nil
         callback(handed, userData)
     }
 }

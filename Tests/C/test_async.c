@@ -1776,7 +1776,8 @@ struct load {
     struct slot **slots; /* [threads * calls] */
     struct spec *specs;  /* what each slot was */
     int *offer_of;       /* the offer a create used, or -1 */
-    volatile int stop_blocking;
+    pthread_mutex_t stop_lock; /* guards stop_blocking (helgrind sees no C11 atomics) */
+    int stop_blocking;
     int blocking_calls;
     int blocking_bad;
 };
@@ -1842,11 +1843,18 @@ static void *load_submitter(void *argument) {
     return NULL;
 }
 
+static int load_stopping(struct load *load) {
+    pthread_mutex_lock(&load->stop_lock);
+    int stopping = load->stop_blocking;
+    pthread_mutex_unlock(&load->stop_lock);
+    return stopping;
+}
+
 /* Blocking views on the same client while the engine works. */
 static void *load_blocker(void *argument) {
     struct load *load = argument;
     unsigned seed = 7;
-    while (!load->stop_blocking) {
+    while (!load_stopping(load)) {
         kasko_result *result = NULL;
         const char *id = load->payments[rand_r(&seed) % (unsigned)load->payment_count];
         kasko_status status = kasko_payment_get_v2(load->client, id, NULL, &result);
@@ -1870,6 +1878,7 @@ static void test_load(void) {
     kasko_client *maker = client_with(1, 0);
     struct load load;
     memset(&load, 0, sizeof load);
+    pthread_mutex_init(&load.stop_lock, NULL);
     load.client = client_with(1, 2);
     load.tracker = &tracker;
     load.calls = per_thread;
@@ -1938,7 +1947,9 @@ static void test_load(void) {
     CHECK(accepted == total, "%d of %d submissions accepted", accepted, total);
     CHECK(tracker_wait(&tracker, accepted, 300), "every accepted call is called back: %d of %d",
           tracker_completed(&tracker), accepted);
+    pthread_mutex_lock(&load.stop_lock);
     load.stop_blocking = 1;
+    pthread_mutex_unlock(&load.stop_lock);
     pthread_join(blocker, NULL);
     double elapsed = now_seconds() - started;
     kasko_client_free(load.client); /* nothing in flight: every callback has run */
