@@ -34,7 +34,7 @@ public final class KaskoClient: Sendable {
     }
 
     deinit {
-        transport.engines.existing?.stop()
+        stopAsynchronousCalls()
     }
 
     public convenience init(configurationJSON: String) throws(KaskoError) {
