@@ -5,9 +5,10 @@ import Glibc
 import Musl
 #endif
 
-/// Runs a client's asynchronous calls on one thread of its own, over one
-/// libcurl multi handle (`ccurl_multi_loop`: epoll and
-/// curl_multi_socket_action). Every libcurl handle of the engine is touched
+/// Runs a client's asynchronous calls on one thread of its own, over
+/// libcurl multi handles (`ccurl_multi_loop`: epoll and
+/// curl_multi_socket_action; one multi handle over TLS, several over plain
+/// HTTP/1.1). Every libcurl handle of the engine is touched
 /// by that thread only; other threads hand it calls and cancellations
 /// through `inbox` and wake it. Retries wait on the loop's timer, never in a
 /// sleep, and each attempt's result goes through the same `CallRun` as a
@@ -22,6 +23,8 @@ final class AsyncEngine: @unchecked Sendable {
     /// its own, so a burst of thousands should not stay pinned; a handle is
     /// cheap to make compared with a request.
     private static let maximumIdleHandles = 256
+    /// Multi handles over plain HTTP/1.1, each walking its own connections.
+    private static let http1Shards: UInt32 = 8
 
     private enum ThreadState {
         case notStarted
@@ -56,7 +59,10 @@ final class AsyncEngine: @unchecked Sendable {
         self.headers = headers
         self.multiplex = multiplex
         let gate = self.gate
-        guard let loop = gate.holding({ ccurl_multi_loop_new() }) else {
+        // One shard over TLS, where HTTP/2 shares a connection among the
+        // calls; over plain HTTP/1.1 several (see multi_loop.c).
+        let shards: UInt32 = multiplex ? 1 : AsyncEngine.http1Shards
+        guard let loop = gate.holding({ ccurl_multi_loop_new(shards) }) else {
             throw .local("could not start the engine of asynchronous calls (libcurl multi handle, epoll or eventfd)")
         }
         self.loop = loop
@@ -230,9 +236,14 @@ final class AsyncEngine: @unchecked Sendable {
         if let reused = idle.popLast() {
             handle = reused
         } else {
-            do {
+            do throws(TransportFailure) {
                 handle = try EasyHandle(settings: settings, share: nil, engineGate: gate)
                 if multiplex { _ = ccurl_easy_setopt_long(handle.handle, CURLOPT_PIPEWAIT, 1) }
+                guard ccurl_multi_loop_adopt(loop, handle.handle) == CURLE_OK else {
+                    throw TransportFailure(
+                        evidence: .notSent(.local), curlCode: Int(CURLE_FAILED_INIT.rawValue),
+                        message: "libcurl refused the engine's socket callbacks", httpStatus: nil, requestID: nil)
+                }
             } catch {
                 conclude(call, .failure(error), handle: nil)
                 return
@@ -247,7 +258,7 @@ final class AsyncEngine: @unchecked Sendable {
         handle.asyncCall = call
         call.handle = handle
         _ = ccurl_easy_set_private(handle.handle, Unmanaged.passUnretained(handle).toOpaque())
-        let added = ccurl_multi_loop_add(loop, handle.handle)
+        let added = ccurl_multi_loop_add(loop, handle.handle, &handle.shard)
         guard added == CURLM_OK else {
             handle.asyncCall = nil
             call.handle = nil
@@ -262,7 +273,7 @@ final class AsyncEngine: @unchecked Sendable {
             guard let raw = ccurl_easy_get_private(easy) else { continue }
             let handle = Unmanaged<EasyHandle>.fromOpaque(raw).takeUnretainedValue()
             // Removing may close the connection (TLS state): in the gate.
-            gate.holding { _ = ccurl_multi_loop_remove(loop, easy) }
+            gate.holding { _ = ccurl_multi_loop_remove(loop, easy, handle.shard) }
             guard let call = handle.asyncCall, let request = call.run?.request else { continue }
             handle.asyncCall = nil
             call.handle = nil
@@ -293,7 +304,7 @@ final class AsyncEngine: @unchecked Sendable {
         guard var run = call.run else { return }
         if let handle = call.handle {
             let written = handle.requestMayHaveBeenWritten
-            gate.holding { _ = ccurl_multi_loop_remove(loop, handle.handle) }
+            gate.holding { _ = ccurl_multi_loop_remove(loop, handle.handle, handle.shard) }
             _ = handle.finish(run.request, code: CURLE_ABORTED_BY_CALLBACK)
             handle.asyncCall = nil
             call.handle = nil

@@ -29,6 +29,8 @@ final class EasyHandle {
     private let engineGate: EngineForkGate?
     /// The asynchronous call this handle is carrying (engine thread only).
     var asyncCall: AsyncCall?
+    /// The engine's multi handle carrying it (`ccurl_multi_loop_add`).
+    var shard: UInt32 = 0
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let maximumBodyBytes: Int
     private let timeoutMilliseconds: Int

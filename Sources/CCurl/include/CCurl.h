@@ -115,19 +115,26 @@ void ccurl_hook_slot_end(ccurl_hook_slot *slot);
 int ccurl_hook_slot_set(ccurl_hook_slot *slot, void *hook, void **previous);
 int ccurl_event_hook_depth(void);
 
-/* The event loop of asynchronous calls (multi_loop.c): a multi handle
- * driven by curl_multi_socket_action over epoll, woken from other threads
+/* The event loop of asynchronous calls (multi_loop.c): one or more multi
+ * handles ("shards", at most 8) driven by curl_multi_socket_action over
+ * one epoll set, woken from other threads
  * through an eventfd. Used by one thread (the engine's) except
  * ccurl_multi_loop_wake, which any thread may call. */
 typedef struct ccurl_multi_loop ccurl_multi_loop;
-/* NULL when the multi handle, epoll or the eventfd could not be made. The
+/* NULL when a multi handle, epoll or the eventfd could not be made. The
  * caller holds the fork gate. HTTP/2 streams are multiplexed on one
- * connection where the server offers it (CURLPIPE_MULTIPLEX). */
-ccurl_multi_loop *ccurl_multi_loop_new(void);
+ * connection where the server offers it (CURLPIPE_MULTIPLEX), within a
+ * shard: a server that can multiplex wants one shard. */
+ccurl_multi_loop *ccurl_multi_loop_new(unsigned shards);
 /* The caller holds the fork gate; every easy handle is removed first. */
 void ccurl_multi_loop_free(ccurl_multi_loop *loop);
-CURLMcode ccurl_multi_loop_add(ccurl_multi_loop *loop, CURL *easy);
-CURLMcode ccurl_multi_loop_remove(ccurl_multi_loop *loop, CURL *easy);
+/* Has `easy` open and close its sockets through the loop, which keeps an
+ * idle kept-alive connection in its epoll set (see multi_loop.c). */
+CURLcode ccurl_multi_loop_adopt(ccurl_multi_loop *loop, CURL *easy);
+/* Adds `easy` to the shard with the fewest transfers, named in *shard. */
+CURLMcode ccurl_multi_loop_add(ccurl_multi_loop *loop, CURL *easy, unsigned *shard);
+/* Removes `easy` from the shard ccurl_multi_loop_add named. */
+CURLMcode ccurl_multi_loop_remove(ccurl_multi_loop *loop, CURL *easy, unsigned shard);
 void ccurl_multi_loop_wake(ccurl_multi_loop *loop);
 /* Waits at most `max_wait_ms` (-1: only libcurl's own timer) for socket
  * readiness, libcurl's timer or a wake, and lets libcurl act on what
