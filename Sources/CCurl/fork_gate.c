@@ -23,6 +23,8 @@
 #include "CCurl.h"
 
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,19 +43,33 @@ static void init_gate(void) {
 }
 
 /* The sockets libcurl opened for the library in this process, as fd + 1
- * (0, the static initial value, is a free slot). A socket beyond the
- * table's size is simply not closed in a child. */
-enum { TRACKED_SOCKETS = 1024 };
-static int sockets[TRACKED_SOCKETS];
+ * (0 is a free slot). It grows as needed: an engine holds one connection
+ * per call in flight over HTTP/1.1, and a fixed table of 1024 once left a
+ * forked child holding every socket beyond it (test_async fork_many). If
+ * memory runs out the socket is simply not closed in a child. */
+static int *sockets;
+static size_t socket_slots;
 static pthread_mutex_t sockets_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Replaces the first slot holding `from` with `to` (both fd + 1, or 0). */
+/* Replaces the first slot holding `from` with `to` (both fd + 1, or 0),
+ * growing the table when a socket is added to a full one. */
 static void track(int from, int to) {
     pthread_mutex_lock(&sockets_lock);
-    for (int i = 0; i < TRACKED_SOCKETS; i++) {
+    for (size_t i = 0; i < socket_slots; i++) {
         if (sockets[i] == from) {
             sockets[i] = to;
-            break;
+            pthread_mutex_unlock(&sockets_lock);
+            return;
+        }
+    }
+    if (from == 0) {
+        size_t grown_slots = socket_slots == 0 ? 1024 : socket_slots * 2;
+        int *grown = realloc(sockets, grown_slots * sizeof *grown);
+        if (grown != NULL) {
+            memset(grown + socket_slots, 0, (grown_slots - socket_slots) * sizeof *grown);
+            grown[socket_slots] = to;
+            sockets = grown;
+            socket_slots = grown_slots;
         }
     }
     pthread_mutex_unlock(&sockets_lock);
@@ -75,7 +91,7 @@ static void after_fork_in_parent(void) {
  * thread id: glibc's rwlock unlock compares the writer's id, and would take
  * the child's for a reader's. Nobody else can hold them here: made anew. */
 static void after_fork_in_child(void) {
-    for (int i = 0; i < TRACKED_SOCKETS; i++) {
+    for (size_t i = 0; i < socket_slots; i++) {
         if (sockets[i] != 0) {
             (void)close(sockets[i] - 1);
             sockets[i] = 0;
