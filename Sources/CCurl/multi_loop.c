@@ -44,7 +44,7 @@ struct shard {
  * walk covers in-flight / shards connections. Over TLS, where HTTP/2 puts
  * every call on one connection, there is one shard: more would open more
  * connections, not fewer. */
-enum { MAXIMUM_SHARDS = 8 };
+enum { MAXIMUM_SHARDS = 16 };
 
 /* What the epoll set holds for one of the engine's own connection sockets
  * (opened by ccurl_loop_open_socket), by fd.

@@ -24,7 +24,7 @@ final class AsyncEngine: @unchecked Sendable {
     /// cheap to make compared with a request.
     private static let maximumIdleHandles = 256
     /// Multi handles over plain HTTP/1.1, each walking its own connections.
-    private static let http1Shards: UInt32 = 8
+    private static let http1Shards: UInt32 = 16
 
     private enum ThreadState {
         case notStarted
