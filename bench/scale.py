@@ -69,7 +69,8 @@ def new_payment(url: str) -> str:
     return str(json.load(urllib.request.urlopen(request, timeout=30))["id"])
 
 
-def wrk(url: str, payment: str) -> Dict[str, object]:
+def wrk(url: str, payment: str, sandbox: int) -> Dict[str, object]:
+    before = cpu_seconds(sandbox)
     done = subprocess.run(
         ["wrk", "-t2", "-c%d" % IN_FLIGHT, "-d%ds" % WRK_SECONDS, "--latency", "-H", "Authorization: Bearer " + SK,
          "-H", "Accept: application/vnd.kasko.v2+json", url + "/payments/" + payment],
@@ -83,19 +84,35 @@ def wrk(url: str, payment: str) -> Dict[str, object]:
         return float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
 
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    total = re.search(r"^\s*(\d+) requests in", text, re.M)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", text)
+    used = cpu_seconds(sandbox) - before
     return {"peer": "wrk (the sandbox's ceiling)", "rps": float(rps.group(1)) if rps else float("nan"),
-            "p50_ms": milliseconds("50%"), "p99_ms": milliseconds("99%"), "errors": errors.group(0) if errors else ""}
+            "p50_ms": milliseconds("50%"), "p99_ms": milliseconds("99%"), "errors": errors.group(0) if errors else "",
+            "server_us_per_request": 1e6 * used / int(total.group(1)) if total else float("nan")}
 
 
-def run_peer(command: List[str], env: Dict[str, str]) -> Optional[Dict[str, object]]:
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of process `pid`, all its threads."""
+    with open("/proc/%d/stat" % pid) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_peer(command: List[str], env: Dict[str, str], sandbox: int) -> Optional[Dict[str, object]]:
+    before = cpu_seconds(sandbox)
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    used = cpu_seconds(sandbox) - before
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         print("  %s failed (exit %d): %s" % (os.path.basename(command[0]), done.returncode,
                                              (done.stderr.strip().splitlines() or ["?"])[-1]))
         return None
-    return dict(json.loads(lines[-1]))
+    result = dict(json.loads(lines[-1]))
+    # What the server spent per request: on a machine the client shares with
+    # the sandbox, the two together bind (see docs/performance.md).
+    result["server_us_per_request"] = 1e6 * used / max(1, int(str(result["requests"])))
+    return result
 
 
 def median_round(results: List[Dict[str, object]]) -> Dict[str, object]:
@@ -124,7 +141,7 @@ def main() -> int:
               % (DELAY_MS, IN_FLIGHT))
         print("  in flight / delay = %.0f requests/s; median of %d rounds by throughput; CPUs %s, load average %s"
               % (ideal, ROUNDS, sorted(os.sched_getaffinity(0)), " ".join(open("/proc/loadavg").read().split()[:3])))
-        ceiling = median_round([wrk(url, payment) for _ in range(ROUNDS)])
+        ceiling = median_round([wrk(url, payment, sandbox.pid) for _ in range(ROUNDS)])
         loader = os.path.join(args.work, "async_load")
         peers = os.path.join(os.path.dirname(os.path.abspath(__file__)), "async_peers.py")
         plans = [
@@ -136,25 +153,26 @@ def main() -> int:
         ]
         measured: Dict[str, Dict[str, object]] = {}
         for key, command in plans:
-            rounds = [r for r in (run_peer(command, env) for _ in range(ROUNDS)) if r is not None]
+            rounds = [r for r in (run_peer(command, env, sandbox.pid) for _ in range(ROUNDS)) if r is not None]
             if rounds:
                 measured[key] = median_round(rounds)
     finally:
         sandbox.terminate()
         sandbox.wait(30)
 
-    print("  %-42s %9s %9s %9s %12s %8s %8s %s" % (
-        "peer", "req/s", "p50 ms", "p99 ms", "CPU us/req", "threads", "RSS MB", "requests"))
-    print("  %-42s %9.0f %9.1f %9.1f %12s %8s %8s %s" % (
+    print("  %-42s %9s %9s %9s %12s %13s %8s %8s %s" % (
+        "peer", "req/s", "p50 ms", "p99 ms", "CPU us/req", "server us/req", "threads", "RSS MB", "requests"))
+    print("  %-42s %9.0f %9.1f %9.1f %12s %13.1f %8s %8s %s" % (
         ceiling["peer"], float(str(ceiling["rps"])), float(str(ceiling["p50_ms"])), float(str(ceiling["p99_ms"])),
-        "-", "-", "-", ceiling["errors"] or "%ds" % WRK_SECONDS))
+        "-", float(str(ceiling["server_us_per_request"])), "-", "-", ceiling["errors"] or "%ds" % WRK_SECONDS))
     for key, _ in plans:
         r = measured.get(key)
         if r is None:
             continue
-        print("  %-42s %9.0f %9.1f %9.1f %12.1f %8d %8.1f %d" % (
+        print("  %-42s %9.0f %9.1f %9.1f %12.1f %13.1f %8d %8.1f %d" % (
             r["peer"], float(str(r["rps"])), float(str(r["p50_ms"])), float(str(r["p99_ms"])),
-            float(str(r["cpu_us_per_request"])), int(str(r["threads"])), float(str(r["rss_mb"])), int(str(r["requests"]))))
+            float(str(r["cpu_us_per_request"])), float(str(r["server_us_per_request"])), int(str(r["threads"])),
+            float(str(r["rss_mb"])), int(str(r["requests"]))))
 
     results = []
 
@@ -164,6 +182,14 @@ def main() -> int:
     bound = min(ideal, float(str(ceiling["rps"])))
     binds = "in flight / delay" if ideal <= float(str(ceiling["rps"])) else "the sandbox's ceiling (wrk)"
     print("  the lower bound is %s: %.0f requests/s" % (binds, bound))
+    c_async_run = measured.get("c-async")
+    if c_async_run:
+        # Client and sandbox share these CPUs: their CPU per request together
+        # caps the throughput at CPUs / (client + server) per request.
+        together = float(str(c_async_run["cpu_us_per_request"])) + float(str(c_async_run["server_us_per_request"]))
+        cpus = len(os.sched_getaffinity(0))
+        print("  libkasko C async and the sandbox: %.1f us of CPU per request together; %d CPUs cap them at %.0f requests/s"
+              % (together, cpus, cpus * 1e6 / together))
     c_async = measured.get("c-async")
     httpx = measured.get("py-httpx")
     if c_async:
