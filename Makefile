@@ -309,7 +309,7 @@ check-helgrind: $(BUILD)/test_stress $(BUILD)/test_webhook $(BUILD)/test_async $
 	# submissions, cancels, frees from callbacks and from other threads, and
 	# the mixed load with blocking calls alongside (not fork: its children).
 	KASKO_SANDBOX_ARGS="--faults --policy-delay-ms 50" $(WITH_SANDBOX) env LD_LIBRARY_PATH=$(CURDIR)/$(BUILD)/nodebug \
-	    KASKO_TEST_QUICK=1 KASKO_ASYNC_TESTS=every_call,statuses,retries,cancel,free,free_other,free_busy,callbacks,edges,events,load,resolve \
+	    KASKO_TEST_QUICK=1 KASKO_ASYNC_TESTS=every_call,statuses,retries,idle_closes,cancel,free,free_other,free_busy,callbacks,edges,events,load,resolve \
 	    scripts/check-races $(BUILD)/test_async
 
 # TLS verification (a test CA, self-signed and wrong-host certificates behind

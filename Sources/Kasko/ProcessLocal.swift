@@ -1,3 +1,4 @@
+import CCurl
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -65,6 +66,7 @@ final class ProcessLocal<Value: AnyObject>: @unchecked Sendable {
     /// This process's value, if it has made one (never making it).
     var existing: Value? {
         guard let raw = current.load(ordering: .acquiring) else { return nil }
+        ccurl_annotate_happens_after(raw)
         let owned = Unmanaged<Owned>.fromOpaque(raw).takeUnretainedValue()
         return owned.pid == getpid() ? owned.value : nil
     }
@@ -76,6 +78,9 @@ final class ProcessLocal<Value: AnyObject>: @unchecked Sendable {
         while true {
             let raw = current.load(ordering: .acquiring)
             if let raw {
+                // What the publishing thread wrote before its release is
+                // visible; helgrind needs telling (race_annotations.c).
+                ccurl_annotate_happens_after(raw)
                 let owned = Unmanaged<Owned>.fromOpaque(raw).takeUnretainedValue()
                 if owned.pid == pid {
                     return .success(owned.value)
@@ -88,6 +93,7 @@ final class ProcessLocal<Value: AnyObject>: @unchecked Sendable {
                 return .failure(error)
             }
             let freshRaw = Unmanaged.passRetained(fresh).toOpaque()
+            ccurl_annotate_happens_before(freshRaw)
             let (installed, _) = current.compareExchange(
                 expected: raw, desired: freshRaw, ordering: .acquiringAndReleasing)
             if installed {

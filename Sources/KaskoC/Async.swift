@@ -268,15 +268,37 @@ private final class CCallbackCompletion: CallCompletion {
         made = CallResult(payment: payment).map { Unmanaged.passRetained($0) }
     }
 
+    /// The result's +1 goes to the callback itself: the engine keeps no
+    /// reference across the call. Otherwise its last release, after the
+    /// callback returned, could come after the caller's kasko_result_free on
+    /// another thread and deallocate there what that thread had written (the
+    /// member caches): ordered only by reference-count atomics, which
+    /// helgrind cannot see, so a report depending on the timing.
     func finish(_ result: Result<Void, KaskoError>) {
-        let success = made?.takeRetainedValue()
-        made = nil
-        var handed: OpaquePointer?
-        switch result {
-        case .success: _ = CallResult.hand(success, to: &handed)
-        case .failure(let error): _ = CallResult.hand(error, to: &handed)
+        let handed: OpaquePointer?
+        switch (result, made) {
+        case (.success, let made?):
+            handed = OpaquePointer(made.toOpaque())
+        case (.success, nil):
+            handed = CCallbackCompletion.handOut(nil)
+        case (.failure(let error), _):
+            made?.release()
+            handed = CCallbackCompletion.handOut(error)
         }
+        made = nil
         callback(handed, userData)
+    }
+
+    /// A new +1 result, every temporary of it released before this returns.
+    @inline(never)
+    private static func handOut(_ error: KaskoError?) -> OpaquePointer? {
+        var handed: OpaquePointer?
+        if let error {
+            _ = CallResult.hand(error, to: &handed)
+        } else {
+            _ = CallResult.hand(nil, to: &handed)
+        }
+        return handed
     }
 }
 

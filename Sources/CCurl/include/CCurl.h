@@ -115,6 +115,13 @@ void ccurl_hook_slot_end(ccurl_hook_slot *slot);
 int ccurl_hook_slot_set(ccurl_hook_slot *slot, void *hook, void **previous);
 int ccurl_event_hook_depth(void);
 
+/* race_annotations.c: a happens-before edge made by atomics, told to
+ * helgrind/DRD (no-ops outside valgrind): `before` on the publishing side
+ * before the release, `after` on the reading side after the acquire, both
+ * with the published object. */
+void ccurl_annotate_happens_before(const void *object);
+void ccurl_annotate_happens_after(const void *object);
+
 /* The event loop of asynchronous calls (multi_loop.c): one or more multi
  * handles ("shards", at most 8) driven by curl_multi_socket_action over
  * one epoll set, woken from other threads
