@@ -189,17 +189,21 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// an API route. The request has been carried out already; only the
     /// answer waits, on the event loop's timer.
     private func answer(_ response: SandboxResponse, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let send = {
-            self.respond(context: context, version: head.version, status: response.status, body: response.body,
-                         extraHeaders: response.extraHeaders, keepAlive: head.isKeepAlive,
-                         omitBody: head.method == .HEAD)
-        }
         let delay = router.config.responseDelayMs
-        guard delay > 0, Router.faultTarget(method: head.method, uri: head.uri).isAPI else {
-            send()
+        guard delay > 0, response.isAPI else {
+            send(response, head: head, context: context)
             return
         }
-        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delay))) { send() }
+        // One closure, straight to the timer: a delayed answer is on the
+        // path of every benchmark request.
+        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(delay))) {
+            self.send(response, head: head, context: context)
+        }
+    }
+
+    private func send(_ response: SandboxResponse, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        respond(context: context, version: head.version, status: response.status, body: response.body,
+                extraHeaders: response.extraHeaders, keepAlive: head.isKeepAlive, omitBody: head.method == .HEAD)
     }
 
     private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
