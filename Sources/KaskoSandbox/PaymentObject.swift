@@ -73,12 +73,7 @@ enum JSON {
     /// Escaping goes scalar by scalar, so the escaped parts of a string
     /// make, one after the other, the escaped whole.
     static func appendEscaped(_ value: String, to text: inout String) {
-        var needsEscaping = false
-        for byte in value.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-            needsEscaping = true
-            break
-        }
-        guard needsEscaping else {
+        guard needsEscaping(value) else {
             text += value
             return
         }
@@ -96,6 +91,20 @@ enum JSON {
                 text.unicodeScalars.append(scalar)
             }
         }
+    }
+
+    private static func needsEscaping(_ value: String) -> Bool {
+        // Over the contiguous bytes when there are (native strings): the
+        // per-byte iterator was most of the cost of a payment view's escaping.
+        value.utf8.withContiguousStorageIfAvailable(containsEscaped)
+            ?? value.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+    }
+
+    private static func containsEscaped(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            return true
+        }
+        return false
     }
 
     /// `{"status":"..."}` or `{"status":"...","message":"..."}`: the API's

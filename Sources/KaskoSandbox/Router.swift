@@ -519,7 +519,8 @@ package final class Router: Sendable {
     // "?" or "#" before it and so is not one.
 
     private static func isPrintableASCII(_ bytes: Substring.UTF8View) -> Bool {
-        bytes.allSatisfy { $0 &- 0x21 < 0x5E }
+        bytes.withContiguousStorageIfAvailable { $0.allSatisfy { $0 &- 0x21 < 0x5E } }
+            ?? bytes.allSatisfy { $0 &- 0x21 < 0x5E }
     }
 
     private static func pathSegments(_ path: Substring) -> [Substring] {
