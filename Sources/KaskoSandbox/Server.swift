@@ -563,10 +563,12 @@ final class DelayedAnswers {
         // A send can hold a new answer (the next pipelined request is read
         // once a response ends); it is due a whole delay later, so the loop
         // stops before it, and timerSet keeps it from setting a second timer.
+        // Moved out by removeFirst, not copied by first: a copy retains
+        // every part of the response and the request head.
         let now = loop.now
-        while let first = held.first, first.due <= now {
-            held.removeFirst()
-            first.handler.send(first.response, head: first.head, context: first.context)
+        while !held.isEmpty, held[held.startIndex].due <= now {
+            let answer = held.removeFirst()
+            answer.handler.send(answer.response, head: answer.head, context: answer.context)
         }
         if let next = held.first {
             setTimer(next.due)
