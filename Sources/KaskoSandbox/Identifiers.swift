@@ -50,11 +50,19 @@ enum Identifiers {
 
     /// `count` random lowercase hex digits.
     static func hex(_ count: Int, using rng: inout FastRandom) -> String {
-        guard count > 0 else { return "" }
-        return String(unsafeUninitializedCapacity: count) { buffer in
+        hex(count, after: [], using: &rng)
+    }
+
+    /// `prefix` then `count` random lowercase hex digits, in one allocation.
+    private static func hex(_ count: Int, after prefix: [UInt8], using rng: inout FastRandom) -> String {
+        guard count > 0 else { return String(decoding: prefix, as: UTF8.self) }
+        return String(unsafeUninitializedCapacity: prefix.count + count) { buffer in
+            for (i, byte) in prefix.enumerated() {
+                buffer[i] = byte
+            }
             var word: UInt64 = 0
             var nibblesLeft = 0
-            for i in 0..<count {
+            for i in prefix.count..<prefix.count + count {
                 if nibblesLeft == 0 {
                     word = rng.next()
                     nibblesLeft = 16
@@ -63,13 +71,15 @@ enum Identifiers {
                 word >>= 4
                 nibblesLeft -= 1
             }
-            return count
+            return prefix.count + count
         }
     }
 
+    private static let requestIdPrefix: [UInt8] = Array("req_".utf8)
+
     /// `req_` + 24 hex, sent as `X-Request-Id` on every response.
     static func requestId(using rng: inout FastRandom) -> String {
-        "req_" + hex(24, using: &rng)
+        hex(24, after: requestIdPrefix, using: &rng)
     }
 
     /// `tpol_`/`lpol_` + 28 hex, like the reference's `tpol_b1fc636ad446d6cb7144cfb31cae`.
